@@ -1,0 +1,93 @@
+"""The run manifest: what went in (with SHA-256), what was rejected, what came out.
+
+It is the audit record a board paper's figures can be traced through:
+input files -> loads/rejects -> metric results -> output files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata
+import json
+import platform
+import subprocess
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from metrics.compute import MetricResult
+from metrics.ingest import LoadOutcome, sha256_of
+from metrics.suppression import publishable
+
+_PACKAGES = ("hwb-scorecard", "prefect", "duckdb", "great-expectations", "pandas", "numpy", "scipy",
+             "matplotlib", "xlsxwriter", "openpyxl")
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                                cwd=Path(__file__).parent, check=False).stdout.strip()
+        out["git_commit"] = commit or "unknown"
+    except OSError:
+        out["git_commit"] = "unknown"
+    return out
+
+
+def build_manifest(
+    run_id: str,
+    period: str,
+    hwbs: Sequence[str],
+    started_at: dt.datetime,
+    loads: Iterable[LoadOutcome],
+    results: Iterable[MetricResult],
+    outputs: Iterable[Path],
+    suppression_threshold: int,
+    status: str,
+) -> dict[str, Any]:
+    loads = list(loads)
+    return {
+        "run_id": run_id,
+        "period": period,
+        "hwbs": list(hwbs),
+        "status": status,
+        "started_at": started_at.isoformat(timespec="seconds"),
+        "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "versions": versions(),
+        "inputs": [
+            {
+                "extract": o.extract, "period": o.period, "path": o.file_path, "sha256": o.sha256,
+                "status": o.status, "rows": o.rows, "rejected_rows": o.rejected_rows, "message": o.message,
+            }
+            for o in loads
+        ],
+        "rejects": {
+            f"{o.period}/{o.extract}": {
+                "problems": len(o.problems),
+                "by_rule": _count_by(p.rule for p in o.problems),
+            }
+            for o in loads
+            if o.problems
+        },
+        "suppression_threshold": suppression_threshold,
+        "results": [publishable(r, suppression_threshold) for r in results],
+        "outputs": [{"path": str(p), "sha256": sha256_of(p)} for p in outputs if p.is_file()],
+    }
+
+
+def _count_by(values: Iterable[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for v in values:
+        out[v] = out.get(v, 0) + 1
+    return out
+
+
+def write_manifest(path: Path, manifest: dict[str, Any]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8")
+    return path

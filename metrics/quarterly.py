@@ -1,0 +1,224 @@
+"""The quarterly run as plain functions: ingest, compute, render, export.
+
+Prefect tasks in ``pipelines/`` wrap these one to one; tests call them
+directly. Functions take paths, not connections, so each step opens and
+closes the single-writer DuckDB file itself.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from metrics import warehouse
+from metrics.compute import MetricResult, compute_metric, unavailable_results, window
+from metrics.contracts import BCF_EXTRACTS, Extract
+from metrics.ingest import MISSING, REJECTED, LoadOutcome, load_extract
+from metrics.periods import Period
+from metrics.registry import Metric, metrics_for
+from metrics.status import PlanKey
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    raw_dir: Path
+    warehouse: Path
+    reports_dir: Path
+
+    def period_reports(self, period: Period) -> Path:
+        return self.reports_dir / period.label
+
+
+def periods_to_load(target: Period, raw_dir: Path) -> list[Period]:
+    """The target's financial year to date, plus any earlier delivered quarters for the trend
+    (up to two years back), oldest first. Year-to-date metrics need every quarter of the year."""
+    wanted = set(target.year_to_date())
+    p = target
+    for _ in range(8):
+        p = p.previous()
+        if (raw_dir / p.label).is_dir():
+            wanted.add(p)
+    return sorted(wanted)
+
+
+def ingest_periods(
+    paths: RunPaths,
+    periods: Sequence[Period],
+    run_id: str,
+    docs_dir: Path,
+    extracts: Sequence[Extract] = BCF_EXTRACTS,
+    progress: Progress = _quiet,
+) -> list[LoadOutcome]:
+    from metrics.validation import Validator  # GX import takes seconds; only when ingesting
+
+    validator = Validator(docs_dir)
+    outcomes = []
+    con = warehouse.connect(paths.warehouse)
+    try:
+        for period in periods:
+            for extract in extracts:
+                path = paths.raw_dir / period.label / extract.filename
+                outcome = load_extract(con, extract, path, period, run_id, validator.validate)
+                outcomes.append(outcome)
+                progress(f"{period.label} {extract.name}: {outcome.status}")
+    finally:
+        con.close()
+    return outcomes
+
+
+def blocked_reason(metric: Metric, period: Period, loads: Sequence[LoadOutcome]) -> str | None:
+    """Why a metric cannot be computed for a period from this run's loads, or None."""
+    start, _ = window(metric, period)
+    needed = {p.label for p in period.year_to_date() if p.end >= start}
+    for o in loads:
+        if o.extract not in metric.sources or o.status not in (REJECTED, MISSING):
+            continue
+        relevant = {period.label} if o.extract == "population" else needed
+        if o.period in relevant:
+            what = "was rejected" if o.status == REJECTED else "was not delivered"
+            return f"{o.extract} for {o.period} {what}"
+    return None
+
+
+def available_hwbs(paths: RunPaths, period: Period) -> list[str]:
+    con = warehouse.connect(paths.warehouse, read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT DISTINCT code FROM population WHERE _period = ? ORDER BY 1", [period.label]
+        ).fetchall()
+    finally:
+        con.close()
+    return [r[0] for r in rows]
+
+
+def hwb_names() -> dict[str, str]:
+    names: dict[str, str] = {}
+    with open(warehouse.REFERENCE / "hwb_codes.csv", newline="", encoding="utf-8") as fh:
+        names.update({r["code"]: r["name"] for r in csv.DictReader(fh)})
+    return names
+
+
+def load_plans(con: duckdb.DuckDBPyConnection, period: Period) -> dict[PlanKey, float]:
+    rows = con.execute(
+        "SELECT hwb_code, metric_id, financial_year, quarter, plan_value FROM plans WHERE _period = ?",
+        [period.label],
+    ).fetchall()
+    return {(r[0], r[1], r[2], r[3]): float(r[4]) for r in rows}
+
+
+def compute_period(
+    paths: RunPaths,
+    period: Period,
+    hwbs: Sequence[str],
+    loads: Sequence[LoadOutcome],
+    run_id: str,
+    scorecard: str = "bcf",
+) -> list[MetricResult]:
+    """All metrics of a scorecard for one period; results are also stored against the run id."""
+    con = warehouse.connect(paths.warehouse)
+    try:
+        warehouse.prepare_views(con, period)
+        plans = load_plans(con, period)
+        results: list[MetricResult] = []
+        for metric in metrics_for(scorecard):
+            reason = blocked_reason(metric, period, loads)
+            if reason:
+                results += unavailable_results(metric, period, hwbs, plans, f"not computed: {reason}")
+            else:
+                results += compute_metric(con, metric, period, hwbs, plans)
+        store_results(con, run_id, period, results)
+    finally:
+        con.close()
+    return results
+
+
+def store_results(
+    con: duckdb.DuckDBPyConnection, run_id: str, period: Period, results: Sequence[MetricResult]
+) -> None:
+    """Replace this run's results for the period, so a retried task never double-counts."""
+    frame = pd.DataFrame([r.as_dict() for r in results])
+    frame.insert(0, "run_id", run_id)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM metric_results WHERE run_id = ? AND period = ?", [run_id, period.label])
+        con.register("result_frame", frame)
+        con.execute("INSERT INTO metric_results BY NAME SELECT * FROM result_frame")
+        con.unregister("result_frame")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def render_charts(
+    paths: RunPaths,
+    target: Period,
+    results: Sequence[MetricResult],
+    scorecard: str = "bcf",
+    progress: Progress = _quiet,
+) -> list[Path]:
+    """One trend chart (PNG + SVG) per HWB and metric, drawn from this run's results."""
+    from metrics.charts import trend_chart
+
+    out_dir = paths.period_reports(target) / "charts"
+    names = hwb_names()
+    written: list[Path] = []
+    hwbs = sorted({r.hwb_code for r in results})
+    for hwb in hwbs:
+        for metric in metrics_for(scorecard):
+            history = sorted(
+                (r for r in results if r.hwb_code == hwb and r.metric_id == metric.id
+                 and Period.parse(r.period) <= target),
+                key=lambda r: Period.parse(r.period),
+            )
+            written += trend_chart(metric, hwb, names.get(hwb, hwb), history, out_dir)
+        progress(f"charts for {hwb}")
+    return written
+
+
+def export_returns(
+    paths: RunPaths,
+    target: Period,
+    results: Sequence[MetricResult],
+    generated_at: str,
+    suppression_threshold: int,
+    progress: Progress = _quiet,
+) -> list[Path]:
+    """The NHSE BCF return workbook for each HWB for the target period."""
+    from metrics.nhse_return import write_return
+
+    names = hwb_names()
+    out: list[Path] = []
+    current = [r for r in results if r.period == target.label]
+    for hwb in sorted({r.hwb_code for r in current}):
+        path = paths.period_reports(target) / f"bcf_return_{hwb}_{target.label}.xlsx"
+        rows = [r for r in current if r.hwb_code == hwb]
+        out.append(write_return(path, rows, hwb, names.get(hwb, hwb), target, generated_at,
+                                suppression_threshold=suppression_threshold))
+        progress(f"return for {hwb}")
+    return out
+
+
+def record_run(paths: RunPaths, run_id: str, period: Period, hwbs: Sequence[str], started: dt.datetime,
+               status: str, manifest: Path) -> None:
+    """The run history kept in the warehouse beside the manifests."""
+    con = warehouse.connect(paths.warehouse)
+    try:
+        con.execute(
+            "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, current_timestamp, ?, ?)",
+            [run_id, period.label, list(hwbs), started.replace(tzinfo=None), status, str(manifest)],
+        )
+    finally:
+        con.close()

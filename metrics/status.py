@@ -1,0 +1,62 @@
+"""Plan status from values and polarity, never typed by hand.
+
+The seed board papers called two metrics 'on track' while they were worse
+than plan; here the status is a pure function of the value, the plan, the
+metric's polarity and its plan basis, so that cannot happen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from metrics.periods import Period
+from metrics.registry import Metric
+
+ON_TRACK = "On track to meet target"
+NOT_ON_TRACK = "Not on track to meet target"
+NO_DATA = "Data not available to assess progress"
+STATUSES = (ON_TRACK, NOT_ON_TRACK, NO_DATA)
+
+PlanKey = tuple[str, str, str, str]  # hwb_code, metric_id, financial_year, quarter (Q1-Q4 or YE)
+
+
+@dataclass(frozen=True)
+class Assessment:
+    status: str
+    plan: float | None
+    # The figure compared with the plan: the value itself, or the year-end
+    # projection for a cumulative metric assessed against an annual plan.
+    assessed_value: float | None
+    projection: float | None
+    reason: str
+
+
+def plan_for(metric: Metric, hwb: str, period: Period, plans: dict[PlanKey, float]) -> float | None:
+    """The plan a period is judged against: the quarter's own plan, else the year-end plan."""
+    fy = period.financial_year
+    if metric.plan_basis == "quarter":
+        quarterly = plans.get((hwb, metric.id, fy, f"Q{period.quarter}"))
+        if quarterly is not None:
+            return quarterly
+    return plans.get((hwb, metric.id, fy, "YE"))
+
+
+def year_end_projection(metric: Metric, value: float, period: Period) -> float | None:
+    """Straight-line projection of a cumulative year-to-date figure to 31 March."""
+    if not (metric.cumulative and metric.window == "year_to_date"):
+        return None
+    return value * 4 / period.quarter
+
+
+def assess(metric: Metric, value: float | None, plan: float | None, period: Period) -> Assessment:
+    if value is None:
+        return Assessment(NO_DATA, plan, None, None, "no publishable value for the period")
+    projection = year_end_projection(metric, value, period)
+    if plan is None:
+        return Assessment(NO_DATA, None, None, projection, "no plan for the period")
+    compared = projection if projection is not None and metric.plan_basis == "annual" else value
+    better_or_equal = compared >= plan if metric.higher_is_better else compared <= plan
+    basis = "year-end projection" if compared is projection else "value"
+    direction = "higher" if metric.higher_is_better else "lower"
+    reason = f"{basis} {compared:.{metric.decimals}f} vs plan {plan:g} ({direction} is better)"
+    return Assessment(ON_TRACK if better_or_equal else NOT_ON_TRACK, plan, compared, projection, reason)

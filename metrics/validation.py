@@ -1,0 +1,183 @@
+"""Great Expectations suites generated from the extract contracts.
+
+Route: GX validates a pandas DataFrame pulled from DuckDB's typed staging
+table. GX's SQL route cannot read DuckDB in GX 1.24 (results are fetched
+after the pooled connection is returned: fivetran/great_expectations#10738,
+#11579; the native engine PR #12084 is unreleased) and, even patched, has
+no regex support for the duckdb dialect. The pandas datasource is GX's
+supported, complete path; parsing and type casting, which DuckDB does far
+faster, happen before GX sees the data (``metrics.ingest``). Each
+expectation carries its column, rule and reason in ``meta`` and runs with
+``COMPLETE`` results so every failing CSV line (the frame's index) is kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from metrics.contracts import Column, Extract
+from metrics.periods import Period
+from metrics.warehouse import reference_codes
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One rejected value: CSV line (1 = header), column, rule id and a readable reason."""
+
+    line: int | None
+    column: str | None
+    rule: str
+    reason: str
+
+
+def _date_bounds(col: Column, period: Period) -> tuple[dt.date, dt.date] | None:
+    if col.window == "period":
+        return period.start, period.end
+    if col.window == "up_to_period_end":
+        return period.end.replace(year=period.end.year - 5), period.end
+    return None
+
+
+def build_expectations(extract: Extract, period: Period) -> list[Any]:
+    """The expectation list for one extract and delivery period."""
+    import great_expectations as gx
+
+    E = gx.expectations
+    out: list[Any] = []
+
+    def meta(column: str | None, rule: str, reason: str) -> dict[str, Any]:
+        return {"column": column, "rule": rule, "reason": reason}
+
+    out.append(E.ExpectTableColumnsToMatchOrderedList(
+        column_list=extract.column_names,
+        meta=meta(None, "columns", "columns differ from the contract")))
+    for c in extract.columns:
+        if c.required:
+            out.append(E.ExpectColumnValuesToNotBeNull(
+                column=c.name, meta=meta(c.name, "required", f"{c.name} is required but empty")))
+        if c.pattern:
+            out.append(E.ExpectColumnValuesToMatchRegex(
+                column=c.name, regex=c.pattern,
+                meta=meta(c.name, "pattern", f"{c.name} does not match {c.pattern}")))
+        if c.codes is not None:
+            values = list(c.codes) if isinstance(c.codes, tuple) else reference_codes(c.codes)
+            source = "allowed values" if isinstance(c.codes, tuple) else f"reference list {c.codes}"
+            out.append(E.ExpectColumnValuesToBeInSet(
+                column=c.name, value_set=values,
+                meta=meta(c.name, "code", f"{c.name} is not in the {source}")))
+        if c.minimum is not None or c.maximum is not None:
+            rng = f"{c.minimum:g}-{c.maximum:g}" if c.maximum is not None else f">= {c.minimum:g}"
+            out.append(E.ExpectColumnValuesToBeBetween(
+                column=c.name, min_value=c.minimum, max_value=c.maximum,
+                meta=meta(c.name, "range", f"{c.name} outside {rng}")))
+        bounds = _date_bounds(c, period)
+        if bounds:
+            lo, hi = bounds
+            out.append(E.ExpectColumnValuesToBeBetween(
+                column=c.name,
+                min_value=dt.datetime.combine(lo, dt.time()), max_value=dt.datetime.combine(hi, dt.time()),
+                meta=meta(c.name, "date_window",
+                          f"{c.name} outside {lo.isoformat()}..{hi.isoformat()} for {period.label}")))
+    for cols in extract.unique:
+        if len(cols) == 1:
+            out.append(E.ExpectColumnValuesToBeUnique(
+                column=cols[0], meta=meta(cols[0], "unique", f"duplicate {cols[0]}")))
+        else:
+            out.append(E.ExpectCompoundColumnsToBeUnique(
+                column_list=list(cols),
+                meta=meta(",".join(cols), "unique", f"duplicate ({', '.join(cols)})")))
+    for later, earlier in extract.ordered:
+        out.append(E.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A=later, column_B=earlier, or_equal=True, ignore_row_if="either_value_is_missing",
+            meta=meta(later, "order", f"{later} is before {earlier}")))
+    for col, cond in extract.required_if:
+        out.append(E.ExpectColumnValuesToNotBeNull(
+            column=col, row_condition=f"{cond}.notnull()", condition_parser="pandas",
+            meta=meta(col, "required_if", f"{col} is required when {cond} is present")))
+    return out
+
+
+class Validator:
+    """One GX context per run; every extract's result lands in the run's Data Docs."""
+
+    def __init__(self, docs_dir: Path) -> None:
+        import great_expectations as gx
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        self._gx = gx
+        self.docs_dir = docs_dir
+        self.context = gx.get_context(mode="ephemeral")
+        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        self.context.add_data_docs_site(
+            site_name="run_docs",
+            site_config={
+                "class_name": "SiteBuilder",
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend",
+                                  "base_directory": str(docs_dir.resolve())},
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            },
+        )
+        self._source = self.context.data_sources.add_pandas(name="extracts")
+        self._checkpoints: dict[str, Any] = {}
+
+    def validate(self, extract: Extract, period: Period, frame: pd.DataFrame) -> list[Problem]:
+        """Validate a typed frame whose index is the CSV line number."""
+        checkpoint = self._checkpoint(extract, period)
+        result = checkpoint.run(batch_parameters={"dataframe": frame})
+        problems: list[Problem] = []
+        for run in result.run_results.values():
+            for r in run.results:
+                if r.success:
+                    continue
+                m = r.expectation_config.meta or {}
+                rule, reason, column = m.get("rule", "gx"), m.get("reason", "failed"), m.get("column")
+                if r.exception_info.get("raised_exception"):
+                    msg = r.exception_info.get("exception_message")
+                    problems.append(Problem(None, column, rule, f"validation error: {msg}"))
+                    continue
+                lines = r.result.get("unexpected_index_list")
+                if not lines:
+                    problems.append(Problem(None, column, rule, reason))
+                    continue
+                problems.extend(Problem(int(_line(i)), column, rule, reason) for i in lines)
+        return problems
+
+    def _checkpoint(self, extract: Extract, period: Period) -> Any:
+        """The checkpoint for an extract and period, built once per run (suite depends on the period)."""
+        name = f"{extract.name}_{period.label}"
+        if name in self._checkpoints:
+            return self._checkpoints[name]
+        gx = self._gx
+        batch = self._source.add_dataframe_asset(name=name).add_batch_definition_whole_dataframe("whole")
+        suite = self.context.suites.add_or_update(
+            gx.ExpectationSuite(name=name, expectations=build_expectations(extract, period)))
+        vd = self.context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=name, data=batch, suite=suite))
+        checkpoint = self.context.checkpoints.add_or_update(gx.Checkpoint(
+            name=name, validation_definitions=[vd],
+            actions=[gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=["run_docs"])],
+            result_format={"result_format": "COMPLETE"},
+        ))
+        self._checkpoints[name] = checkpoint
+        return checkpoint
+
+    @property
+    def index_page(self) -> Path:
+        return self.docs_dir / "index.html"
+
+
+def _line(index_entry: Any) -> Any:
+    """GX reports the frame index bare, or (multi-column expectations) in a dict beside the values."""
+    if isinstance(index_entry, dict):
+        return index_entry["_line"] if "_line" in index_entry else next(iter(index_entry.values()))
+    return index_entry

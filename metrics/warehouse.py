@@ -1,0 +1,140 @@
+"""The DuckDB warehouse: schema, reference data and the views metric SQL reads.
+
+One file (default ``data/processed/warehouse.duckdb``) holds every accepted
+extract partitioned by delivery period, every rejected row with its reason,
+the load log and the computed results, so any published figure can be
+traced back to the rows and files it came from.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import duckdb
+
+from metrics.contracts import EXTRACTS, Extract
+from metrics.periods import Period
+from metrics.registry import all_metrics
+
+REFERENCE = Path(__file__).parent / "reference"
+DEFAULT_DB = Path("data/processed/warehouse.duckdb")
+
+_SYSTEM_TABLES = """
+CREATE TABLE IF NOT EXISTS loads (
+    load_id VARCHAR PRIMARY KEY, run_id VARCHAR, period VARCHAR, extract VARCHAR,
+    file_path VARCHAR, sha256 VARCHAR, rows BIGINT, rejected_rows BIGINT,
+    status VARCHAR, message VARCHAR, loaded_at TIMESTAMP DEFAULT current_timestamp
+);
+CREATE TABLE IF NOT EXISTS rejects (
+    load_id VARCHAR, run_id VARCHAR, period VARCHAR, extract VARCHAR, file_path VARCHAR,
+    line BIGINT, column_name VARCHAR, rule VARCHAR, reason VARCHAR, record VARCHAR
+);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id VARCHAR PRIMARY KEY, period VARCHAR, hwbs VARCHAR[], started_at TIMESTAMP,
+    finished_at TIMESTAMP, status VARCHAR, manifest_path VARCHAR
+);
+CREATE TABLE IF NOT EXISTS metric_results (
+    run_id VARCHAR, metric_id VARCHAR, hwb_code VARCHAR, period VARCHAR,
+    window_start DATE, window_end DATE, numerator DOUBLE, denominator DOUBLE,
+    value DOUBLE, lower DOUBLE, upper DOUBLE, method VARCHAR, note VARCHAR,
+    plan DOUBLE, assessed_value DOUBLE, projection DOUBLE, status VARCHAR, status_reason VARCHAR
+);
+"""
+
+_MACROS = """
+CREATE OR REPLACE TEMP MACRO age_band5(a) AS
+    CASE WHEN a >= 90 THEN '90+' ELSE CAST((a // 5) * 5 AS VARCHAR) || '-' || CAST((a // 5) * 5 + 4 AS VARCHAR) END;
+"""
+
+
+def connect(path: Path | str = DEFAULT_DB, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse, creating the schema; reference data is reloaded as TEMP tables
+    so an edited reference CSV takes effect on the next run without migrations."""
+    path = Path(path)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise WarehouseBusyError(
+                f"the warehouse {path} is in use by another process (another run of the pipeline?). "
+                "Wait for it to finish, or point --warehouse at another file."
+            ) from exc
+        raise
+    if not read_only:
+        con.execute(_SYSTEM_TABLES)
+        for extract in EXTRACTS.values():
+            con.execute(create_table_sql(extract))
+    con.execute(_MACROS)
+    load_reference(con)
+    return con
+
+
+class WarehouseBusyError(RuntimeError):
+    """Another process holds the DuckDB write lock."""
+
+
+def create_table_sql(extract: Extract) -> str:
+    cols = ", ".join(f'"{c.name}" {c.dtype}' for c in extract.columns)
+    return (
+        f'CREATE TABLE IF NOT EXISTS "{extract.name}" '
+        f"(_period VARCHAR NOT NULL, _line BIGINT, _load_id VARCHAR, {cols})"
+    )
+
+
+def reference_codes(name: str) -> list[str]:
+    """Allowed values of a named code list (a reference CSV's ``code`` column, or metric ids)."""
+    if name == "metric_ids":
+        return [m.id for m in all_metrics()]
+    with open(REFERENCE / f"{name}.csv", newline="", encoding="utf-8") as fh:
+        return [row["code"] for row in csv.DictReader(fh)]
+
+
+def load_reference(con: duckdb.DuckDBPyConnection) -> None:
+    def csv_table(name: str, file: str, select: str = "*") -> None:
+        path = str(REFERENCE / file)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {select} "
+            "FROM read_csv(?, header = true, all_varchar = true)",
+            [path],
+        )
+
+    csv_table("ref_admission_methods", "admission_methods.csv",
+              "code, description, CAST(is_emergency AS BOOLEAN) AS is_emergency")
+    csv_table("ref_discharge_destinations", "discharge_destinations.csv",
+              "code, description, CAST(usual_residence AS BOOLEAN) AS usual_residence, "
+              "CAST(in_denominator AS BOOLEAN) AS in_denominator")
+    csv_table("ref_acsc_icd10", "acsc_icd10.csv", "condition, code_prefix, CAST(confirmed AS BOOLEAN) AS confirmed")
+    csv_table("ref_esp2013", "esp2013.csv",
+              "age_band, CAST(weight AS DOUBLE) AS weight, "
+              "CAST(regexp_extract(age_band, '^[0-9]+') AS INTEGER) AS band_start")
+    csv_table("ref_england_acsc", "england_acsc_reference.csv",
+              "age_band, sex, CAST(admissions AS DOUBLE) AS admissions, CAST(population AS DOUBLE) AS population")
+    csv_table("ref_hwb_codes", "hwb_codes.csv")
+
+
+def prepare_views(con: duckdb.DuckDBPyConnection, as_of: Period) -> None:
+    """Views the metric SQL reads, as the warehouse stood for ``as_of``.
+
+    Record extracts are re-delivered (a spell open at one quarter's end comes
+    again, finished, in the next), so each view keeps the latest delivery of
+    each record up to ``as_of``; later deliveries never leak into a re-run of
+    an earlier quarter.
+    """
+    cutoff = as_of.label
+    for view, extract in (("apc_current", "apc_spells"), ("reablement_current", "reablement_episodes"),
+                          ("care_home_current", "care_home_admissions")):
+        key = ", ".join(f'"{k}"' for k in EXTRACTS[extract].key)
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM \"{extract}\" "
+            f"WHERE _period <= '{cutoff}' "
+            f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY _period DESC) = 1"
+        )
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW population_long AS "
+        "SELECT _period AS period, code AS hwb_code, sex, "
+        "CASE WHEN age_col = '90+' THEN 90 ELSE CAST(age_col AS INTEGER) END AS age, population "
+        "FROM (UNPIVOT population ON COLUMNS('^([0-9]+|90\\+)$') INTO NAME age_col VALUE population)"
+    )

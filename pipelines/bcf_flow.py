@@ -1,0 +1,165 @@
+"""Prefect flow for the quarterly BCF run: thin tasks over ``metrics.quarterly``.
+
+Retries are set only where a retry can help (writing output files); ingest,
+validation and computation never retry, because a second attempt at bad
+data only hides the error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+from pydantic import Field
+
+from metrics import quarterly
+from metrics.compute import MetricResult
+from metrics.ingest import REJECTED, LoadOutcome
+from metrics.manifest import build_manifest, write_manifest
+from metrics.periods import Period, just_closed
+from metrics.quarterly import RunPaths
+from metrics.runlock import exclusive_run
+from pipelines import artifacts
+
+# Listeners (e.g. the CLI's progress display) that hear each step as it finishes.
+LISTENERS: list[Callable[[str], None]] = []
+
+PeriodParam = Annotated[
+    str | None,
+    Field(pattern=r"^\d{4}-\d{2}-Q[1-4]$",
+          description="Financial-year quarter, e.g. 2023-24-Q2; empty = the quarter just closed (Europe/London)"),
+]
+HwbParam = Annotated[
+    str | list[str] | None,
+    Field(description="One HWB ONS code, a list of codes, 'all' or empty for every HWB in the population extract"),
+]
+
+
+def _emit(message: str) -> None:
+    get_run_logger().info(message)
+    for listener in LISTENERS:
+        listener(message)
+
+
+class ExtractsRejected(RuntimeError):
+    """Raised after all outputs are written when any extract failed validation."""
+
+
+@task(name="ingest-and-validate", cache_policy=NO_CACHE)
+def ingest_task(paths: RunPaths, periods: list[Period], run_id: str, docs_dir: Path) -> list[LoadOutcome]:
+    outcomes = quarterly.ingest_periods(paths, periods, run_id, docs_dir, progress=_emit)
+    logger = get_run_logger()
+    for o in outcomes:
+        if o.status == REJECTED:
+            logger.error(o.summary())
+    return outcomes
+
+
+@task(name="compute-metrics", cache_policy=NO_CACHE)
+def compute_task(paths: RunPaths, period: Period, hwbs: list[str], loads: list[LoadOutcome],
+                 run_id: str) -> list[MetricResult]:
+    results = quarterly.compute_period(paths, period, hwbs, loads, run_id)
+    _emit(f"computed {len(results)} results for {period.label}")
+    return results
+
+
+@task(name="render-charts", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
+def charts_task(paths: RunPaths, target: Period, results: list[MetricResult]) -> list[Path]:
+    return quarterly.render_charts(paths, target, results, progress=_emit)
+
+
+@task(name="export-return", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
+def export_task(paths: RunPaths, target: Period, results: list[MetricResult], generated_at: str,
+                threshold: int) -> list[Path]:
+    return quarterly.export_returns(paths, target, results, generated_at, threshold, progress=_emit)
+
+
+def resolve_period(period: str | None, today: dt.date | None = None) -> Period:
+    """The requested quarter, or the one that closed most recently in UK time."""
+    if period:
+        return Period.parse(period)
+    return just_closed(today or dt.datetime.now(ZoneInfo("Europe/London")).date())
+
+
+def resolve_hwbs(hwb: str | list[str] | None, available: list[str]) -> list[str]:
+    """Requested HWB codes checked against those in the period's population extract."""
+    if hwb is None or hwb == "all" or hwb == [] or hwb == "":
+        return available
+    wanted = [hwb] if isinstance(hwb, str) else list(hwb)
+    unknown = [h for h in wanted if h not in available]
+    if unknown:
+        raise ValueError(
+            f"HWB code(s) {', '.join(unknown)} are not in this period's population extract; "
+            f"available: {', '.join(available) or 'none'}"
+        )
+    return wanted
+
+
+@flow(name="bcf-quarterly", log_prints=True)
+def bcf_quarterly(
+    period: PeriodParam = None,
+    hwb: HwbParam = None,
+    raw_dir: str = "data/raw",
+    warehouse: str = "data/processed/warehouse.duckdb",
+    reports_dir: str = "reports",
+    suppression_threshold: Annotated[int, Field(ge=1, le=100)] = 5,
+) -> dict[str, Any]:
+    """Ingest, validate, compute, chart and export one quarter (and its year to date)."""
+    target = resolve_period(period)
+    paths = RunPaths(Path(raw_dir), Path(warehouse), Path(reports_dir))
+    if not (paths.raw_dir / target.label).is_dir():
+        raise FileNotFoundError(f"no extracts for {target.label}: {paths.raw_dir / target.label} does not exist")
+    run_id = str(flow_run.get_id() or uuid.uuid4())
+    with exclusive_run(paths.warehouse, f"{target.label} run {run_id}"):
+        return _run(paths, target, hwb, run_id, suppression_threshold)
+
+
+def _run(paths: RunPaths, target: Period, hwb: str | list[str] | None, run_id: str,
+         suppression_threshold: int) -> dict[str, Any]:
+    started = dt.datetime.now(dt.UTC)
+    out_dir = paths.period_reports(target)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    periods = quarterly.periods_to_load(target, paths.raw_dir)
+    loads = ingest_task(paths, periods, run_id, out_dir / "data_docs")
+    hwbs = resolve_hwbs(hwb, quarterly.available_hwbs(paths, target))
+    if not hwbs:
+        raise ExtractsRejected(
+            f"no HWBs to report: the population extract for {target.label} was not loaded:\n"
+            + "\n".join(o.summary() for o in loads if o.status == REJECTED)
+        )
+    results: list[MetricResult] = []
+    for p in periods:
+        results += compute_task(paths, p, hwbs, loads, run_id)
+    charts = charts_task(paths, target, results)
+    generated_at = started.strftime("%Y-%m-%d %H:%M UTC")
+    returns = export_task(paths, target, results, generated_at, suppression_threshold)
+
+    rejected = [o for o in loads if o.status == REJECTED]
+    status = "failed: rejected extracts" if rejected else "completed"
+    docs = out_dir / "data_docs" / "index.html"
+    manifest = build_manifest(run_id, target.label, hwbs, started, loads, results, [*charts, *returns, docs],
+                              suppression_threshold, status)
+    manifest_path = write_manifest(out_dir / "manifest.json", manifest)
+    quarterly.record_run(paths, run_id, target, hwbs, started, status, manifest_path)
+    current = [r for r in results if r.period == target.label]
+    artifacts.publish(target, current, loads, charts, returns, docs, manifest_path, suppression_threshold)
+    _emit(f"manifest written to {manifest_path}")
+    if rejected:
+        raise ExtractsRejected(
+            "extracts failed validation (outputs for unaffected metrics were still written):\n"
+            + "\n".join(o.summary() for o in rejected)
+        )
+    return {
+        "run_id": run_id, "period": target.label, "hwbs": hwbs, "status": status,
+        "reports_dir": str(out_dir), "manifest": str(manifest_path),
+        "returns": [str(p) for p in returns], "charts": len(charts), "data_docs": str(docs),
+        "results": [r.as_dict() for r in current],
+    }

@@ -1,0 +1,185 @@
+"""``scorecard``: the analyst's command line.
+
+``scorecard run`` runs the quarterly flow in-process on Prefect's embedded
+default (a temporary local server over SQLite, no accounts) with a progress
+display, then prints where every output is.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from metrics.periods import Period
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# Quiet, offline-friendly Prefect defaults; any of these can be overridden from the environment.
+for _key, _value in {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+    "PREFECT_LOGGING_LEVEL": "WARNING",
+    "GX_ANALYTICS_ENABLED": "False",
+}.items():
+    os.environ.setdefault(_key, _value)
+
+
+def _latest_period(raw_dir: Path) -> str:
+    found = []
+    for d in raw_dir.iterdir() if raw_dir.is_dir() else []:
+        try:
+            found.append(Period.parse(d.name))
+        except ValueError:
+            continue
+    if not found:
+        raise SystemExit(f"error: no period folders (e.g. 2023-24-Q2) under {raw_dir}")
+    return max(found).label
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from pipelines import bcf_flow
+
+    console = Console(stderr=True)
+    raw_dir = Path(args.raw_dir)
+    period = args.period or _latest_period(raw_dir)
+    try:
+        Period.parse(period)
+    except ValueError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        return 2
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=console, transient=True) as progress:
+        job = progress.add_task(f"BCF {period}: starting Prefect (embedded) ...", total=None)
+
+        def listener(message: str) -> None:
+            progress.update(job, description=f"BCF {period}: {message}")
+            progress.console.print(f"  [dim]{message}[/dim]")
+
+        bcf_flow.LISTENERS.append(listener)
+        try:
+            state = bcf_flow.bcf_quarterly(
+                period=period, hwb=args.hwb or None, raw_dir=str(raw_dir), warehouse=args.warehouse,
+                reports_dir=args.reports_dir, suppression_threshold=args.suppression_threshold,
+                return_state=True,
+            )
+        finally:
+            bcf_flow.LISTENERS.remove(listener)
+    out_dir = Path(args.reports_dir) / period
+    manifest = out_dir / "manifest.json"
+    if state.is_completed():
+        summary = state.result()
+        _print_summary(console, summary, manifest)
+        return 0
+    try:
+        state.result()
+    except Exception as exc:
+        console.print(f"[red bold]Run failed[/red bold] for {period}:\n{exc}")
+    if manifest.exists():
+        console.print(f"Outputs that could be produced, and the rejects, are listed in {manifest}")
+    return 1
+
+
+def _print_summary(console: Console, summary: dict[str, Any], manifest: Path) -> None:
+    from rich.table import Table
+
+    from metrics.compute import MetricResult
+    from metrics.registry import get
+    from metrics.suppression import publishable
+
+    table = Table(title=f"BCF metrics {summary['period']}")
+    for col in ("HWB", "Metric", "Value (95% CI)", "Plan", "Status"):
+        table.add_column(col)
+    for raw in summary["results"]:
+        r = publishable(MetricResult(**raw))
+        m = get(raw["metric_id"])
+        value = r.get("value")
+        shown = "n/a" if value is None else (
+            f"{value:.{m.decimals}f} ({r['lower']:.{m.decimals}f}-{r['upper']:.{m.decimals}f})"
+            if r.get("lower") is not None and r.get("upper") is not None else f"{value:.{m.decimals}f}")
+        plan = "" if raw["plan"] is None else f"{raw['plan']:g}"
+        table.add_row(raw["hwb_code"], m.title, shown, plan, raw["status"])
+    console.print(table)
+    console.print(f"Reports:   {summary['reports_dir']}")
+    for p in summary["returns"]:
+        console.print(f"Return:    {p}")
+    console.print(f"Charts:    {summary['charts']} files in {Path(summary['reports_dir']) / 'charts'}")
+    console.print(f"Data Docs: {summary['data_docs']}")
+    console.print(f"Manifest:  {manifest}")
+
+
+def cmd_demo_data(args: argparse.Namespace) -> int:
+    from metrics import synthetic
+
+    out = Path(args.out)
+    if args.hwb or args.periods:
+        raise SystemExit("error: use 'scorecard generate' for custom HWBs/periods")
+    synthetic.write_demo(out)
+    print(f"demo extracts written under {out}")
+    return 0
+
+
+def cmd_contracts(_: argparse.Namespace) -> int:
+    from metrics.docs import contracts_markdown
+
+    print(contracts_markdown())
+    return 0
+
+
+def cmd_readme(_: argparse.Namespace) -> int:
+    from metrics.docs import refresh_readme
+
+    print("README.md updated" if refresh_readme() else "README.md already up to date")
+    return 0
+
+
+def cmd_metrics(_: argparse.Namespace) -> int:
+    from metrics.docs import metrics_markdown
+
+    print(metrics_markdown())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="scorecard", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the quarterly BCF flow (ingest, validate, compute, chart, export)")
+    run.add_argument("--period", help="financial-year quarter, e.g. 2023-24-Q2 (default: latest under --raw-dir)")
+    run.add_argument("--hwb", action="append", metavar="CODE",
+                     help="HWB ONS code; repeat for several (default: every HWB in the population extract)")
+    run.add_argument("--raw-dir", default="data/raw",
+                     help="folder holding <period>/<extract>.csv (default %(default)s)")
+    run.add_argument("--warehouse", default="data/processed/warehouse.duckdb", help="DuckDB file (default %(default)s)")
+    run.add_argument("--reports-dir", default="reports", help="output folder (default %(default)s)")
+    run.add_argument("--suppression-threshold", type=int, default=5,
+                     help="published counts below this (and above 0) are suppressed (default %(default)s)")
+    run.set_defaults(func=cmd_run)
+
+    demo = sub.add_parser("demo-data", help="(re)write the shipped synthetic demo extracts")
+    demo.add_argument("--out", default="data/raw")
+    demo.add_argument("--hwb", action="append")
+    demo.add_argument("--periods", nargs="*")
+    demo.set_defaults(func=cmd_demo_data)
+
+    sub.add_parser("contracts", help="print the extract contracts as Markdown").set_defaults(func=cmd_contracts)
+    sub.add_parser("metrics", help="print the metric definitions as Markdown").set_defaults(func=cmd_metrics)
+    sub.add_parser("readme", help="regenerate the README's contract and metric sections").set_defaults(
+        func=cmd_readme)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

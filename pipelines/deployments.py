@@ -1,0 +1,57 @@
+"""The deployments, declared in Python so they are reviewed and tested like code.
+
+- ``bcf-quarterly/quarterly``: fires at 06:00 Europe/London on the first day of
+  each quarter and runs the quarter that has just closed (``period`` empty).
+- ``bcf-quarterly/on-demand``: no schedule; analysts pass ``period``, ``hwb`` and
+  ``raw_dir`` with ``prefect deployment run``.
+
+Both run on a ``process`` work pool from this checkout (the worker changes into
+the project folder), with at most one run of each deployment at a time; the
+warehouse lock (``metrics.runlock``) stops any second run across deployments.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+from prefect.schedules import Cron
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+ENTRYPOINT = "pipelines/bcf_flow.py:bcf_quarterly"
+FLOW_NAME = "bcf-quarterly"
+QUARTERLY_CRON = "0 6 1 1,4,7,10 *"
+TIMEZONE = "Europe/London"
+DEFAULT_POOL = "scorecard-process"
+
+
+def quarterly_schedule(cron: str = QUARTERLY_CRON) -> Any:
+    return Cron(cron, timezone=TIMEZONE)
+
+
+def deploy_all(
+    work_pool: str = DEFAULT_POOL,
+    project_dir: Path = PROJECT_DIR,
+    cron: str = QUARTERLY_CRON,
+    defaults: dict[str, Any] | None = None,
+) -> list[str]:
+    """Register both deployments with the Prefect API in ``PREFECT_API_URL``; returns their ids."""
+    from prefect import flow as prefect_flow
+
+    base = prefect_flow.from_source(source=str(project_dir), entrypoint=ENTRYPOINT)
+    params = dict(defaults or {})
+    one_at_a_time = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE)
+    ids = []
+    ids.append(str(base.deploy(
+        name="quarterly", work_pool_name=work_pool, schedule=quarterly_schedule(cron),
+        parameters={**params, "period": None}, tags=["bcf", "quarterly"],
+        description="Runs the quarter just closed, at 06:00 UK time on the first day of each quarter.",
+        concurrency_limit=one_at_a_time, build=False, push=False, print_next_steps=False,
+    )))
+    ids.append(str(base.deploy(
+        name="on-demand", work_pool_name=work_pool, parameters=params, tags=["bcf", "on-demand"],
+        description="Run any quarter for one, several or all HWBs: --param period=2023-24-Q2 ...",
+        concurrency_limit=one_at_a_time, build=False, push=False, print_next_steps=False,
+    )))
+    return ids
