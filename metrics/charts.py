@@ -1,0 +1,211 @@
+"""Quarterly trend charts for one metric and one HWB, for board papers and the scorecard.
+
+Charts draw only publishable figures (``metrics.suppression``), so a chart can
+never show a value that the tables suppress. Output is PNG (for documents) and
+SVG (for the web); the SVG is deterministic so re-running a quarter does not
+produce spurious diffs.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: the pipeline runs on servers without a display
+
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from metrics.compute import MetricResult
+from metrics.periods import Period
+from metrics.registry import Metric
+from metrics.suppression import DEFAULT_THRESHOLD, publishable
+
+# NHS identity colours; each series also differs in marker or line style so
+# the chart does not rely on colour alone.
+VALUE_COLOUR = "#005EB8"  # NHS blue
+PLAN_COLOUR = "#DE1B1B"  # NHS red (emergency services red)
+PROJECTION_COLOUR = "#330072"  # NHS purple
+TEXT_COLOUR = "#231F20"  # NHS black
+GRID_COLOUR = "#D8DDE0"  # NHS pale grey
+
+DPI = 150
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def chart_paths(out_dir: Path, hwb_code: str, metric_id: str) -> tuple[Path, Path]:
+    """Where the PNG and SVG go; codes are checked so they cannot escape ``out_dir``."""
+    for part in (hwb_code, metric_id):
+        if not _SAFE_NAME.match(part):
+            raise ValueError(f"{part!r} is not safe in a file name (letters, digits, _ and - only)")
+    stem = f"{hwb_code}_{metric_id}"
+    return out_dir / f"{stem}.png", out_dir / f"{stem}.svg"
+
+
+def _fmt(x: float, decimals: int) -> str:
+    return f"{x:,.{decimals}f}"
+
+
+def _nan(x: float | None) -> float:
+    return math.nan if x is None else float(x)
+
+
+def _series(metric: Metric, hwb_code: str, history: Sequence[MetricResult],
+            threshold: int) -> list[tuple[Period, dict[str, Any]]]:
+    """One publishable row per period, in period order; rejects rows for other metrics or HWBs."""
+    rows: dict[Period, dict[str, Any]] = {}
+    for r in history:
+        if r.metric_id != metric.id or r.hwb_code != hwb_code:
+            raise ValueError(f"history row for {r.metric_id}/{r.hwb_code} passed to chart {metric.id}/{hwb_code}")
+        period = Period.parse(r.period)
+        if period in rows:
+            raise ValueError(f"two results for {metric.id}/{hwb_code} in {r.period}")
+        rows[period] = publishable(r, threshold)
+    return sorted(rows.items())
+
+
+def _footnote(metric: Metric, series: list[tuple[Period, dict[str, Any]]]) -> str:
+    """Latest status and reason, then which quarters have no drawn point and why."""
+    lines: list[str] = []
+    if series:
+        period, latest = series[-1]
+        status = f"Latest ({period.short_label}): {latest['status']}"
+        if latest["status_reason"]:
+            status += f" - {latest['status_reason']}"
+        lines.append(status)
+    else:
+        lines.append("No results for this metric: data not available.")
+    missing = [p.short_label for p, row in series if row["value"] is None and not row["suppressed"]]
+    suppressed = [p.short_label for p, row in series if row["suppressed"]]
+    if missing:
+        lines.append(f"Data not available: {', '.join(missing)}.")
+    if suppressed:
+        notes = sorted({row["note"] for _, row in series if row["suppressed"]})
+        lines.append(f"Not shown ({'; '.join(notes)}): {', '.join(suppressed)}.")
+    if metric.cumulative and any(row["projection"] is not None for _, row in series):
+        lines.append("Cumulative year-to-date metric: the year-end projection scales the latest value by 4 / quarter.")
+    if any(row["value"] is not None for _, row in series):
+        lines.append("Error bars: 95% confidence interval.")
+    return "\n".join(textwrap.fill(line, 130) for line in lines)
+
+
+def _segments(series: list[tuple[Period, dict[str, Any]]], drawn: list[int], year_to_date: bool) -> list[list[int]]:
+    """Runs of drawn points to join with a line: broken at gaps, and at each new financial
+    year for year-to-date metrics, whose value restarts from zero on 1 April."""
+    runs: list[list[int]] = []
+    for i in drawn:
+        if runs and runs[-1][-1] == i - 1 and not (
+            year_to_date and series[i][0].fy_start != series[i - 1][0].fy_start
+        ):
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return runs
+
+
+_LABEL_BOX = {"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.85}
+
+
+def _draw(ax: Axes, metric: Metric, series: list[tuple[Period, dict[str, Any]]]) -> None:
+    n = len(series)
+    xs = list(range(n))
+    values = [_nan(row["value"]) for _, row in series]
+    drawn = [i for i in xs if not math.isnan(values[i])]
+    handles: list[Any] = []
+
+    # Financial-year boundaries: plans change there, and year-to-date values restart.
+    for i in xs[1:]:
+        if series[i][0].fy_start != series[i - 1][0].fy_start:
+            ax.axvline(i - 0.5, color=GRID_COLOUR, linewidth=1.5, zorder=0)
+
+    if drawn:
+        ys = [values[i] for i in drawn]
+        lo = [ys[k] - _nan(series[i][1]["lower"]) for k, i in enumerate(drawn)]
+        hi = [_nan(series[i][1]["upper"]) - ys[k] for k, i in enumerate(drawn)]
+        # A missing CI bound draws no bar rather than failing the chart.
+        lo = [0.0 if math.isnan(v) else v for v in lo]
+        hi = [0.0 if math.isnan(v) else v for v in hi]
+        for run in _segments(series, drawn, metric.window == "year_to_date"):
+            ax.plot(run, [values[i] for i in run], color=VALUE_COLOUR, linewidth=2, zorder=3)
+        handles.append(ax.errorbar(drawn, ys, yerr=[lo, hi], color=VALUE_COLOUR, ecolor=VALUE_COLOUR,
+                                   elinewidth=1.2, capsize=4, marker="o", markersize=6, linestyle="none",
+                                   label="Actual (95% CI)", zorder=3))
+        for i, y in zip(drawn, ys, strict=True):
+            ax.annotate(_fmt(y, metric.decimals), (i, y), textcoords="offset points", xytext=(7, 5),
+                        fontsize=8, color=VALUE_COLOUR, bbox=_LABEL_BOX, zorder=5)
+
+    # Plan as a step held across each quarter's slot, so an annual plan reads as a flat line.
+    plans = [_nan(row["plan"]) for _, row in series]
+    if any(not math.isnan(p) for p in plans):
+        edges = [x - 0.5 for x in xs] + [n - 0.5]
+        label = "Plan (year end)" if metric.plan_basis == "annual" else "Plan"
+        handles += ax.step(edges, [*plans, plans[-1]], where="post", color=PLAN_COLOUR, linestyle="--",
+                           linewidth=2, label=label, zorder=2)
+
+    if metric.cumulative and series and series[-1][1]["projection"] is not None:
+        i, proj = n - 1, float(series[-1][1]["projection"])
+        handles += ax.plot([i], [proj], linestyle="none", marker="D", markersize=8, markerfacecolor="white",
+                           markeredgecolor=PROJECTION_COLOUR, markeredgewidth=2,
+                           label=f"Year-end projection\n(from {series[-1][0].short_label})", zorder=4)
+        if not math.isnan(values[i]):
+            ax.plot([i, i], [values[i], proj], color=PROJECTION_COLOUR, linestyle=":", linewidth=1.2, zorder=1)
+        ax.annotate(_fmt(proj, metric.decimals), (i, proj), textcoords="offset points", xytext=(8, -3),
+                    fontsize=8, color=PROJECTION_COLOUR, bbox=_LABEL_BOX, zorder=5)
+
+    if not drawn:
+        ax.text(0.5, 0.75, "Data not available", transform=ax.transAxes, ha="center", va="center",
+                fontsize=12, color=TEXT_COLOUR, bbox={**_LABEL_BOX, "alpha": 1.0, "pad": 0.3}, zorder=5)
+
+    ax.set_xticks(xs, [p.short_label for p, _ in series], rotation=30 if n > 6 else 0,
+                  ha="right" if n > 6 else "center")
+    ax.set_xlim(-0.6, max(n - 0.4, 0.6))
+    ax.set_ylabel(textwrap.fill(metric.unit, 45), fontsize=9)
+    ax.grid(axis="y", color=GRID_COLOUR, linewidth=0.8)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    if handles:
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9)
+
+
+def trend_chart(
+    metric: Metric,
+    hwb_code: str,
+    hwb_name: str,
+    history: Sequence[MetricResult],
+    out_dir: Path,
+    suppression_threshold: int = DEFAULT_THRESHOLD,
+) -> list[Path]:
+    """Render the metric's quarterly trend for one HWB; returns ``[png, svg]``.
+
+    ``history`` holds this metric's results for this HWB, any order. Values
+    that are missing or suppressed are not drawn and the footnote says which.
+    """
+    png, svg = chart_paths(out_dir, hwb_code, metric.id)
+    series = _series(metric, hwb_code, history, suppression_threshold)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # rc_context keeps these settings from leaking into other plots in the process. A fixed hash
+    # salt makes SVG element ids repeatable; fonttype "none" keeps text as <text> elements, so
+    # the SVG is searchable and readable by screen readers rather than glyph outlines.
+    with plt.rc_context({"svg.hashsalt": f"{hwb_code}_{metric.id}", "svg.fonttype": "none",
+                         "font.family": "DejaVu Sans",
+                         "text.color": TEXT_COLOUR, "axes.labelcolor": TEXT_COLOUR}):
+        fig: Figure = plt.figure(figsize=(10, 5.6))
+        try:
+            ax = fig.add_axes((0.1, 0.25, 0.66, 0.62))
+            _draw(ax, metric, series)
+            fig.suptitle(textwrap.fill(f"{metric.title} - {hwb_name}", 80), x=0.1, ha="left", fontsize=13,
+                         fontweight="bold")
+            fig.text(0.01, 0.02, _footnote(metric, series), fontsize=8, va="bottom", ha="left")
+            fig.savefig(png, dpi=DPI, format="png", metadata={"Software": None})
+            fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
+        finally:
+            plt.close(fig)
+    return [png, svg]

@@ -1,0 +1,306 @@
+"""The NHSE Better Care Fund quarterly return workbook for one HWB and period.
+
+The official template could not be confirmed, so sheet names, title and
+columns come from ``metrics/reference/nhse_return_layout.toml`` and can be
+changed without touching code. Figures go through ``metrics.suppression`` so
+the return can never publish a count the charts and tables suppress.
+
+Narrative cells hold free text typed by people and later opened in Excel by
+others, so every text cell is written with ``write_string`` (never parsed as a
+formula or URL) and text that Excel would treat as a formula if re-entered or
+exported to CSV gets the ``quote_prefix`` cell format, Excel's own "this is
+text" marker.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import xlsxwriter
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
+
+from metrics import registry
+from metrics.compute import MetricResult
+from metrics.periods import Period
+from metrics.registry import Metric
+from metrics.status import STATUSES
+from metrics.suppression import DEFAULT_THRESHOLD, SUPPRESSED, publishable
+
+DEFAULT_LAYOUT = Path(__file__).parent / "reference" / "nhse_return_layout.toml"
+
+NARRATIVE_FIELDS = ("challenges", "achievements")
+# Figures shown to the metric's own number of decimals.
+FIGURE_FIELDS = frozenset({"plan", "actual", "lower", "upper", "projection"})
+COUNT_FIELDS = frozenset({"numerator", "denominator"})
+TEXT_FIELDS = frozenset(
+    {"title", "reference", "definition", "unit", "status", "status_reason", "period", "hwb_code", "hwb_name"}
+)
+FIELDS = FIGURE_FIELDS | COUNT_FIELDS | TEXT_FIELDS | frozenset(NARRATIVE_FIELDS)
+
+# Metrics sheet geometry (0-based): title, subtitle, blank, header row, then one row per metric.
+TITLE_ROW, SUBTITLE_ROW, HEADER_ROW, FIRST_DATA_ROW = 0, 1, 3, 4
+
+INPUT_FILL = "#FFFF99"  # pale yellow: the cells a person is expected to fill in
+HEADER_FILL = "#D9E1F2"
+
+# First characters that make Excel (or a CSV importer) treat text as a formula or DDE call;
+# the full-width forms are converted by Excel with East Asian input methods.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+_SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
+_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    field: str
+    width: float | None = None
+
+
+@dataclass(frozen=True)
+class Layout:
+    title: str
+    cover_sheet: str
+    metrics_sheet: str
+    protect: bool
+    columns: tuple[Column, ...]
+
+
+def load_layout(path: Path | None = None) -> Layout:
+    """Read and check a layout TOML; a typo in a field name fails here, not as an empty column."""
+    path = path or DEFAULT_LAYOUT
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    try:
+        sheets = raw["sheets"]
+        columns = tuple(
+            Column(str(c["header"]), str(c["field"]), float(c["width"]) if "width" in c else None)
+            for c in raw["columns"]
+        )
+        layout = Layout(str(raw["title"]), str(sheets["cover"]), str(sheets["metrics"]),
+                        bool(raw.get("protect", True)), columns)
+    except KeyError as exc:
+        raise ValueError(f"{path}: missing required key {exc}") from exc
+    if not columns:
+        raise ValueError(f"{path}: at least one column is needed")
+    unknown = [c.field for c in columns if c.field not in FIELDS]
+    if unknown:
+        raise ValueError(f"{path}: unknown column field(s) {unknown}; available: {sorted(FIELDS)}")
+    for name in (layout.cover_sheet, layout.metrics_sheet):
+        if not name or len(name) > 31 or _BAD_SHEET_CHARS.search(name):
+            raise ValueError(f"{path}: {name!r} is not a valid Excel sheet name")
+    if layout.cover_sheet.casefold() == layout.metrics_sheet.casefold():
+        raise ValueError(f"{path}: cover and metrics sheets need different names")
+    return layout
+
+
+def needs_quote_prefix(text: str) -> bool:
+    """True if Excel could evaluate ``text`` as a formula (leading spaces are ignored)."""
+    return text.lstrip(" ").startswith(_FORMULA_STARTS)
+
+
+class _Formats:
+    """xlsxwriter formats built once per distinct set of properties (the workbook caps their number)."""
+
+    def __init__(self, workbook: xlsxwriter.Workbook) -> None:
+        self._workbook = workbook
+        self._cache: dict[tuple[tuple[str, Any], ...], Format] = {}
+
+    def get(self, **props: Any) -> Format:
+        key = tuple(sorted(props.items()))
+        if key not in self._cache:
+            self._cache[key] = self._workbook.add_format(dict(props))
+        return self._cache[key]
+
+
+def _write_text(ws: Worksheet, row: int, col: int, text: str, formats: _Formats, **props: Any) -> None:
+    """The only way text reaches a cell: as a string, quote-prefixed if it looks like a formula."""
+    if needs_quote_prefix(text):
+        props["quote_prefix"] = True
+    ws.write_string(row, col, text, formats.get(**props))
+
+
+def _figure_format(decimals: int) -> str:
+    return "#,##0" if decimals <= 0 else "#,##0." + "0" * decimals
+
+
+def _rows(results: Sequence[MetricResult], hwb_code: str, period: Period) -> list[tuple[Metric, MetricResult]]:
+    rows: dict[str, tuple[Metric, MetricResult]] = {}
+    for r in results:
+        if r.hwb_code != hwb_code or r.period != period.label:
+            raise ValueError(
+                f"result {r.metric_id}/{r.hwb_code}/{r.period} does not belong in the return for "
+                f"{hwb_code} {period.label}"
+            )
+        if r.metric_id in rows:
+            raise ValueError(f"two results for metric {r.metric_id}")
+        rows[r.metric_id] = (registry.get(r.metric_id), r)
+    if not rows:
+        raise ValueError("no results to write")
+    return sorted(rows.values(), key=lambda mr: (mr[0].scorecard, mr[0].order))
+
+
+def _check_narrative(narrative: Mapping[str, Mapping[str, str]], metric_ids: set[str]) -> None:
+    """Reject narrative for metrics not in the return, so a mistyped id is not silently dropped."""
+    for metric_id, texts in narrative.items():
+        if metric_id not in metric_ids:
+            raise ValueError(f"narrative given for {metric_id!r}, which is not in the return")
+        extra = set(texts) - set(NARRATIVE_FIELDS)
+        if extra:
+            raise ValueError(f"narrative for {metric_id!r} has unknown keys {sorted(extra)}; use {NARRATIVE_FIELDS}")
+
+
+def _write_cover(ws: Worksheet, formats: _Formats, layout: Layout, hwb_code: str, hwb_name: str, period: Period,
+                 generated_at: str, manifest_sha256: str | None, threshold: int) -> None:
+    ws.set_column(0, 0, 34)
+    ws.set_column(1, 1, 80)
+    _write_text(ws, 0, 0, layout.title, formats, bold=True, font_size=14)
+    rows = [
+        ("Health and Wellbeing Board code", hwb_code),
+        ("Health and Wellbeing Board name", hwb_name),
+        ("Reporting period", period.short_label),
+        ("Period dates", f"{period.start.day} {period.start:%B %Y} to {period.end.day} {period.end:%B %Y}"),
+        ("Generated", generated_at),
+        ("Source manifest (sha256)", manifest_sha256 or "not provided"),
+        ("Small-number suppression",
+         f"counts from 1 to {threshold - 1} are shown as {SUPPRESSED}; the figures derived from them are withheld"),
+        ("Figures", f"see sheet '{layout.metrics_sheet}'"),
+    ]
+    for i, (label, value) in enumerate(rows, start=2):
+        _write_text(ws, i, 0, label, formats, bold=True)
+        _write_text(ws, i, 1, value, formats, text_wrap=True)
+
+
+def write_return(
+    path: Path,
+    results: Sequence[MetricResult],
+    hwb_code: str,
+    hwb_name: str,
+    period: Period,
+    generated_at: str,
+    narrative: Mapping[str, Mapping[str, str]] | None = None,
+    layout_path: Path | None = None,
+    suppression_threshold: int = DEFAULT_THRESHOLD,
+    manifest_sha256: str | None = None,
+) -> Path:
+    """Write the return for one HWB and period: a cover sheet and one metrics row per result.
+
+    ``results`` must all be for ``hwb_code`` and ``period``; rows follow the
+    metric order. ``narrative`` maps metric id to ``{"challenges": ..,
+    "achievements": ..}``. ``generated_at`` is passed in (not read from the
+    clock) so the same inputs give the same workbook.
+    """
+    layout = load_layout(layout_path)
+    rows = _rows(results, hwb_code, period)
+    narrative = narrative or {}
+    _check_narrative(narrative, {m.id for m, _ in rows})
+    if manifest_sha256 is not None and not _SHA256.match(manifest_sha256):
+        raise ValueError(f"manifest_sha256 {manifest_sha256!r} is not a sha256 hex digest")
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Belt and braces: all text goes through write_string, but switch off the conversions anyway.
+    workbook = xlsxwriter.Workbook(
+        str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+    )
+    try:
+        try:
+            workbook.set_properties({"title": layout.title, "created": dt.datetime.fromisoformat(generated_at)})
+        except ValueError:
+            workbook.set_properties({"title": layout.title})
+        formats = _Formats(workbook)
+        cover = workbook.add_worksheet(layout.cover_sheet)
+        _write_cover(cover, formats, layout, hwb_code, hwb_name, period, generated_at, manifest_sha256,
+                     suppression_threshold)
+        ws = workbook.add_worksheet(layout.metrics_sheet)
+        _write_metrics(ws, formats, layout, rows, hwb_code, hwb_name, period, narrative, suppression_threshold)
+        if layout.protect:
+            cover.protect()
+    finally:
+        workbook.close()
+    return path
+
+
+def _write_metrics(ws: Worksheet, formats: _Formats, layout: Layout, rows: list[tuple[Metric, MetricResult]],
+                   hwb_code: str, hwb_name: str, period: Period, narrative: Mapping[str, Mapping[str, str]],
+                   threshold: int) -> None:
+    _write_text(ws, TITLE_ROW, 0, layout.title, formats, bold=True, font_size=14)
+    _write_text(ws, SUBTITLE_ROW, 0, f"{hwb_code} {hwb_name}, {period.short_label}", formats, bold=True)
+    border = {"border": 1, "valign": "top"}
+    for col, column in enumerate(layout.columns):
+        _write_text(ws, HEADER_ROW, col, column.header, formats, bold=True, text_wrap=True, bg_color=HEADER_FILL,
+                    **border)
+        if column.width is not None:
+            ws.set_column(col, col, column.width)
+
+    for i, (metric, result) in enumerate(rows):
+        row = FIRST_DATA_ROW + i
+        pub = publishable(result, threshold)
+        texts: dict[str, str] = {
+            "title": metric.title,
+            "reference": metric.reference,
+            "definition": metric.definition,
+            "unit": metric.unit,
+            "status": pub["status"],
+            "status_reason": pub["status_reason"],
+            "period": period.short_label,
+            "hwb_code": hwb_code,
+            "hwb_name": hwb_name,
+        }
+        numbers: dict[str, Any] = {
+            "plan": pub["plan"], "actual": pub["value"], "lower": pub["lower"], "upper": pub["upper"],
+            "projection": pub["projection"], "numerator": pub["numerator"], "denominator": pub["denominator"],
+        }
+        for col, column in enumerate(layout.columns):
+            f = column.field
+            if f in NARRATIVE_FIELDS:
+                text = narrative.get(metric.id, {}).get(f, "")
+                props = {**border, "text_wrap": True, "bg_color": INPUT_FILL, "locked": False}
+                if text:
+                    _write_text(ws, row, col, text, formats, **props)
+                else:
+                    ws.write_blank(row, col, None, formats.get(**props))
+            elif f in TEXT_FIELDS:
+                _write_text(ws, row, col, texts[f], formats, text_wrap=True, **border)
+            else:
+                _write_number(ws, row, col, numbers[f], formats, border,
+                              metric.decimals if f in FIGURE_FIELDS else None)
+
+    last = FIRST_DATA_ROW + len(rows) - 1
+    fields = [c.field for c in layout.columns]
+    if "status" in fields:
+        col = fields.index("status")
+        ws.data_validation(FIRST_DATA_ROW, col, last, col, {
+            "validate": "list",
+            "source": list(STATUSES),
+            "error_title": "Assessment of progress",
+            "error_message": "Choose one of the listed statuses.",
+        })
+    ws.freeze_panes(FIRST_DATA_ROW, 1)
+    if layout.protect:
+        # Only the narrative cells are unlocked. The status stays locked: it is computed from value,
+        # plan and polarity (metrics.status) and must not be typed by hand; the dropdown documents
+        # and enforces the allowed values if the sheet is unprotected.
+        ws.protect("", {"format_columns": True, "format_rows": True})
+
+
+def _write_number(ws: Worksheet, row: int, col: int, value: Any, formats: _Formats, border: dict[str, Any],
+                  decimals: int | None) -> None:
+    """Full precision in the cell, rounding in the display format only; ``*`` for suppressed counts.
+
+    ``decimals`` None means a count: whole numbers shown as such, fractional
+    ones (expected events, standardised counts) to one decimal.
+    """
+    if value is None:
+        ws.write_blank(row, col, None, formats.get(**border))
+    elif value == SUPPRESSED:
+        ws.write_string(row, col, SUPPRESSED, formats.get(align="right", **border))
+    else:
+        x = float(value)
+        shown = decimals if decimals is not None else (0 if x.is_integer() else 1)
+        ws.write_number(row, col, x, formats.get(num_format=_figure_format(shown), **border))
