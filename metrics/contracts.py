@@ -15,7 +15,7 @@ DType = Literal["VARCHAR", "INTEGER", "DOUBLE", "DATE"]
 Window = Literal["period", "up_to_period_end"]
 
 ICD10 = r"^[A-Z][0-9]{2}[0-9A-Z]{0,2}$"
-ICD10_LIST = r"^[A-Z][0-9]{2}[0-9A-Z]{0,2}(;[A-Z][0-9]{2}[0-9A-Z]{0,2})*$"
+ICD10_LIST = r"^[A-Z][0-9]{2}[0-9A-Z]{0,2}(?:;[A-Z][0-9]{2}[0-9A-Z]{0,2})*$"
 PSEUDO_ID = r"^[A-Za-z0-9_-]{4,64}$"
 
 

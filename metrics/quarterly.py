@@ -166,6 +166,7 @@ def render_charts(
     paths: RunPaths,
     target: Period,
     results: Sequence[MetricResult],
+    suppression_threshold: int,
     scorecard: str = "bcf",
     progress: Progress = _quiet,
 ) -> list[Path]:
@@ -183,7 +184,7 @@ def render_charts(
                  and Period.parse(r.period) <= target),
                 key=lambda r: Period.parse(r.period),
             )
-            written += trend_chart(metric, hwb, names.get(hwb, hwb), history, out_dir)
+            written += trend_chart(metric, hwb, names.get(hwb, hwb), history, out_dir, suppression_threshold)
         progress(f"charts for {hwb}")
     return written
 

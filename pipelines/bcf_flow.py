@@ -71,8 +71,8 @@ def compute_task(paths: RunPaths, period: Period, hwbs: list[str], loads: list[L
 
 
 @task(name="render-charts", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
-def charts_task(paths: RunPaths, target: Period, results: list[MetricResult]) -> list[Path]:
-    return quarterly.render_charts(paths, target, results, progress=_emit)
+def charts_task(paths: RunPaths, target: Period, results: list[MetricResult], threshold: int) -> list[Path]:
+    return quarterly.render_charts(paths, target, results, threshold, progress=_emit)
 
 
 @task(name="export-return", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
@@ -138,7 +138,7 @@ def _run(paths: RunPaths, target: Period, hwb: str | list[str] | None, run_id: s
     results: list[MetricResult] = []
     for p in periods:
         results += compute_task(paths, p, hwbs, loads, run_id)
-    charts = charts_task(paths, target, results)
+    charts = charts_task(paths, target, results, suppression_threshold)
     generated_at = started.strftime("%Y-%m-%d %H:%M UTC")
     returns = export_task(paths, target, results, generated_at, suppression_threshold)
 

@@ -117,11 +117,25 @@ def _print_summary(console: Console, summary: dict[str, Any], manifest: Path) ->
 def cmd_demo_data(args: argparse.Namespace) -> int:
     from metrics import synthetic
 
-    out = Path(args.out)
-    if args.hwb or args.periods:
-        raise SystemExit("error: use 'scorecard generate' for custom HWBs/periods")
-    synthetic.write_demo(out)
-    print(f"demo extracts written under {out}")
+    synthetic.write_demo(Path(args.out))
+    print(f"demo extracts (North Northamptonshire, 2023-24 Q1-Q2) written under {args.out}")
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from metrics import synthetic
+    from metrics.quarterly import hwb_names
+
+    names = hwb_names()
+    unknown = [h for h in args.hwb if h not in names]
+    if unknown:
+        print(f"error: HWB code(s) {unknown} are not in metrics/reference/hwb_codes.csv", file=sys.stderr)
+        return 2
+    profiles = [synthetic.HwbProfile(code=h, name=names[h], total_population=args.population,
+                                     population_65_plus=round(args.population * 0.19)) for h in args.hwb]
+    periods = [Period.parse(p) for p in args.periods]
+    written = synthetic.generate(Path(args.out), periods, profiles, seed=args.seed)
+    print(f"wrote {sum(len(v) for v in written.values())} files for {len(profiles)} HWB(s) under {args.out}")
     return 0
 
 
@@ -129,6 +143,23 @@ def cmd_contracts(_: argparse.Namespace) -> int:
     from metrics.docs import contracts_markdown
 
     print(contracts_markdown())
+    return 0
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    """Register the deployments with the server in PREFECT_API_URL (see README, Scheduled runs)."""
+    if not os.environ.get("PREFECT_API_URL"):
+        from prefect.settings import PREFECT_API_URL
+
+        if not PREFECT_API_URL.value():
+            print("error: set PREFECT_API_URL to your Prefect server, e.g. http://127.0.0.1:4200/api", file=sys.stderr)
+            return 2
+    from pipelines.deployments import deploy_all
+
+    defaults = {k: v for k, v in (("raw_dir", args.raw_dir), ("warehouse", args.warehouse),
+                                  ("reports_dir", args.reports_dir)) if v}
+    ids = deploy_all(work_pool=args.pool, cron=args.cron, defaults=defaults)
+    print(f"deployed bcf-quarterly/quarterly and bcf-quarterly/on-demand to work pool {args.pool!r}: {ids}")
     return 0
 
 
@@ -164,9 +195,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo-data", help="(re)write the shipped synthetic demo extracts")
     demo.add_argument("--out", default="data/raw")
-    demo.add_argument("--hwb", action="append")
-    demo.add_argument("--periods", nargs="*")
     demo.set_defaults(func=cmd_demo_data)
+
+    gen = sub.add_parser("generate", help="write seeded synthetic extracts for any HWBs and quarters")
+    gen.add_argument("--out", required=True)
+    gen.add_argument("--hwb", action="append", required=True, metavar="CODE")
+    gen.add_argument("--periods", nargs="+", required=True, metavar="PERIOD")
+    gen.add_argument("--population", type=int, default=300_000, help="all-ages population per HWB")
+    gen.add_argument("--seed", type=int, default=2023)
+    gen.set_defaults(func=cmd_generate)
+
+    dep = sub.add_parser("deploy", help="register the quarterly and on-demand deployments with a Prefect server")
+    dep.add_argument("--pool", default="scorecard-process", help="process work pool (default %(default)s)")
+    dep.add_argument("--cron", default="0 6 1 1,4,7,10 *",
+                     help="quarterly schedule, Europe/London time (default %(default)r)")
+    dep.add_argument("--raw-dir", help="default raw_dir parameter for both deployments")
+    dep.add_argument("--warehouse", help="default warehouse parameter")
+    dep.add_argument("--reports-dir", help="default reports_dir parameter")
+    dep.set_defaults(func=cmd_deploy)
 
     sub.add_parser("contracts", help="print the extract contracts as Markdown").set_defaults(func=cmd_contracts)
     sub.add_parser("metrics", help="print the metric definitions as Markdown").set_defaults(func=cmd_metrics)

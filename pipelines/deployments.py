@@ -13,7 +13,7 @@ warehouse lock (``metrics.runlock``) stops any second run across deployments.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
 from prefect.schedules import Cron
@@ -37,9 +37,11 @@ def deploy_all(
     defaults: dict[str, Any] | None = None,
 ) -> list[str]:
     """Register both deployments with the Prefect API in ``PREFECT_API_URL``; returns their ids."""
+    from prefect import Flow
     from prefect import flow as prefect_flow
 
-    base = prefect_flow.from_source(source=str(project_dir), entrypoint=ENTRYPOINT)
+    # from_source is sync-compatible: called from sync code it returns the Flow, not a coroutine.
+    base = cast(Flow[..., Any], prefect_flow.from_source(source=str(project_dir), entrypoint=ENTRYPOINT))
     params = dict(defaults or {})
     one_at_a_time = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE)
     ids = []

@@ -105,7 +105,7 @@ def test_structural_errors_name_the_line(tmp_path: Path, con: duckdb.DuckDBPyCon
     ("content", "expected"),
     [
         (b"", "empty"),
-        (("person_id;spell_id\nP1;S1\n").encode(), "comma-delimited"),
+        (b"person_id;spell_id\nP1;S1\n", "comma-delimited"),
         (b"person_id,spell_id,admission_date\nP1,S1,2023-07-01\n", "missing columns discharge_date"),
         (",".join(APC_SPELLS.column_names).encode() + b"\n", "no data rows"),
         (",".join(APC_SPELLS.column_names).encode() + b"\nP\xe9001,S1\n" + b"x" * 10, "not valid UTF-8"),

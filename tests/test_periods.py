@@ -25,7 +25,7 @@ def test_q4_runs_into_next_calendar_year() -> None:
 
 @pytest.mark.parametrize("text", ["2023-25-Q1", "2023-24-Q5", "2023Q1", "2023-24"])
 def test_bad_periods_are_rejected_with_the_expected_form(text: str) -> None:
-    with pytest.raises(ValueError, match="2023-24-Q2|consecutive"):
+    with pytest.raises(ValueError, match=r"2023-24-Q2|consecutive"):
         Period.parse(text)
 
 
