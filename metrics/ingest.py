@@ -30,6 +30,16 @@ Validate = Callable[[Extract, Period, pd.DataFrame], list[Problem]]
 
 ACCEPTED, REJECTED, MISSING, UNCHANGED = "accepted", "rejected", "missing", "unchanged"
 
+# Fault-injection point for tests: called with the step name inside the commit transaction,
+# so a test can make a load fail part-way and check the warehouse is exactly as before.
+fault_injection: Callable[[str], None] | None = None
+
+
+def _step(name: str) -> None:
+    if fault_injection is not None:
+        fault_injection(name)
+
+
 _CASTS = {
     "INTEGER": ("TRY_CAST({c} AS BIGINT)", "a whole number"),
     "DOUBLE": ("TRY_CAST({c} AS DOUBLE)", "a number"),
@@ -82,15 +92,26 @@ def check_file(extract: Extract, path: Path) -> list[Problem]:
         return [Problem(None, None, "empty_file", "the file is empty (no header, no rows)")]
     with open(path, "rb") as fh:
         head = fh.read(1 << 16)
-    text_head = head.removeprefix(b"\xef\xbb\xbf")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return [Problem(1, None, "encoding", "the file is UTF-16 (Excel 'Unicode text'); re-save it as CSV UTF-8")]
+    text_head = head.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark is harmless
     try:
         text_head.decode("utf-8")
     except UnicodeDecodeError as exc:
         if exc.start < len(text_head) - 4:  # not just a multi-byte char cut by the 64 KiB read
-            return [Problem(1 + text_head[: exc.start].count(b"\n"), None, "encoding",
-                            f"not valid UTF-8 at byte {exc.start}; re-save the file as UTF-8")]
+            line = 1 + text_head[: exc.start].count(b"\n")
+            try:
+                text_head.decode("cp1252")
+                guess = "it looks like Windows-1252 (cp1252, Excel's plain 'CSV' export)"
+            except UnicodeDecodeError:
+                guess = "the encoding is not recognised"
+            return [Problem(line, None, "encoding",
+                            f"not valid UTF-8 at byte {exc.start} (line {line}); {guess}: re-save it as CSV UTF-8")]
     first = text_head.split(b"\n", 1)[0].decode("utf-8", "replace").rstrip("\r")
-    header = next(csv.reader(io.StringIO(first)), [])
+    try:
+        header = next(csv.reader(io.StringIO(first)), [])
+    except csv.Error as exc:
+        return [Problem(1, None, "header", f"the header line cannot be read as CSV ({exc})")]
     expected = extract.column_names
     if header == expected:
         return []
@@ -101,6 +122,11 @@ def check_file(extract: Extract, path: Path) -> list[Problem]:
         parts.append("missing columns " + ", ".join(missing))
     if extra:
         parts.append("unexpected columns " + ", ".join(extra))
+    if len(missing) == 1 and len(extra) == 1:
+        parts.append(f"was {missing[0]} renamed to {extra[0]}?")
+    folded = {c.strip().lower(): c for c in header}
+    if missing and all(m in folded for m in missing):
+        parts.append("names differ only in case or spaces: use the exact contract names")
     if not parts:
         parts.append("columns are in the wrong order")
     if len(header) == 1 and any(d in first for d in ";\t|"):
@@ -111,14 +137,20 @@ def check_file(extract: Extract, path: Path) -> list[Problem]:
 def _parse(con: duckdb.DuckDBPyConnection, extract: Extract, path: Path, tag: str) -> list[Problem]:
     """Read every column as text into TEMP ``raw_<tag>`` with its CSV line number."""
     columns = {c.name: "VARCHAR" for c in extract.columns}
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE raw_{tag} AS "
-        "SELECT row_number() OVER () + 1 AS _line, * FROM read_csv(?, header = true, auto_detect = false, "
-        "delim = ',', quote = '\"', escape = '\"', columns = ?, strict_mode = true, "
-        f"store_rejects = true, rejects_table = 'rej_err_{tag}', rejects_scan = 'rej_scan_{tag}', "
-        "rejects_limit = 0, parallel = false)",
-        [str(path), columns],
-    )
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE raw_{tag} AS "
+            "SELECT row_number() OVER () + 1 AS _line, * FROM read_csv(?, header = true, auto_detect = false, "
+            "delim = ',', quote = '\"', escape = '\"', columns = ?, strict_mode = true, "
+            f"store_rejects = true, rejects_table = 'rej_err_{tag}', rejects_scan = 'rej_scan_{tag}', "
+            "rejects_limit = 0, parallel = false)",
+            [str(path), columns],
+        )
+    except duckdb.Error as exc:  # e.g. "CSV Parser state machine reached an invalid state" on stray bytes
+        con.execute(f"DROP TABLE IF EXISTS rej_err_{tag}")
+        con.execute(f"DROP TABLE IF EXISTS rej_scan_{tag}")
+        first = str(exc).split("\n")[0][:200]
+        return [Problem(None, None, "csv_unreadable", f"the file cannot be parsed as CSV: {first}")]
     rows = con.execute(
         f"SELECT line, column_name, error_type, error_message FROM rej_err_{tag} ORDER BY line"
     ).fetchall()
@@ -128,7 +160,27 @@ def _parse(con: duckdb.DuckDBPyConnection, extract: Extract, path: Path, tag: st
     for line, column, etype, msg in rows:
         reason = _structural_reason(str(etype), str(msg))
         out.append(Problem(int(line) if line is not None else None, column, f"csv_{str(etype).lower()}", reason))
-    return out
+    return out or _unparsed_lines(con, path, tag)
+
+
+def _unparsed_lines(con: duckdb.DuckDBPyConnection, path: Path, tag: str) -> list[Problem]:
+    """Lines the CSV reader dropped without a reject record.
+
+    DuckDB 2.0 silently ends the file at an unterminated quote. No contract field may contain a
+    line break, so every non-blank physical line after the header must be one parsed row.
+    """
+    lines = con.execute(
+        "SELECT row_number() OVER () AS n, l FROM read_csv(?, header = false, auto_detect = false, "
+        "delim = chr(31), quote = '', escape = '', columns = {'l': 'VARCHAR'}, strict_mode = false, "
+        "parallel = false)", [str(path)]).fetchall()
+    physical = sum(1 for n, text in lines if n > 1 and text and text.strip())
+    parsed = int(con.execute(f"SELECT count(*) FROM raw_{tag}").fetchall()[0][0])
+    if parsed == physical:
+        return []
+    odd = next((int(n) for n, text in lines if n > 1 and text and text.count('"') % 2), None)
+    where = f"an unbalanced quote on line {odd}" if odd else "a quoted line break or unreadable lines"
+    return [Problem(odd, None, "csv_unparsed_lines",
+                    f"{physical - parsed} of {physical} data lines could not be read as rows, from {where}")]
 
 
 def _structural_reason(etype: str, msg: str) -> str:
@@ -198,7 +250,7 @@ def load_extract(
                                message="same SHA-256 as the accepted load; skipped")
     load_id = uuid.uuid4().hex
     tag = load_id[:12]
-    problems = check_file(extract, path)
+    problems = check_file(extract, path) or _delivered_for_another_period(con, extract, period, digest)
     rows = 0
     try:
         if not problems:
@@ -214,6 +266,7 @@ def load_extract(
             seen = {(p.line, p.column) for p in cast}
             gx_problems = [p for p in validate(extract, period, frame) if (p.line, p.column) not in seen]
             problems = sorted(cast + gx_problems, key=lambda p: (p.line or 0, p.column or ""))
+            problems = _wrong_quarter(extract, period, frame, problems) + problems
         if problems:
             return _reject(con, extract, path, period, run_id, load_id, digest, rows, problems, tag)
         _commit(con, extract, period, run_id, load_id, shown, digest, rows, tag)
@@ -223,22 +276,64 @@ def load_extract(
         con.execute(f"DROP TABLE IF EXISTS typed_{tag}")
 
 
+def _windowed(extract: Extract) -> list[Column]:
+    return [c for c in extract.columns if c.window == "period"]
+
+
+def _delivered_for_another_period(con: duckdb.DuckDBPyConnection, extract: Extract, period: Period,
+                                  digest: str) -> list[Problem]:
+    """The same bytes accepted for another quarter: a file copied into the wrong folder.
+
+    Only for extracts dated inside their quarter; population and plans files legitimately repeat.
+    """
+    if not _windowed(extract):
+        return []
+    other = con.execute(
+        "SELECT min(period) FROM loads WHERE extract = ? AND sha256 = ? AND status = ? AND period <> ?",
+        [extract.name, digest, ACCEPTED, period.label],
+    ).fetchall()[0][0]
+    if other is None:
+        return []
+    return [Problem(None, None, "duplicate_delivery",
+                    f"identical (same SHA-256) to the {extract.filename} accepted for {other}; "
+                    f"was it copied into the {period.label} folder by mistake?")]
+
+
+def _wrong_quarter(extract: Extract, period: Period, frame: pd.DataFrame, problems: list[Problem]) -> list[Problem]:
+    """A file-level explanation when most dates belong to another quarter."""
+    out = []
+    for c in _windowed(extract):
+        outside = sum(1 for p in problems if p.rule == "date_window" and p.column == c.name)
+        dates = frame[c.name].dropna()
+        if not len(dates) or outside * 2 < len(dates):
+            continue
+        quarters = pd.Series([Period.containing(d.date()).label for d in pd.to_datetime(dates)])
+        likely = quarters.mode().iloc[0]
+        out.append(Problem(None, c.name, "wrong_quarter",
+                           f"{outside} of {len(dates)} {c.name} values fall outside {period.label}; most are in "
+                           f"{likely}: is this the {likely} extract in the {period.label} folder?"))
+    return out
+
+
 def _commit(con: duckdb.DuckDBPyConnection, extract: Extract, period: Period, run_id: str,
             load_id: str, path: str, digest: str, rows: int, tag: str) -> None:
     cols = ", ".join(f'"{c}"' for c in extract.column_names)
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(f'DELETE FROM "{extract.name}" WHERE _period = ?', [period.label])
+        _step("deleted_old_partition")
         con.execute(
             f'INSERT INTO "{extract.name}" (_period, _line, _load_id, {cols}) '
             f"SELECT ?, _line, ?, {cols} FROM typed_{tag}",
             [period.label, load_id],
         )
+        _step("inserted_new_partition")
         con.execute(
             "INSERT INTO loads (load_id, run_id, period, extract, file_path, sha256, rows, rejected_rows, "
             "status, message) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, '')",
             [load_id, run_id, period.label, extract.name, path, digest, rows, ACCEPTED],
         )
+        _step("logged_load")
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

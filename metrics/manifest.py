@@ -49,6 +49,7 @@ def build_manifest(
     outputs: Iterable[Path],
     suppression_threshold: int,
     status: str,
+    history: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     loads = list(loads)
     return {
@@ -77,6 +78,7 @@ def build_manifest(
         "suppression_threshold": suppression_threshold,
         "results": [publishable(r, suppression_threshold) for r in results],
         "outputs": [{"path": str(p), "sha256": sha256_of(p)} for p in outputs if p.is_file()],
+        "history": list(history),  # earlier runs of this period; each run's manifest is also in the warehouse
     }
 
 

@@ -40,6 +40,11 @@ class RunPaths:
     def period_reports(self, period: Period) -> Path:
         return self.reports_dir / period.label
 
+    def data_docs(self, period: Period) -> Path:
+        """GX Data Docs show failing values, which can be record-level: they stay beside the
+        warehouse (restricted), not in the published reports folder."""
+        return self.warehouse.parent / "data_docs" / period.label
+
 
 def periods_to_load(target: Period, raw_dir: Path) -> list[Period]:
     """The target's financial year to date, plus any earlier delivered quarters for the trend
@@ -223,3 +228,16 @@ def record_run(paths: RunPaths, run_id: str, period: Period, hwbs: Sequence[str]
         )
     finally:
         con.close()
+
+
+def run_history(paths: RunPaths, period: Period) -> list[dict[str, object]]:
+    """Earlier runs of this period, oldest first, for the manifest's audit trail."""
+    con = warehouse.connect(paths.warehouse)
+    try:
+        rows = con.execute(
+            "SELECT run_id, started_at, finished_at, status, manifest_path FROM runs WHERE period = ? "
+            "ORDER BY started_at", [period.label]).fetchall()
+    finally:
+        con.close()
+    keys = ("run_id", "started_at", "finished_at", "status", "manifest")
+    return [dict(zip(keys, (str(v) if v is not None else None for v in r), strict=True)) for r in rows]

@@ -128,7 +128,7 @@ def _run(paths: RunPaths, target: Period, hwb: str | list[str] | None, run_id: s
     out_dir.mkdir(parents=True, exist_ok=True)
 
     periods = quarterly.periods_to_load(target, paths.raw_dir)
-    loads = ingest_task(paths, periods, run_id, out_dir / "data_docs")
+    loads = ingest_task(paths, periods, run_id, paths.data_docs(target))
     hwbs = resolve_hwbs(hwb, quarterly.available_hwbs(paths, target))
     if not hwbs:
         raise ExtractsRejected(
@@ -144,9 +144,9 @@ def _run(paths: RunPaths, target: Period, hwb: str | list[str] | None, run_id: s
 
     rejected = [o for o in loads if o.status == REJECTED]
     status = "failed: rejected extracts" if rejected else "completed"
-    docs = out_dir / "data_docs" / "index.html"
+    docs = paths.data_docs(target) / "index.html"
     manifest = build_manifest(run_id, target.label, hwbs, started, loads, results, [*charts, *returns, docs],
-                              suppression_threshold, status)
+                              suppression_threshold, status, quarterly.run_history(paths, target))
     manifest_path = write_manifest(out_dir / "manifest.json", manifest)
     quarterly.record_run(paths, run_id, target, hwbs, started, status, manifest_path)
     current = [r for r in results if r.period == target.label]

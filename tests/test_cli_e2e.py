@@ -84,7 +84,7 @@ def test_outputs_exist_and_are_listed_with_hashes(ws: Workspace) -> None:
     out = ws.reports / PERIOD
     charts = sorted(p.name for p in (out / "charts").iterdir())
     assert charts == sorted(f"{HWB}_{m}.{ext}" for m in SEED for ext in ("png", "svg"))
-    assert (out / "data_docs" / "index.html").exists()
+    assert (ws.warehouse.parent / "data_docs" / PERIOD / "index.html").exists()  # restricted, not published
     listed = {Path(o["path"]).name: o["sha256"] for o in ws.manifest()["outputs"]}
     assert f"bcf_return_{HWB}_{PERIOD}.xlsx" in listed and len(listed[f"bcf_return_{HWB}_{PERIOD}.xlsx"]) == 64
     inputs = ws.manifest()["inputs"]

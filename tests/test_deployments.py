@@ -77,7 +77,7 @@ def test_deployment_run_produces_outputs_and_artifacts(server: PrefectServer, tm
     assert "Avoidable admissions" in by_key["bcf-scorecard-2023-24-q2"]["data"]
     assert "On track to meet target" in by_key["bcf-scorecard-2023-24-q2"]["data"]
     assert "bcf_return_E06000061_2023-24-Q2.xlsx" in by_key["bcf-outputs-2023-24-q2"]["data"]
-    assert "data_docs/index.html" in by_key["bcf-outputs-2023-24-q2"]["data"]
+    assert "data_docs/2023-24-Q2/index.html" in by_key["bcf-outputs-2023-24-q2"]["data"]
 
 
 def test_failed_validation_fails_the_run_with_the_reason_in_its_logs(server: PrefectServer,
