@@ -6,24 +6,16 @@ PREFECT_HOME per test module), on copies of data/raw, writing into a temporary f
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import openpyxl
 import pytest
 
 from metrics.runlock import exclusive_run
+from tests.workspace import PERIOD, Workspace
 
-ROOT = Path(__file__).resolve().parents[1]
-SCORECARD = Path(sys.executable).parent / "scorecard"
-PERIOD = "2023-24-Q2"
 HWB = "E06000061"
 # Seed board paper (North Northamptonshire HWB, 5 Dec 2023): plan and reported actual per metric.
 SEED = {
@@ -33,27 +25,6 @@ SEED = {
     "residential_admissions_65_plus": (564, 246, "On track to meet target"),
     "reablement_91_days": (87.4, 84, "Not on track to meet target"),
 }
-
-
-class Workspace:
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.raw = root / "raw"
-        self.warehouse = root / "warehouse.duckdb"
-        self.reports = root / "reports"
-        shutil.copytree(ROOT / "data" / "raw", self.raw)
-        self.env = {**os.environ, "PREFECT_HOME": str(root / "prefect-home"), "COLUMNS": "200"}
-        self.env.pop("PREFECT_API_URL", None)
-
-    def run(self, *extra: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [str(SCORECARD), "run", "--period", PERIOD, "--raw-dir", str(self.raw), "--warehouse",
-             str(self.warehouse), "--reports-dir", str(self.reports), *extra],
-            env=self.env, capture_output=True, text=True, timeout=600, check=False,
-        )
-
-    def manifest(self) -> dict[str, Any]:
-        return dict(json.loads((self.reports / PERIOD / "manifest.json").read_text()))
 
 
 @pytest.fixture(scope="module")
@@ -117,14 +88,10 @@ def test_workbook_cells_match_the_computed_results(ws: Workspace) -> None:
 
 def test_rerun_is_idempotent(ws: Workspace) -> None:
     def counts() -> list[tuple[Any, ...]]:
-        con = duckdb.connect(str(ws.warehouse), read_only=True)
-        try:
-            return con.execute(
-                "SELECT (SELECT count(*) FROM apc_spells), (SELECT count(*) FROM reablement_episodes), "
-                "(SELECT count(*) FROM care_home_admissions), (SELECT count(*) FROM population)"
-            ).fetchall()
-        finally:
-            con.close()
+        return ws.query(
+            "SELECT (SELECT count(*) FROM apc_spells), (SELECT count(*) FROM reablement_episodes), "
+            "(SELECT count(*) FROM care_home_admissions), (SELECT count(*) FROM population)"
+        )
 
     before_counts, before = counts(), ws.manifest()["results"]
     again = ws.run()

@@ -1,0 +1,46 @@
+"""A scratch copy of the demo extracts and the `scorecard run` command pointed at it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parents[1]
+SCORECARD = Path(sys.executable).parent / "scorecard"
+PERIOD = "2023-24-Q2"
+
+
+class Workspace:
+    def __init__(self, root: Path, raw: Path | None = None) -> None:
+        self.root = root
+        self.raw = root / "raw"
+        self.warehouse = root / "warehouse.duckdb"
+        self.reports = root / "reports"
+        shutil.copytree(raw or ROOT / "data" / "raw", self.raw)
+        self.env = {**os.environ, "PREFECT_HOME": str(root / "prefect-home"), "COLUMNS": "200"}
+        self.env.pop("PREFECT_API_URL", None)
+
+    def command(self, *extra: str) -> list[str]:
+        return [str(SCORECARD), "run", "--period", PERIOD, "--raw-dir", str(self.raw), "--warehouse",
+                str(self.warehouse), "--reports-dir", str(self.reports), *extra]
+
+    def run(self, *extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(self.command(*extra), env=self.env, capture_output=True, text=True, timeout=600,
+                              check=False)
+
+    def manifest(self) -> dict[str, Any]:
+        return dict(json.loads((self.reports / PERIOD / "manifest.json").read_text()))
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        con = duckdb.connect(str(self.warehouse), read_only=True)
+        try:
+            return con.execute(sql).fetchall()
+        finally:
+            con.close()
