@@ -241,3 +241,54 @@ def run_history(paths: RunPaths, period: Period) -> list[dict[str, object]]:
         con.close()
     keys = ("run_id", "started_at", "finished_at", "status", "manifest")
     return [dict(zip(keys, (str(v) if v is not None else None for v in r), strict=True)) for r in rows]
+
+
+def data_quality_notes(metric: Metric, target: Period, loads: Sequence[LoadOutcome]) -> list[str]:
+    """What happened to each extract the metric read, in words for the board paper."""
+    start, _ = window(metric, target)
+    wanted = {p.label for p in target.year_to_date() if p.end >= start}
+    notes = []
+    for o in loads:
+        if o.extract not in metric.sources or o.period not in (
+                {target.label} if o.extract == "population" else wanted):
+            continue
+        if o.status == REJECTED:
+            notes.append(f"{o.extract} {o.period}: rejected, {len(o.problems)} problem(s) on {o.rejected_rows} "
+                         "line(s); see the rejects table")
+        elif o.status == MISSING:
+            notes.append(f"{o.extract} {o.period}: not delivered")
+        else:
+            notes.append(f"{o.extract} {o.period}: {o.rows:,} rows accepted, none rejected")
+    return notes
+
+
+def render_scorecards(
+    paths: RunPaths,
+    target: Period,
+    results: Sequence[MetricResult],
+    loads: Sequence[LoadOutcome],
+    generated_at: str,
+    suppression_threshold: int,
+    scorecard: str = "bcf",
+    progress: Progress = _quiet,
+) -> list[Path]:
+    """The HTML scorecard per HWB, from the same result rows as the workbook and charts."""
+    from metrics.charts import chart_paths
+    from metrics.report_html import render_scorecard, write_scorecard
+    from metrics.spc_notes import spc_summary
+
+    names = hwb_names()
+    metrics = metrics_for(scorecard)
+    quality = {m.id: data_quality_notes(m, target, loads) for m in metrics}
+    out = []
+    for hwb in sorted({r.hwb_code for r in results if r.period == target.label}):
+        mine = [r for r in results if r.hwb_code == hwb and Period.parse(r.period) <= target]
+        current = [r for r in mine if r.period == target.label]
+        charts = {m.id: chart_paths(paths.period_reports(target) / "charts", hwb, m.id)[1] for m in metrics}
+        spc = {m.id: spc_summary(m, sorted((r for r in mine if r.metric_id == m.id),
+                                           key=lambda r: Period.parse(r.period))) for m in metrics}
+        page = render_scorecard(metrics, current, mine, hwb, names.get(hwb, hwb), target, charts, quality, spc,
+                                generated_at, suppression_threshold)
+        out.append(write_scorecard(paths.period_reports(target) / f"scorecard_{hwb}_{target.label}.html", page))
+        progress(f"scorecard for {hwb}")
+    return out

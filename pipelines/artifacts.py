@@ -60,7 +60,7 @@ def rejects_table(loads: Sequence[LoadOutcome], limit: int = 200) -> list[dict[s
 
 
 def publish(period: Period, results: Sequence[MetricResult], loads: Sequence[LoadOutcome], charts: Sequence[Path],
-            returns: Sequence[Path], docs: Path, manifest: Path, threshold: int) -> None:
+            documents: Sequence[Path], docs: Path, manifest: Path, threshold: int) -> None:
     create_markdown_artifact(key=_key("bcf-scorecard", period), markdown=scorecard_markdown(period, results, threshold),
                              description=f"BCF metrics for {period.label}")
     create_table_artifact(
@@ -70,11 +70,12 @@ def publish(period: Period, results: Sequence[MetricResult], loads: Sequence[Loa
         description="Rejected rows (first 200): file, line, column and rule; values stay in the warehouse",
     )
     links = ["# Outputs", ""]
-    links += [f"- Return workbook: [{p.name}]({p.resolve().as_uri()})" for p in returns]
+    links += [f"- {'Scorecard' if p.suffix == '.html' else 'Return workbook'}: [{p.name}]({p.resolve().as_uri()})"
+              for p in documents]
     links += [f"- Chart: [{p.name}]({p.resolve().as_uri()})" for p in charts if p.suffix == ".png"]
     links += [f"- GX Data Docs: [{docs.name}]({docs.resolve().as_uri()})",
               f"- Manifest: [{manifest.name}]({manifest.resolve().as_uri()})"]
     create_markdown_artifact(key=_key("bcf-outputs", period), markdown="\n".join(links),
                              description="Links to the run's charts, workbook, Data Docs and manifest")
-    for p in returns:
+    for p in (r for r in documents if r.suffix == ".xlsx"):
         create_link_artifact(key=_key("bcf-return", period), link=p.resolve().as_uri(), link_text=p.name)

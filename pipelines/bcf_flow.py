@@ -81,6 +81,12 @@ def export_task(paths: RunPaths, target: Period, results: list[MetricResult], ge
     return quarterly.export_returns(paths, target, results, generated_at, threshold, progress=_emit)
 
 
+@task(name="render-scorecards", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
+def scorecard_task(paths: RunPaths, target: Period, results: list[MetricResult], loads: list[LoadOutcome],
+                   generated_at: str, threshold: int) -> list[Path]:
+    return quarterly.render_scorecards(paths, target, results, loads, generated_at, threshold, progress=_emit)
+
+
 def resolve_period(period: str | None, today: dt.date | None = None) -> Period:
     """The requested quarter, or the one that closed most recently in UK time."""
     if period:
@@ -141,16 +147,18 @@ def _run(paths: RunPaths, target: Period, hwb: str | list[str] | None, run_id: s
     charts = charts_task(paths, target, results, suppression_threshold)
     generated_at = started.strftime("%Y-%m-%d %H:%M UTC")
     returns = export_task(paths, target, results, generated_at, suppression_threshold)
+    pages = scorecard_task(paths, target, results, loads, generated_at, suppression_threshold)
 
     rejected = [o for o in loads if o.status == REJECTED]
     status = "failed: rejected extracts" if rejected else "completed"
     docs = paths.data_docs(target) / "index.html"
-    manifest = build_manifest(run_id, target.label, hwbs, started, loads, results, [*charts, *returns, docs],
+    manifest = build_manifest(run_id, target.label, hwbs, started, loads, results, [*charts, *returns, *pages, docs],
                               suppression_threshold, status, quarterly.run_history(paths, target))
     manifest_path = write_manifest(out_dir / "manifest.json", manifest)
     quarterly.record_run(paths, run_id, target, hwbs, started, status, manifest_path)
     current = [r for r in results if r.period == target.label]
-    artifacts.publish(target, current, loads, charts, returns, docs, manifest_path, suppression_threshold)
+    artifacts.publish(target, current, loads, charts, [*returns, *pages], docs, manifest_path,
+                      suppression_threshold)
     _emit(f"manifest written to {manifest_path}")
     if rejected:
         raise ExtractsRejected(
@@ -160,6 +168,7 @@ def _run(paths: RunPaths, target: Period, hwb: str | list[str] | None, run_id: s
     return {
         "run_id": run_id, "period": target.label, "hwbs": hwbs, "status": status,
         "reports_dir": str(out_dir), "manifest": str(manifest_path),
-        "returns": [str(p) for p in returns], "charts": len(charts), "data_docs": str(docs),
+        "returns": [str(p) for p in returns], "scorecards": [str(p) for p in pages], "charts": len(charts),
+        "data_docs": str(docs),
         "results": [r.as_dict() for r in current],
     }

@@ -109,6 +109,8 @@ def _print_summary(console: Console, summary: dict[str, Any], manifest: Path) ->
     console.print(f"Reports:   {summary['reports_dir']}")
     for p in summary["returns"]:
         console.print(f"Return:    {p}")
+    for p in summary["scorecards"]:
+        console.print(f"Scorecard: {p}")
     console.print(f"Charts:    {summary['charts']} files in {Path(summary['reports_dir']) / 'charts'}")
     console.print(f"Data Docs: {summary['data_docs']}")
     console.print(f"Manifest:  {manifest}")

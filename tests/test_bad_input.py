@@ -3,6 +3,7 @@ outcome (README, "What happens to bad input"), and leaves the warehouse exactly 
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -179,7 +180,7 @@ def test_failure_mid_commit_leaves_the_warehouse_exactly_as_before(
 def test_random_damage_never_half_loads(tmp_path: Path, validator: Validator, data: st.DataObject) -> None:
     """Random bytes inserted, deleted or lines duplicated: the load is either accepted whole (and then
     every row is in the table) or rejected with reasons and the table untouched; never a crash."""
-    root = tmp_path / f"case{data.draw(st.integers(0, 10**9))}"
+    root = Path(tempfile.mkdtemp(dir=tmp_path))  # a fresh warehouse for every example
     c = warehouse.connect(root / "w.duckdb")
     try:
         good = write_extract(root / "apc_spells.csv", APC_SPELLS, [spell(n) for n in range(1, 8)])

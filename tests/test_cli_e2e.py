@@ -6,6 +6,7 @@ PREFECT_HOME per test module), on copies of data/raw, writing into a temporary f
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -128,3 +129,92 @@ def test_rejected_extract_fails_the_run_and_names_file_line_column(tmp_path: Pat
     assert "reablement_episodes for 2023-24-Q2 was rejected" in reab["status_reason"]
     other = next(r for r in m["results"] if r["metric_id"] == "avoidable_admissions" and r["period"] == PERIOD)
     assert other["value"] is not None  # unaffected metrics still computed
+
+
+def _headline(html_text: str) -> dict[str, dict[str, str]]:
+    """The scorecard's headline table as {metric_id: {cell class: text}}, read with the stdlib parser."""
+    from html.parser import HTMLParser
+
+    rows: dict[str, dict[str, str]] = {}
+
+    class P(HTMLParser):
+        metric: str | None = None
+        cell: str | None = None
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            a = dict(attrs)
+            if tag == "tr" and a.get("data-metric"):
+                self.metric = a["data-metric"]
+                rows[self.metric] = {}
+            elif self.metric and tag in ("td", "span") and a.get("class"):
+                self.cell = (a["class"] or "").split()[-1]
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag == "tr":
+                self.metric = None
+
+        def handle_data(self, data: str) -> None:
+            if self.metric and self.cell:
+                rows[self.metric][self.cell] = rows[self.metric].get(self.cell, "") + data.strip()
+
+    P().feed(html_text)
+    return rows
+
+
+def test_html_scorecard_and_workbook_show_the_same_figures(ws: Workspace) -> None:
+    from metrics.nhse_return import FIRST_DATA_ROW, HEADER_ROW
+    from metrics.registry import get
+
+    page = (ws.reports / PERIOD / f"scorecard_{HWB}_{PERIOD}.html").read_text()
+    table = _headline(page)
+    assert list(table) == list(SEED)
+    sheet = openpyxl.load_workbook(ws.reports / PERIOD / f"bcf_return_{HWB}_{PERIOD}.xlsx")["Metrics"]
+    headers = [c.value for c in sheet[HEADER_ROW + 1]]
+    actual, status = headers.index("Actual performance"), next(
+        i for i, h in enumerate(headers) if h and h.startswith("Assessment of progress"))
+    for row, metric_id in zip(sheet.iter_rows(min_row=FIRST_DATA_ROW + 1, values_only=True), SEED, strict=True):
+        m = get(metric_id)
+        assert table[metric_id]["value"] == f"{row[actual]:,.{m.decimals}f}"
+        assert table[metric_id]["status-text"] == row[status]
+    # Self-contained: no scripts, and nothing loaded from elsewhere (SVG namespace URIs are only names).
+    assert "<script" not in page
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)|url\(\s*["']?https?:|@import""", page)
+
+
+def test_html_scorecard_renders_in_chromium_and_prints_to_pdf(ws: Workspace, tmp_path: Path) -> None:
+    """As a person sees it: headless Debian Chromium, no console errors, no network, non-blank, PDF opens."""
+    import subprocess
+
+    import matplotlib.image as mpimg
+    from playwright.sync_api import sync_playwright
+
+    page_path = ws.reports / PERIOD / f"scorecard_{HWB}_{PERIOD}.html"
+    errors: list[str] = []
+    requests: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run"])
+        try:
+            page = browser.new_page(viewport={"width": 1366, "height": 900})
+            page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.on("request", lambda req: requests.append(req.url))
+            page.goto(page_path.resolve().as_uri())
+            page.screenshot(path=str(tmp_path / "scorecard.png"), full_page=True)
+            assert page.locator("#headline tbody tr").count() == 5
+            assert page.locator("section.metric svg").count() == 5
+            page.pdf(path=str(tmp_path / "scorecard.pdf"), format="A4", landscape=True, print_background=True)
+        finally:
+            browser.close()
+    assert errors == []
+    assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
+    shot = mpimg.imread(tmp_path / "scorecard.png")
+    assert shot.shape[0] > 900 and shot.std() > 0.05  # not blank: a full page of content
+    assert (shot[..., :3].mean(axis=2) < 0.9).mean() > 0.02
+    pdf = tmp_path / "scorecard.pdf"
+    assert pdf.read_bytes().startswith(b"%PDF")
+    subprocess.run(["pdftoppm", "-png", "-r", "40", str(pdf), str(tmp_path / "pdfpage")], check=True, timeout=120)
+    pages = sorted(tmp_path.glob("pdfpage*.png"))
+    assert len(pages) >= 6  # headline page + one page per metric
+    assert mpimg.imread(pages[0]).std() > 0.05

@@ -1,0 +1,53 @@
+"""The HTML scorecard's own logic: trend arrows by polarity, suppression, escaping."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from pathlib import Path
+
+from metrics import registry
+from metrics.compute import MetricResult
+from metrics.periods import Period
+from metrics.report_html import render_scorecard, trend
+from metrics.status import NOT_ON_TRACK, ON_TRACK
+
+Q1, Q2 = Period.parse("2023-24-Q1"), Period.parse("2023-24-Q2")
+
+
+def _r(metric_id: str, period: Period, value: float | None, numerator: float = 100, projection: float | None = None,
+       status: str = ON_TRACK) -> MetricResult:
+    return MetricResult(metric_id, "E06000061", period.label, period.start, period.end, numerator, 1000.0, value,
+                        None if value is None else value - 1, None if value is None else value + 1, "Wilson", "",
+                        50.0, value, projection, status, "reason <b>")
+
+
+def test_trend_direction_follows_polarity() -> None:
+    discharge = registry.get("discharge_usual_residence")  # higher is better
+    t = trend(discharge, _r(discharge.id, Q2, 95.0), _r(discharge.id, Q1, 94.0))
+    assert (t.css, t.words) == ("better", "up 1.00 (better)")
+    avoidable = registry.get("avoidable_admissions")  # lower is better
+    assert trend(avoidable, _r(avoidable.id, Q2, 260.0), _r(avoidable.id, Q1, 250.0)).css == "worse"
+    assert trend(avoidable, _r(avoidable.id, Q2, 240.0), None).words == "no earlier comparable value"
+
+
+def test_cumulative_metrics_compare_projections_and_not_across_years() -> None:
+    falls = registry.get("falls_65_plus")
+    t = trend(falls, _r(falls.id, Q2, 440.0, projection=880.0), _r(falls.id, Q1, 220.0, projection=880.0))
+    assert t.words == "projection no change"
+    last_year = Period.parse("2022-23-Q4")
+    reab = registry.get("reablement_91_days")
+    assert trend(reab, _r(reab.id, Q1, 80.0), _r(reab.id, last_year, 90.0)).words == "year to date restarted in April"
+
+
+def test_page_suppresses_small_counts_and_escapes_text(tmp_path: Path) -> None:
+    metrics = registry.metrics_for("bcf")
+    rows = [_r(m.id, Q2, 50.0) for m in metrics]
+    rows[4] = replace(rows[4], numerator=3, status=NOT_ON_TRACK)
+    page = render_scorecard(metrics, rows, rows, "E06000061", "North <Northants>", Q2, {}, {}, {},
+                            dt.date(2023, 11, 1).isoformat(), 5)
+    assert "North &lt;Northants&gt;" in page and "<Northants>" not in page
+    assert "reason &lt;b&gt;" in page
+    reab = page[page.index('data-metric="reablement_91_days"'):]
+    assert '<td class="num value">n/a</td>' in reab.split("</tr>")[0]  # value withheld with its count
+    assert "<dd>* at home after 91 days</dd>" in page
