@@ -4,7 +4,7 @@ outcome (README, "What happens to bad input"), and leaves the warehouse exactly 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -21,18 +21,6 @@ from tests.extract_builders import population_rows, spell, write_extract
 
 Q1, Q2 = Period.parse("2023-24-Q1"), Period.parse("2023-24-Q2")
 GOOD = [spell(1), spell(2), spell(3)]
-
-
-@pytest.fixture(scope="module")
-def validator(tmp_path_factory: pytest.TempPathFactory) -> Validator:
-    return Validator(tmp_path_factory.mktemp("docs"))
-
-
-@pytest.fixture
-def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    c = warehouse.connect(tmp_path / "w.duckdb")
-    yield c
-    c.close()
 
 
 def _good_file(path: Path) -> Path:

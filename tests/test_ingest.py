@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from metrics import warehouse
 from metrics.contracts import APC_SPELLS, PLANS
 from metrics.ingest import ACCEPTED, MISSING, REJECTED, UNCHANGED, load_extract
 from metrics.periods import Period
@@ -16,18 +14,6 @@ from metrics.validation import Validator
 from tests.extract_builders import spell, write_extract
 
 Q2 = Period.parse("2023-24-Q2")
-
-
-@pytest.fixture(scope="module")
-def validator(tmp_path_factory: pytest.TempPathFactory) -> Validator:
-    return Validator(tmp_path_factory.mktemp("docs"))
-
-
-@pytest.fixture
-def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    c = warehouse.connect(tmp_path / "w.duckdb")
-    yield c
-    c.close()
 
 
 def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
