@@ -83,15 +83,18 @@ def ingest_periods(
     return outcomes
 
 
+def loads_read_by(metric: Metric, period: Period, loads: Sequence[LoadOutcome]) -> list[LoadOutcome]:
+    """The loads a metric reads for a period: its sources over its window (population: the period's own)."""
+    start, _ = window(metric, period)
+    in_window = {p.label for p in period.year_to_date() if p.end >= start}
+    return [o for o in loads if o.extract in metric.sources
+            and o.period in ({period.label} if o.extract == "population" else in_window)]
+
+
 def blocked_reason(metric: Metric, period: Period, loads: Sequence[LoadOutcome]) -> str | None:
     """Why a metric cannot be computed for a period from this run's loads, or None."""
-    start, _ = window(metric, period)
-    needed = {p.label for p in period.year_to_date() if p.end >= start}
-    for o in loads:
-        if o.extract not in metric.sources or o.status not in (REJECTED, MISSING):
-            continue
-        relevant = {period.label} if o.extract == "population" else needed
-        if o.period in relevant:
+    for o in loads_read_by(metric, period, loads):
+        if o.status in (REJECTED, MISSING):
             what = "was rejected" if o.status == REJECTED else "was not delivered"
             return f"{o.extract} for {o.period} {what}"
     return None
@@ -245,13 +248,8 @@ def run_history(paths: RunPaths, period: Period) -> list[dict[str, object]]:
 
 def data_quality_notes(metric: Metric, target: Period, loads: Sequence[LoadOutcome]) -> list[str]:
     """What happened to each extract the metric read, in words for the board paper."""
-    start, _ = window(metric, target)
-    wanted = {p.label for p in target.year_to_date() if p.end >= start}
     notes = []
-    for o in loads:
-        if o.extract not in metric.sources or o.period not in (
-                {target.label} if o.extract == "population" else wanted):
-            continue
+    for o in loads_read_by(metric, target, loads):
         if o.status == REJECTED:
             notes.append(f"{o.extract} {o.period}: rejected, {len(o.problems)} problem(s) on {o.rejected_rows} "
                          "line(s); see the rejects table")
