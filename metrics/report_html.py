@@ -18,6 +18,7 @@ from typing import Any
 from metrics.compute import MetricResult
 from metrics.periods import Period
 from metrics.registry import Metric
+from metrics.spc_notes import SpcReading, icon_svg
 from metrics.status import NO_DATA, NOT_ON_TRACK, ON_TRACK
 from metrics.suppression import SUPPRESSED, publishable
 
@@ -49,6 +50,7 @@ section.metric { border-top: 4px solid var(--blue); margin-top: 2rem; padding-to
 section.metric svg { max-width: 100%; height: auto; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; } dt { font-weight: bold; }
 .note { color: var(--grey); font-size: .9rem; }
+.spc-icon { vertical-align: middle; margin-right: .3rem; }
 @media print { body { font-size: 11pt; } header { print-color-adjust: exact; -webkit-print-color-adjust: exact; }
   .badge { print-color-adjust: exact; -webkit-print-color-adjust: exact; }
   section.metric { page-break-before: always; } }
@@ -119,7 +121,7 @@ def render_scorecard(
     period: Period,
     charts: Mapping[str, Path],
     data_quality: Mapping[str, Sequence[str]],
-    spc_notes: Mapping[str, str],
+    spc: Mapping[str, SpcReading],
     generated_at: str,
     threshold: int,
 ) -> str:
@@ -151,6 +153,8 @@ def render_scorecard(
         dq_html = "".join(f"<li>{e(x)}</li>" for x in dq) or "<li>No rejected rows in this metric's extracts.</li>"
         projection = "" if p.get("projection") is None else (
             f"<dt>Year-end projection</dt><dd>{_num(p['projection'], d)} (year to date &times; 4 / quarter)</dd>")
+        reading = spc.get(m.id)
+        spc_html = "not assessed" if reading is None else f"{icon_svg(reading)} {e(reading.text)}"
         sections.append(f"""
 <section class="metric" id="{e(m.id)}">
   <h2>{e(m.title)} <span class="badge {css}">{icon} {short}</span></h2>
@@ -163,7 +167,7 @@ def render_scorecard(
     <dt>Denominator</dt><dd>{_count(p["denominator"])} {e(m.denominator_label)}</dd>
     <dt>Plan</dt><dd>{plan} ({e(m.plan_basis)} plan)</dd>{projection}
     <dt>Status</dt><dd>{e(r.status)}: {e(p["status_reason"] or "")}</dd>
-    <dt>SPC</dt><dd>{e(spc_notes.get(m.id, "not assessed"))}</dd>
+    <dt>SPC</dt><dd>{spc_html}</dd>
     <dt>Data quality</dt><dd><ul>{dq_html}</ul>{f'<p class="note">{e(p["note"])}</p>' if p.get("note") else ""}</dd>
   </dl>
 </section>""")

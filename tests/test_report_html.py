@@ -51,3 +51,20 @@ def test_page_suppresses_small_counts_and_escapes_text(tmp_path: Path) -> None:
     reab = page[page.index('data-metric="reablement_91_days"'):]
     assert '<td class="num value">n/a</td>' in reab.split("</tr>")[0]  # value withheld with its count
     assert "<dd>* at home after 91 days</dd>" in page
+
+
+def test_spc_icons_appear_once_there_are_twelve_quarters() -> None:
+    from metrics.spc_notes import icon_svg, spc_summary
+
+    m = registry.get("discharge_usual_residence")  # higher is better
+    periods = [Period.parse("2020-21-Q1")]
+    for _ in range(13):
+        periods.append(periods[-1].next())
+    values = [90.0, 91.0] * 6 + [99.0, 99.5]  # last point far above the upper limit: improvement, high
+    history = [replace(_r(m.id, p, v), plan=80.0) for p, v in zip(periods, values, strict=True)]
+    reading = spc_summary(m, history)
+    assert reading.variation_icon == "improvement_high"
+    assert reading.assurance == "consistent_pass"  # plan 80 below the lower limit
+    svg = icon_svg(reading)
+    assert svg.count("<svg") == 2 and "#00B0F0" in svg and ">H</text>" in svg and ">P</text>" in svg
+    assert spc_summary(m, history[:5]).variation_icon is None  # trial limits: no icons
