@@ -1,27 +1,37 @@
 """Public-health statistics with the OHID/PHE Fingertips confidence-interval methods.
 
-Re-implemented from the published formulae (PHEindicatormethods 2.1.0,
-Fingertips technical guidance) so figures match Fingertips: exact Poisson
-limits below 10 events and Byar's approximation from 10, Wilson score
+Re-implemented from the published formulae (as used by PHEindicatormethods 2.1.0 and
+the Fingertips technical guidance), not vendored, so figures match Fingertips:
+exact Poisson limits below 10 events and Byar's approximation from 10, Wilson score
 intervals for proportions, Dobson limits for directly standardised rates.
 """
 
 from __future__ import annotations
 
-import csv
-import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from scipy.stats import chi2, norm
 
-_ESP2013 = Path(__file__).parent / "reference" / "esp2013.csv"
+# Below this many events Byar's approximation is poor, so Fingertips switches to exact limits.
+_EXACT_BELOW = 10
+
+# European Standard Population 2013, 19 bands summing to 100,000.
+# Source: Eurostat (2013) "Revision of the European Standard Population", KS-RA-13-028-EN,
+# as tabulated by PHEindicatormethods `esp2013`, which merges age 0 with 1-4 and 90-94 with 95+.
+_ESP2013: dict[str, float] = {
+    "0-4": 5000, "5-9": 5500, "10-14": 5500, "15-19": 5500, "20-24": 6000,
+    "25-29": 6000, "30-34": 6500, "35-39": 7000, "40-44": 7000, "45-49": 7000,
+    "50-54": 7000, "55-59": 6500, "60-64": 6000, "65-69": 5500, "70-74": 5000,
+    "75-79": 4000, "80-84": 2500, "85-89": 1500, "90+": 1000,
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Estimate:
+    """One published statistic: the value, its limits and what it was computed from."""
+
     value: float | None  # None when not publishable (e.g. DSR below 10 events, zero denominator)
     lower: float | None
     upper: float | None
@@ -32,17 +42,37 @@ class Estimate:
     note: str = ""
 
 
+def _check_finite(name: str, values: Iterable[float]) -> None:
+    """Reject NaN/inf up front: they would otherwise flow silently into published figures."""
+    if not all(math.isfinite(v) for v in values):
+        raise ValueError(f"{name} must be finite")
+
+
+def _check_confidence(confidence: float) -> None:
+    """Catch percentages (95) passed where a fraction (0.95) is expected."""
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be a fraction strictly between 0 and 1, got {confidence}")
+
+
 def z_value(confidence: float = 0.95) -> float:
+    """Two-sided standard normal quantile for ``confidence`` (1.959963984540054 at 0.95)."""
+    _check_confidence(confidence)
     return float(norm.ppf(confidence + (1 - confidence) / 2))
 
 
 def byars_limits(count: float, confidence: float = 0.95) -> tuple[float | None, float]:
-    """Byar's approximation to the Poisson limits of a count (used for 10 or more events)."""
-    z = z_value(confidence)
+    """Byar's approximation to the Poisson limits of a count; Fingertips uses it from 10 events.
+
+    The lower limit is None where the approximation goes negative (tiny counts), and 0.0 for a
+    zero count, where no lower uncertainty exists.
+    """
+    _check_finite("count", [count])
     if count < 0:
         raise ValueError("count must be >= 0")
+    z = z_value(confidence)
+    lower: float | None
     if count == 0:
-        lower: float | None = 0.0
+        lower = 0.0
     else:
         lo = count * (1 - 1 / (9 * count) - z / (3 * math.sqrt(count))) ** 3
         lower = lo if lo >= 0 else None
@@ -52,9 +82,11 @@ def byars_limits(count: float, confidence: float = 0.95) -> tuple[float | None, 
 
 
 def exact_limits(count: float, confidence: float = 0.95) -> tuple[float, float]:
-    """Exact (chi-squared) Poisson limits of a count (used below 10 events)."""
+    """Exact Poisson limits via the chi-squared relation; Fingertips uses them below 10 events."""
+    _check_finite("count", [count])
     if count < 0:
         raise ValueError("count must be >= 0")
+    _check_confidence(confidence)
     alpha = 1 - confidence
     lower = 0.0 if count == 0 else float(chi2.ppf(alpha / 2, 2 * count)) / 2
     upper = float(chi2.ppf(confidence + alpha / 2, 2 * count + 2)) / 2
@@ -62,88 +94,108 @@ def exact_limits(count: float, confidence: float = 0.95) -> tuple[float, float]:
 
 
 def count_limits(count: float, confidence: float = 0.95) -> tuple[float, float, str]:
-    if count < 10:
+    """Limits of a count by the Fingertips rule: exact below 10 events, Byar's from 10.
+
+    Returns ``(lower, upper, method)`` with method "Exact" or "Byars".
+    """
+    if count < _EXACT_BELOW:
         lo, hi = exact_limits(count, confidence)
         return lo, hi, "Exact"
     blo, bhi = byars_limits(count, confidence)
+    # Byar's lower limit cannot go negative at >= 10 events for any representable confidence.
     return (blo if blo is not None else 0.0), bhi, "Byars"
 
 
 def crude_rate(count: float, population: float, multiplier: float = 100_000,
                confidence: float = 0.95) -> Estimate:
+    """Crude rate per ``multiplier`` people; limits are the count's limits scaled by the population."""
+    _check_finite("count and population", [count, population])
     if population <= 0:
-        raise ValueError("population must be > 0")
+        raise ValueError(f"population must be > 0, got {population}")
     if count < 0:
-        raise ValueError("count must be >= 0")
+        raise ValueError(f"count must be >= 0, got {count}")
     lo, hi, method = count_limits(count, confidence)
     scale = multiplier / population
     return Estimate(count * scale, lo * scale, hi * scale, count, population, method, multiplier)
 
 
 def proportion(x: float, n: float, multiplier: float = 100, confidence: float = 0.95) -> Estimate:
-    """Wilson score interval."""
+    """Proportion with Wilson score limits, which stay inside [0, 1] even at 0/n and n/n.
+
+    A zero denominator is not an error (an area can have no eligible people) but is not publishable.
+    """
+    _check_finite("x and n", [x, n])
     if x < 0 or n < 0:
-        raise ValueError("x and n must be >= 0")
+        raise ValueError(f"x and n must be >= 0, got x={x}, n={n}")
     if x > n:
         raise ValueError(f"numerator {x} exceeds denominator {n}")
     if n == 0:
         return Estimate(None, None, None, x, n, "Wilson", multiplier, "denominator is zero")
     z = z_value(confidence)
     root = z * math.sqrt(z**2 + 4 * x * (1 - x / n))
-    lower = (2 * x + z**2 - root) / (2 * (n + z**2))
-    upper = (2 * x + z**2 + root) / (2 * (n + z**2))
+    # Clamp only against floating-point rounding at x = 0 or x = n; the exact limits lie in [0, 1].
+    lower = max(0.0, (2 * x + z**2 - root) / (2 * (n + z**2)))
+    upper = min(1.0, (2 * x + z**2 + root) / (2 * (n + z**2)))
     return Estimate(x / n * multiplier, lower * multiplier, upper * multiplier, x, n, "Wilson", multiplier)
 
 
 def dsr(counts: Sequence[float], populations: Sequence[float], standard: Sequence[float],
         multiplier: float = 100_000, confidence: float = 0.95, min_count: int = 10) -> Estimate:
-    """Directly standardised rate with Dobson limits; not calculated below ``min_count`` events."""
+    """Directly standardised rate with Dobson limits (Byar's limits of the total count).
+
+    Not calculated below ``min_count`` total events, where Fingertips deems DSRs unreliable.
+    """
     if not (len(counts) == len(populations) == len(standard)) or not counts:
         raise ValueError("counts, populations and standard weights must have the same, non-zero length")
+    _check_finite("counts, populations and standard weights", [*counts, *populations, *standard])
     if any(n <= 0 for n in populations):
         raise ValueError("every population must be > 0")
-    if any(w < 0 for w in standard) or any(x < 0 for x in counts):
-        raise ValueError("counts and standard weights must be >= 0")
-    total_w = float(sum(standard))
+    if any(x < 0 for x in counts):
+        raise ValueError("counts must be >= 0")
+    if any(w < 0 for w in standard) or sum(standard) <= 0:
+        raise ValueError("standard weights must be >= 0 with a positive total")
     total = float(sum(counts))
+    pop = float(sum(populations))
     if total < min_count:
-        return Estimate(None, None, None, total, float(sum(populations)), "Dobson", multiplier,
-                        f"dsr NA for total count < {min_count}")
-    raw = sum(x * w / n for x, n, w in zip(counts, populations, standard, strict=True)) / total_w
-    var = sum(x * (w / n) ** 2 for x, n, w in zip(counts, populations, standard, strict=True)) / total_w**2
+        return Estimate(None, None, None, total, pop, "Dobson", multiplier, f"dsr NA for total count < {min_count}")
+    total_w = float(sum(standard))
+    strata = list(zip(counts, populations, standard, strict=True))
+    raw = sum(x * w / n for x, n, w in strata) / total_w
+    if total == 0:  # only reachable with min_count <= 0: Dobson's sqrt(var / O) is 0/0
+        return Estimate(0.0, None, None, total, pop, "Dobson", multiplier, "dsr limits NA for zero count")
+    var = sum(x * (w / n) ** 2 for x, n, w in strata) / total_w**2
     blo, bhi = byars_limits(total, confidence)
-    lo_count = blo if blo is not None else 0.0
     k = math.sqrt(var / total)
-    return Estimate(raw * multiplier, (raw + k * (lo_count - total)) * multiplier,
-                    (raw + k * (bhi - total)) * multiplier, total, float(sum(populations)), "Dobson", multiplier)
+    lower = None if blo is None else (raw + k * (blo - total)) * multiplier
+    return Estimate(raw * multiplier, lower, (raw + k * (bhi - total)) * multiplier, total, pop, "Dobson", multiplier)
 
 
 def isr(observed: float, populations: Sequence[float], ref_counts: Sequence[float],
         ref_populations: Sequence[float], multiplier: float = 100_000, confidence: float = 0.95) -> Estimate:
-    """Indirectly standardised rate: O / E x the reference population's crude rate."""
+    """Indirectly standardised rate: O / E x the reference crude rate, with the limits of O.
+
+    E applies the reference stratum rates to the local populations; ``denominator`` holds E.
+    """
     if not (len(populations) == len(ref_counts) == len(ref_populations)) or not populations:
         raise ValueError("populations and reference arrays must have the same, non-zero length")
+    _check_finite("observed, populations and reference arrays", [observed, *populations, *ref_counts,
+                                                                 *ref_populations])
     if any(n <= 0 for n in ref_populations):
         raise ValueError("every reference population must be > 0")
+    if any(n < 0 for n in populations) or any(c < 0 for c in ref_counts):
+        raise ValueError("populations and reference counts must be >= 0")
     expected = sum(c / rn * n for c, rn, n in zip(ref_counts, ref_populations, populations, strict=True))
     ref_rate = sum(ref_counts) / sum(ref_populations) * multiplier
-    lo, hi, method = count_limits(observed, confidence)
+    lo, hi, method = count_limits(observed, confidence)  # validates observed >= 0
     if expected <= 0:
         return Estimate(None, None, None, observed, expected, method, multiplier, "expected count is zero")
     scale = ref_rate / expected
     return Estimate(observed * scale, lo * scale, hi * scale, observed, expected, method, multiplier)
 
 
-@functools.cache
-def _esp2013() -> dict[str, float]:
-    with open(_ESP2013, newline="", encoding="utf-8") as fh:
-        return {r["age_band"]: float(r["weight"]) for r in csv.DictReader(fh)}
-
-
 def esp2013_weights(bands: Sequence[str]) -> list[float]:
-    """ESP2013 weights (Eurostat KS-RA-13-028-EN, 0-4 and 90+ combined as in PHEindicatormethods)."""
-    table = _esp2013()
-    missing = [b for b in bands if b not in table]
+    """ESP2013 weights for 5-year band labels ("0-4" ... "85-89", "90+"), in the order given."""
+    missing = [b for b in bands if b not in _ESP2013]
     if missing:
-        raise KeyError(f"unknown ESP2013 band(s) {missing}; bands are {list(table)}")
-    return [table[b] for b in bands]
+        raise KeyError(f"unknown ESP2013 age band(s) {missing}; expected one of {list(_ESP2013)}")
+    return [_ESP2013[b] for b in bands]
