@@ -1,81 +1,192 @@
-"""Seeded synthetic extracts for any set of HWBs and quarters, and the shipped demo.
+"""Seeded synthetic BCF extracts for any set of HWBs and quarters, and the shipped demo.
 
-Counts that feed a metric are set deterministically from target rates (so the
-demo lands on the seed board paper's figures), then every other field is drawn
-from one ``numpy`` generator per call, so a seed always gives the same bytes.
-Plenty of non-qualifying records (electives, transfers, other diagnoses, the
-young, other destinations) are mixed in so every metric filter is exercised.
+Everything a metric counts is set deterministically from target rates: the number
+of chronic-ACSC emergency admissions from the ISR, falls per ESP2013 band from the
+year-to-date DSR, destinations from the percentage, people admitted to care homes
+and reablement outcomes from counts. Every other field (dates, ages within a band,
+methods, diagnoses, length of stay, identifiers) is drawn from one
+``np.random.default_rng(seed)`` per :func:`generate` call, so a seed always gives the
+same bytes. Plenty of non-qualifying records (electives, transfers, other diagnoses,
+injuries that are not falls, falls under 65, other destinations including 79, 98 and
+99, under-65s and unknown statuses) are mixed in so every metric filter matters.
+
+Spells follow the extract semantics: a delivery holds the spells open at any time in
+its quarter. A spell still in hospital at the quarter's end is delivered without a
+discharge date or destination, then again in the next quarter with its discharge
+(same ``spell_id``). The first quarter generated also carries spells admitted before
+it (a few long stays admitted years earlier).
+
+Everything is vectorised over records (the only Python loops are over HWBs, quarters
+and small strata), so a national run of millions of spells per quarter is practical.
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
+import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+from numpy.typing import NDArray
 
-from metrics.contracts import APC_SPELLS, CARE_HOME_ADMISSIONS, PLANS, POPULATION, REABLEMENT, Extract
+from metrics.contracts import APC_SPELLS, BCF_EXTRACTS, CARE_HOME_ADMISSIONS, PLANS, POPULATION, REABLEMENT, Extract
 from metrics.periods import Period
 
 REFERENCE = Path(__file__).parent / "reference"
-BANDS = [f"{a}-{a + 4}" for a in range(0, 90, 5)] + ["90+"]
-FALLS_BANDS = BANDS[13:]  # 65-69 ... 90+
-ESP_65 = np.array([5500, 5000, 4000, 2500, 1500, 1000], dtype=float)
-FALLS_SHAPE = np.array([1.0, 1.7, 3.0, 5.2, 8.6, 13.0])  # relative age-specific falls rates
+DEFINITIONS = Path(__file__).parent / "definitions" / "bcf"
+SEXES = ("M", "F")
+BANDS = (*(f"{a}-{a + 4}" for a in range(0, 90, 5)), "90+")
+AGES = np.arange(91)  # single years; 90 stands for 90+
+QUARTERS = ("Q1", "Q2", "Q3", "Q4")
+_EPOCH_DATE = dt.date(1970, 1, 1)  # day numbers count from here, as numpy datetime64[D] does
 
-ACSC_CODES = ["J441", "J449", "J440", "J45", "J459", "I50", "I500", "I110", "I10", "E105", "E115", "E118",
-              "G40", "G409", "I200", "I209", "D509", "F03", "I48", "J42"]
-OTHER_EMERGENCY = ["R69", "R07", "R074", "K359", "N390", "J189", "A419", "I214", "K922", "R55", "L039", "R104"]
-ELECTIVE = ["Z511", "H251", "K409", "M170", "C509", "J441", "I10", "N40", "K802"]
-INJURY = ["S720", "S7200", "S0600", "S2240", "S3200", "S5250", "T140", "S420"]
-FALL_CAUSES = ["W19X", "W10", "W01", "W18", "W06"]
-OTHER_CAUSES = ["W20", "V43", "X59", "W22"]
-SECONDARY = ["I10", "E119", "F03", "N183", "J449", "Z862", "I48"]
-EMERGENCY_METHODS = ["21", "21", "21", "22", "23", "24", "28", "2D", "2A"]
-NON_USUAL = ["54", "65", "85", "51", "29", "87", "88"]
-PLAN_QUARTERLY = ("avoidable_admissions", "discharge_usual_residence")
+# England-like age structure (per cent of persons by five-year band, 0-4 ... 90+) and male share by age.
+_BAND_SHARES = np.array([5.4, 5.9, 6.1, 5.8, 6.1, 6.6, 6.8, 6.7, 6.3, 6.2, 6.8, 6.7, 5.9, 5.0, 4.9, 4.1, 2.7, 1.6, 0.9])
+_MALE_SHARE = np.interp(AGES, [0, 20, 45, 60, 70, 80, 85, 89, 90],
+                        [0.512, 0.510, 0.497, 0.492, 0.480, 0.455, 0.420, 0.380, 0.310])
+
+# Falls 65+: ESP2013 weights of 65-69 ... 90+ and relative age-specific rates (shape of PHOF C29).
+ESP_65 = np.array([5500.0, 5000.0, 4000.0, 2500.0, 1500.0, 1000.0])
+FALLS_SHAPE = np.array([1.0, 1.7, 3.0, 5.2, 8.6, 13.0])
+
+# Relative admission rates by single year of age (times the population gives the age mix).
+_EMERGENCY_RATE = np.interp(AGES, [0, 1, 5, 15, 25, 45, 65, 75, 85, 90],
+                            [4.0, 1.2, 0.5, 0.6, 0.7, 0.9, 1.8, 3.0, 5.0, 6.0])
+_ELECTIVE_RATE = np.interp(AGES, [0, 18, 40, 55, 65, 75, 85, 90], [0.2, 0.5, 0.9, 1.6, 2.4, 2.6, 1.6, 0.8])
+_CARE_RATE = np.interp(AGES, [0, 18, 64, 65, 75, 85, 90], [0.0, 0.0, 0.0, 1.0, 4.0, 14.0, 22.0])
+_REABLE_RATE = np.interp(AGES, [0, 40, 64, 65, 75, 85, 90], [0.0, 0.0, 0.0, 1.0, 3.0, 6.0, 6.0])
+
+# Codes. None of the non-ACSC lists starts with an ACSC prefix (metrics/reference/acsc_icd10.csv).
+ACSC_CODES = ("J440", "J441", "J449", "J459", "J46", "I500", "I509", "I110", "I10", "E105", "E115", "E118",
+              "G409", "G41", "I200", "I209", "D509", "F03", "I48", "J42", "J47", "R568")
+ACSC_P = np.array([8, 10, 9, 5, 1, 7, 6, 3, 4, 2, 3, 2, 3, 1, 3, 2, 2, 6, 9, 1, 2, 2], dtype=float)
+OTHER_EMERGENCY = ("R69", "R07", "R074", "K359", "N390", "J189", "A419", "I214", "K922", "R55", "L039", "R104",
+                   "J22", "K566", "N179", "F10", "R52", "K85")
+ELECTIVE = ("Z511", "H251", "K409", "M170", "M171", "C509", "C189", "N40", "K802", "J441", "I48", "R194", "Z452")
+INJURY = ("S720", "S7200", "S7210", "S0600", "S0190", "S2240", "S3200", "S5250", "S4220", "T140", "T07", "S8260")
+FALL_CAUSES = ("W19X", "W10", "W01", "W18", "W06", "W010", "W180", "W050")
+OTHER_CAUSES = ("W20", "W22", "W54", "V43", "V892", "X59", "X50", "Y04")
+FALL_NOT_INJURY = ("R55", "R296", "R410", "I951")
+MATERNITY = ("O800", "O801", "O820", "O342", "O470", "O720", "O699")
+BIRTH = ("Z380", "Z381", "Z383")
+SECONDARY = ("I10", "E119", "F03", "N183", "J449", "Z862", "I48", "E785", "Z921", "F329", "M199", "Z880")
+EMERGENCY_METHODS = ("21", "22", "23", "24", "25", "2A", "2D", "28")
+EMERGENCY_P = np.array([0.62, 0.12, 0.02, 0.04, 0.01, 0.03, 0.08, 0.08])
+ELECTIVE_METHODS = ("11", "12", "13", "81")
+ELECTIVE_P = np.array([0.44, 0.34, 0.18, 0.04])
+NON_USUAL = ("51", "85", "65", "54", "29", "87", "88", "53", "38")
+NON_USUAL_P = np.array([0.31, 0.22, 0.12, 0.08, 0.10, 0.06, 0.06, 0.03, 0.02])
+
+# Spell kinds: the first two are the qualifying ones, the rest are built not to qualify.
+(K_ACSC, K_FALL, K_EMERGENCY, K_ELECTIVE, K_TRANSFER, K_INJURY, K_YOUNG_FALL, K_FALL_NOT_INJURY,
+ K_FALL_ELECTIVE, K_MATERNITY, K_BIRTH) = range(11)
+_OTHER_KINDS = np.array([K_EMERGENCY, K_ELECTIVE, K_TRANSFER, K_INJURY, K_YOUNG_FALL, K_FALL_NOT_INJURY,
+                         K_FALL_ELECTIVE, K_MATERNITY, K_BIRTH])
+_OTHER_P = np.array([0.355, 0.41, 0.01, 0.05, 0.025, 0.01, 0.005, 0.055, 0.08])
+_EMERGENCY_KINDS = (K_ACSC, K_FALL, K_EMERGENCY, K_TRANSFER, K_INJURY, K_YOUNG_FALL, K_FALL_NOT_INJURY)
+CARRY_IN_SHARE = 0.045  # spells open at the first generated quarter's start, per spell admitted in it
+
+IntArray = NDArray[np.int64]
+StrArray = NDArray[Any]
 
 
 @dataclass(frozen=True)
 class QuarterTargets:
-    """What one quarter's records are built to produce (per HWB)."""
+    """Overrides for one quarter (or every quarter, as ``HwbProfile.targets``); None keeps the profile's rate."""
 
-    acsc_isr: float = 230.0  # ISR per 100,000 for the quarter
-    falls_dsr: float = 480.0  # DSR per 100,000 65+ for the quarter alone (year to date adds up)
-    discharge_pct: float = 92.5
-    residential_people: int | None = None  # new people 65+ admitted in the quarter (default from rate)
-    reablement_people: int | None = None  # people 65+ discharged into reablement (known status)
-    reablement_at_home: int | None = None
+    acsc_isr: float | None = None  # chronic ACSC emergency admissions, ISR per 100,000 for the quarter
+    falls_dsr: float | None = None  # falls 65+, DSR per 100,000 for the quarter alone (year to date adds up)
+    discharge_pct: float | None = None  # % of counted discharges in the quarter to usual residence
+    residential_people: int | None = None  # new people 65+ permanently admitted to care in the quarter
+    reablement_people: int | None = None  # people 65+ discharged into reablement, known 91-day status
+    reablement_at_home: int | None = None  # ... of whom at home after 91 days
 
 
 @dataclass(frozen=True)
 class HwbProfile:
+    """One Health and Wellbeing Board: population and the per-quarter rates its extracts are built to hit.
+
+    The rate knobs apply to every quarter; ``targets`` overrides them for every quarter and
+    ``by_period[label]`` for one quarter (both as :class:`QuarterTargets`, field by field).
+    """
+
     code: str
     name: str
-    total_population: int
     population_65_plus: int
+    total_population: int
     geography: str = "Unitary Authority"
-    mid_year: int = 2022
-    other_spells_per_1000: float = 24.0  # non-qualifying spells per quarter per 1,000 residents
+    mid_year: int | None = None  # population estimate year; default: the year before the financial year
+    acsc_isr: float = 230.0  # chronic ACSC emergency admissions, ISR per 100,000 per quarter
+    falls_dsr: float = 500.0  # falls 65+, DSR per 100,000 per quarter (year to date: the sum)
+    discharge_pct: float = 92.5  # % of counted discharges to usual place of residence
+    residential_per_100k: float = 140.0  # new people 65+ per quarter per 100,000 aged 65+
+    reablement_per_100k: float = 250.0  # people 65+ discharged into reablement per quarter per 100,000 65+
+    reablement_at_home_pct: float = 82.0
+    spells_per_1000: float = 30.0  # spells admitted per quarter per 1,000 residents (all kinds)
     targets: QuarterTargets = QuarterTargets()
-    by_period: Mapping[str, QuarterTargets] = field(default_factory=dict)
-    plans: Mapping[tuple[str, str], float] = field(default_factory=dict)  # (metric_id, quarter) -> plan
+    by_period: Mapping[str, QuarterTargets] = field(default_factory=dict)  # period label -> overrides
+    plans: Mapping[tuple[str, str], float] = field(default_factory=dict)  # (metric_id, Q1-Q4 or YE) -> plan
 
-    def targets_for(self, period: Period) -> QuarterTargets:
-        return self.by_period.get(period.label, self.targets)
+
+@dataclass(frozen=True)
+class _Targets:
+    acsc_isr: float
+    falls_dsr: float
+    discharge_pct: float
+    residential_people: int
+    reablement_people: int
+    reablement_at_home: int
+
+
+def _targets(p: HwbProfile, period: Period) -> _Targets:
+    """The profile's rates with ``targets`` then ``by_period[label]`` laid over them."""
+    layers = [p.targets, p.by_period.get(period.label, QuarterTargets())]
+
+    def pick(name: str, default: float) -> Any:
+        value: Any = default
+        for layer in layers:
+            if getattr(layer, name) is not None:
+                value = getattr(layer, name)
+        return value
+
+    people = int(pick("reablement_people", round(p.reablement_per_100k * p.population_65_plus / 100_000)))
+    at_home = int(pick("reablement_at_home", round(people * p.reablement_at_home_pct / 100)))
+    t = _Targets(
+        acsc_isr=float(pick("acsc_isr", p.acsc_isr)),
+        falls_dsr=float(pick("falls_dsr", p.falls_dsr)),
+        discharge_pct=float(pick("discharge_pct", p.discharge_pct)),
+        residential_people=int(pick("residential_people",
+                                    round(p.residential_per_100k * p.population_65_plus / 100_000))),
+        reablement_people=people,
+        reablement_at_home=at_home,
+    )
+    if not 0 <= t.discharge_pct <= 100 or not 0 <= t.reablement_at_home <= t.reablement_people:
+        raise ValueError(f"{p.code} {period.label}: inconsistent targets {t}")
+    if min(t.acsc_isr, t.falls_dsr, t.residential_people) < 0:
+        raise ValueError(f"{p.code} {period.label}: negative target in {t}")
+    return t
+
+
+# ---------------------------------------------------------------- demo
 
 
 def demo_profiles() -> list[HwbProfile]:
-    """North Northamptonshire with the seed BCF plan; actuals tuned to the seed paper's 2023-24 figures."""
-    plans: dict[tuple[str, str], float] = {("avoidable_admissions", q): 250.0 for q in ("Q1", "Q2", "Q3", "Q4")}
-    plans |= {("discharge_usual_residence", q): 94.0 for q in ("Q1", "Q2", "Q3", "Q4")}
+    """North Northamptonshire (E06000061) with the seed BCF plan; actuals tuned to the seed paper's 2023-24 figures."""
+    plans: dict[tuple[str, str], float] = {("avoidable_admissions", q): 250.0 for q in QUARTERS}
+    plans |= {("discharge_usual_residence", q): 94.0 for q in QUARTERS}
     plans |= {("falls_65_plus", "YE"): 1236.0, ("residential_admissions_65_plus", "YE"): 564.0,
               ("reablement_91_days", "YE"): 87.4}
     return [HwbProfile(
-        code="E06000061", name="North Northamptonshire", total_population=359_500, population_65_plus=77_713,
+        code="E06000061", name="North Northamptonshire", population_65_plus=77_713, total_population=359_500,
+        mid_year=2022, spells_per_1000=30.0,
         by_period={
             "2023-24-Q1": QuarterTargets(acsc_isr=254.6, falls_dsr=219.95, discharge_pct=95.1,
                                          residential_people=79, reablement_people=95, reablement_at_home=81),
@@ -86,14 +197,46 @@ def demo_profiles() -> list[HwbProfile]:
     )]
 
 
-def write_demo(root: Path) -> dict[str, list[Path]]:
-    return generate(root, [Period.parse("2023-24-Q1"), Period.parse("2023-24-Q2")], demo_profiles(), seed=2023)
+def write_demo(root: Path) -> None:
+    """Write the shipped demo (North Northamptonshire, 2023-24 Q1-Q2) under ``root`` (normally data/raw)."""
+    generate(root, [Period.parse("2023-24-Q1"), Period.parse("2023-24-Q2")], demo_profiles(), seed=2023)
+
+
+# ---------------------------------------------------------------- reference data
+
+
+@cache
+def _reference_rows(name: str) -> tuple[dict[str, str], ...]:
+    with open(REFERENCE / f"{name}.csv", newline="", encoding="utf-8") as fh:
+        return tuple(csv.DictReader(fh))
+
+
+@cache
+def metric_plan_bases() -> dict[str, str]:
+    """Metric id -> plan basis ('quarter' or 'annual'), from ``metrics/definitions/bcf/*.toml``."""
+    out = {}
+    for path in sorted(DEFINITIONS.glob("*.toml")):
+        with open(path, "rb") as fh:
+            d = tomllib.load(fh)
+        out[str(d["id"])] = str(d["plan_basis"])
+    return out
+
+
+@cache
+def _england_acsc() -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """England reference ACSC admissions (annual) and population as [sex, band] arrays."""
+    adm, pop = np.zeros((2, 19)), np.zeros((2, 19))
+    for r in _reference_rows("england_acsc_reference"):
+        i, b = SEXES.index(r["sex"]), BANDS.index(r["age_band"])
+        adm[i, b] += float(r["admissions"])
+        pop[i, b] += float(r["population"])
+    return adm, pop
 
 
 # ---------------------------------------------------------------- population
 
 
-def _spread(total: int, weights: np.ndarray) -> np.ndarray:
+def _spread(total: int, weights: NDArray[Any]) -> IntArray:
     """Integers proportional to ``weights`` summing exactly to ``total`` (largest remainder)."""
     raw = weights / weights.sum() * total
     out = np.floor(raw).astype(np.int64)
@@ -103,251 +246,491 @@ def _spread(total: int, weights: np.ndarray) -> np.ndarray:
     return out
 
 
-def population_by_age(p: HwbProfile) -> dict[str, np.ndarray]:
+def population_by_age(p: HwbProfile) -> dict[str, IntArray]:
     """Single years 0..90 (90 = 90+) by sex; the all-ages and 65+ totals are exact."""
-    young_w = np.array([0.95 if a < 18 else 1.0 if a < 30 else 1.05 if a < 50 else 1.1 for a in range(65)])
-    old_w = np.exp(-0.075 * np.arange(25))
-    old_w = np.append(old_w, np.exp(-0.075 * np.arange(25, 36)).sum())  # 90+
-    young = _spread(p.total_population - p.population_65_plus, young_w)
-    old = _spread(p.population_65_plus, old_w)
-    persons = np.concatenate([young, old])
-    ages = np.arange(91)
-    male_share = np.where(ages < 65, 0.495, np.where(ages < 80, 0.47, 0.40))
-    males = np.round(persons * male_share).astype(np.int64)
+    if not 0 <= p.population_65_plus <= p.total_population:
+        raise ValueError(f"{p.code}: population_65_plus must be between 0 and total_population")
+    density = np.interp(np.arange(90), np.arange(18) * 5 + 2.0, _BAND_SHARES[:18] / 5)
+    w = np.append(density, _BAND_SHARES[18])
+    persons = np.concatenate([_spread(p.total_population - p.population_65_plus, w[:65]),
+                              _spread(p.population_65_plus, w[65:])])
+    males = np.rint(persons * _MALE_SHARE).astype(np.int64)
     return {"M": males, "F": persons - males}
 
 
-def band_population(pop: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """19 five-year bands (0-4 ... 90+) by sex."""
-    idx = np.minimum(np.arange(91) // 5, 18)
-    return {s: np.bincount(idx, weights=v, minlength=19) for s, v in pop.items()}
+def band_population(pop: Mapping[str, IntArray]) -> IntArray:
+    """[sex, band] populations for the 19 five-year bands (0-4 ... 90+), sexes in ``SEXES`` order."""
+    idx = np.minimum(AGES // 5, 18)
+    return np.array([np.bincount(idx, weights=pop[s], minlength=19) for s in SEXES]).astype(np.int64)
 
 
-def _population_frame(p: HwbProfile) -> pd.DataFrame:
+def expected_acsc(p: HwbProfile, years: float = 0.25) -> float:
+    """Expected chronic-ACSC admissions at England rates over ``years`` (the ISR's E)."""
+    adm, ref_pop = _england_acsc()
+    return float((adm * years / ref_pop * band_population(population_by_age(p))).sum())
+
+
+def acsc_reference_rate(years: float = 0.25) -> float:
+    """England crude chronic-ACSC rate per 100,000 over ``years`` (the ISR's reference rate)."""
+    adm, ref_pop = _england_acsc()
+    return float(adm.sum() * years / ref_pop.sum() * 100_000)
+
+
+def _population_frame(p: HwbProfile, period: Period) -> pd.DataFrame:
     pop = population_by_age(p)
-    rows = []
-    for sex in ("M", "F"):
-        row: dict[str, object] = {"code": p.code, "name": p.name, "geography": p.geography, "sex": sex,
-                                  "mid_year": p.mid_year, "all_ages": int(pop[sex].sum())}
-        row.update({str(a): int(pop[sex][a]) for a in range(90)})
-        row["90+"] = int(pop[sex][90])
-        rows.append(row)
-    return pd.DataFrame(rows, columns=POPULATION.column_names)
+    matrix = np.array([pop[s] for s in SEXES])
+    frame = pd.DataFrame(matrix, columns=POPULATION.column_names[6:])
+    frame.insert(0, "code", p.code)
+    frame.insert(1, "name", p.name)
+    frame.insert(2, "geography", p.geography)
+    frame.insert(3, "sex", list(SEXES))
+    frame.insert(4, "mid_year", p.mid_year if p.mid_year is not None else period.fy_start - 1)
+    frame.insert(5, "all_ages", matrix.sum(axis=1))
+    return frame
 
 
-def _england_reference() -> tuple[dict[str, np.ndarray], float]:
-    """Annual England ACSC rates by band and sex, and the all-England crude rate per person-year."""
-    with open(REFERENCE / "england_acsc_reference.csv", newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    rates = {s: np.array([float(r["admissions"]) / float(r["population"]) for r in rows if r["sex"] == s])
-             for s in ("M", "F")}
-    crude = sum(float(r["admissions"]) for r in rows) / sum(float(r["population"]) for r in rows)
-    return rates, crude
+# ---------------------------------------------------------------- helpers
 
 
-# ---------------------------------------------------------------- records
+def _day(d: dt.date) -> int:
+    return (d - _EPOCH_DATE).days
 
 
-def _ages_in_bands(rng: np.random.Generator, band_idx: np.ndarray) -> np.ndarray:
-    low = band_idx * 5
-    width = np.where(band_idx == 18, 11, 5)  # 90+ spans 90-100
-    return low + (rng.random(len(band_idx)) * width).astype(np.int64)
+def _date_strings(days: IntArray) -> StrArray:
+    """YYYY-MM-DD for day numbers (formatting each distinct day once)."""
+    if len(days) == 0:
+        return np.array([], dtype="<U10")
+    lo = int(days.min())
+    table = np.datetime_as_string(np.arange(lo, int(days.max()) + 1).astype("datetime64[D]"), unit="D")
+    return table[days - lo]
 
 
-def _dates(rng: np.random.Generator, period: Period, n: int) -> np.ndarray:
-    days = (period.end - period.start).days + 1
-    return np.datetime64(period.start) + rng.integers(0, days, n).astype("timedelta64[D]")
+def _days_in(rng: np.random.Generator, period: Period, n: int) -> IntArray:
+    return _day(period.start) + rng.integers(0, (period.end - period.start).days + 1, n)
 
 
-def _ids(prefix: str, n: int, start: int = 0) -> pd.Series:
-    return prefix + pd.Series(np.arange(start, start + n)).astype(str).str.zfill(7)
+def _seq_ids(prefix: str, n: int, width: int) -> StrArray:
+    return (prefix + pd.Series(np.arange(1, n + 1)).astype(str).str.zfill(width)).to_numpy(dtype=object)
 
 
-def _persons(rng: np.random.Generator, code: str, n: int) -> pd.Series:
-    return "P" + code[-4:] + pd.Series(rng.integers(0, 10**9, n)).astype(str).str.zfill(9)
+_MASK = np.uint64((1 << 40) - 1)
+_MULT = np.uint64(0x9E3779B97F4A7C15 & ((1 << 40) - 1) | 1)
+_ADD = np.uint64(0x5DEECE66D)
 
 
-def _spells_for_quarter(rng: np.random.Generator, p: HwbProfile, period: Period, t: QuarterTargets,
-                        bands: dict[str, np.ndarray]) -> pd.DataFrame:
-    """Spells admitted in the quarter (their discharge may fall after it)."""
-    rates, crude = _england_reference()
-    # Avoidable admissions: O = ISR / reference rate x E, allocated to strata by expected count.
-    expected = {s: rates[s] * bands[s] * 0.25 for s in ("M", "F")}
-    e_total = sum(float(v.sum()) for v in expected.values())
-    observed = round(t.acsc_isr / (crude * 0.25 * 100_000) * e_total)
-    strata = _spread(observed, np.concatenate([expected["M"], expected["F"]]))
-    acsc_band = np.repeat(np.tile(np.arange(19), 2), strata)
-    acsc_sex = np.repeat(np.array(["M"] * 19 + ["F"] * 19), strata)
-    n_a = len(acsc_band)
-    acsc = pd.DataFrame({
-        "age_at_admission": _ages_in_bands(rng, acsc_band), "sex": acsc_sex,
-        "admission_method": rng.choice(EMERGENCY_METHODS, n_a),
-        "primary_diagnosis": rng.choice(ACSC_CODES, n_a),
-        "secondary_diagnoses": rng.choice(["", *SECONDARY], n_a),
+def _pseudonyms(code: str, values: NDArray[Any]) -> StrArray:
+    """Person ids: a bijection of 40-bit values, so distinct values give distinct ids."""
+    x = (values.astype(np.uint64) * _MULT + _ADD) & _MASK
+    return ("P" + code[1:] + pd.Series(x).map("{:010x}".format)).to_numpy(dtype=object)
+
+
+def _ages(rng: np.random.Generator, weights: NDArray[Any], n: int) -> IntArray:
+    """Ages 0..105 drawn from single-year weights over 0..90 (90+ spread over 90-105)."""
+    a = rng.choice(91, size=n, p=weights / weights.sum()).astype(np.int64)
+    return _open_top(rng, a)
+
+
+def _open_top(rng: np.random.Generator, ages: IntArray) -> IntArray:
+    extra = np.minimum(rng.geometric(0.3, len(ages)) - 1, 15)
+    return np.where(ages >= 90, 90 + extra, ages)
+
+
+def _band_ages(rng: np.random.Generator, bands: IntArray) -> IntArray:
+    return _open_top(rng, bands * 5 + rng.integers(0, 5, len(bands)))
+
+
+def _sex_for(rng: np.random.Generator, pop: Mapping[str, IntArray], ages: IntArray) -> StrArray:
+    persons = np.maximum(pop["M"] + pop["F"], 1)
+    p_male = np.where(pop["M"] + pop["F"] > 0, pop["M"] / persons, 0.5)
+    return np.where(rng.random(len(ages)) < p_male[np.minimum(ages, 90)], "M", "F")
+
+
+def _choice(rng: np.random.Generator, codes: Sequence[str], n: int, p: NDArray[Any] | None = None) -> StrArray:
+    return np.asarray(codes)[rng.choice(len(codes), size=n, p=None if p is None else p / p.sum())]
+
+
+def _comorbidities(rng: np.random.Generator, ages: IntArray) -> StrArray:
+    """0-3 distinct further diagnoses, more with age, ';'-separated ('' for none)."""
+    n, m = len(ages), len(SECONDARY)
+    k = rng.binomial(3, np.where(ages >= 65, 0.55, np.where(ages >= 40, 0.3, 0.1)))
+    i1 = rng.integers(0, m, n)
+    d1 = rng.integers(1, m, n)
+    d2 = rng.integers(1, m - 1, n)
+    d2 = d2 + (d2 >= d1)
+    codes = np.asarray(SECONDARY)
+    a, b, c = codes[i1], codes[(i1 + d1) % m], codes[(i1 + d2) % m]
+    out = np.where(k >= 1, a, "")
+    out = np.where(k >= 2, np.strings.add(np.strings.add(out, ";"), b), out)
+    return np.where(k >= 3, np.strings.add(np.strings.add(out, ";"), c), out)
+
+
+def _with_cause(rng: np.random.Generator, cause: StrArray, comorb: StrArray) -> StrArray:
+    """External cause code before or after the comorbidities."""
+    first = rng.random(len(cause)) < 0.6
+    has = np.strings.str_len(comorb) > 0
+    before = np.where(has, np.strings.add(np.strings.add(cause, ";"), comorb), cause)
+    after = np.where(has, np.strings.add(np.strings.add(comorb, ";"), cause), cause)
+    return np.where(first, before, after)
+
+
+# ---------------------------------------------------------------- spells
+
+
+@dataclass
+class _Area:
+    """Per-HWB constants and the state carried from one generated quarter to the next."""
+
+    profile: HwbProfile
+    pop: dict[str, IntArray]
+    bands: IntArray  # [sex, band]
+    open_spells: pd.DataFrame | None = None
+    last_period: Period | None = None
+    care_fy: int | None = None
+    care_counter: int = 0
+    care_people: pd.DataFrame | None = None  # 65+ people admitted to care so far in the financial year
+    reable_fy: int | None = None
+    reable_counter: int = 0
+
+    @property
+    def persons(self) -> IntArray:
+        return self.pop["M"] + self.pop["F"]
+
+
+def _falls_year_to_date(area: _Area, period: Period) -> IntArray:
+    """Qualifying falls per band (65-69 ... 90+) admitted from 1 April to the end of ``period``."""
+    p = area.profile
+    dsr = sum(_targets(p, q).falls_dsr for q in period.year_to_date())
+    k = dsr / 100_000 * ESP_65.sum() / float((FALLS_SHAPE * ESP_65).sum())
+    pop65 = area.bands[:, 13:].sum(axis=0)
+    return np.rint(k * FALLS_SHAPE * pop65).astype(np.int64)
+
+
+def _spell_frame(rng: np.random.Generator, area: _Area, kinds: IntArray, ages: IntArray, sexes: StrArray,
+                 fy_start: int) -> pd.DataFrame:
+    """Methods, diagnoses and person ids for spells of the given kinds, ages and sexes."""
+    n = len(kinds)
+    code = area.profile.code
+    emerg = np.isin(kinds, _EMERGENCY_KINDS) & (kinds != K_TRANSFER)
+    elective = (kinds == K_ELECTIVE) | (kinds == K_FALL_ELECTIVE)
+    method = np.select(
+        [emerg, elective, kinds == K_TRANSFER, kinds == K_MATERNITY, kinds == K_BIRTH],
+        [_choice(rng, EMERGENCY_METHODS, n, EMERGENCY_P), _choice(rng, ELECTIVE_METHODS, n, ELECTIVE_P), "2B",
+         _choice(rng, ("31", "32"), n, np.array([0.8, 0.2])), _choice(rng, ("82", "83"), n, np.array([0.9, 0.1]))],
+        "21")
+    injury = np.isin(kinds, (K_FALL, K_INJURY, K_YOUNG_FALL, K_FALL_ELECTIVE))
+    primary = np.select(
+        [(kinds == K_ACSC) | (kinds == K_TRANSFER), injury, kinds == K_ELECTIVE, kinds == K_FALL_NOT_INJURY,
+         kinds == K_MATERNITY, kinds == K_BIRTH],
+        [_choice(rng, ACSC_CODES, n, ACSC_P), _choice(rng, INJURY, n), _choice(rng, ELECTIVE, n),
+         _choice(rng, FALL_NOT_INJURY, n), _choice(rng, MATERNITY, n), _choice(rng, BIRTH, n)],
+        _choice(rng, OTHER_EMERGENCY, n))
+    comorb = _comorbidities(rng, ages)
+    fall_cause = np.isin(kinds, (K_FALL, K_YOUNG_FALL, K_FALL_NOT_INJURY, K_FALL_ELECTIVE))
+    secondary = np.select(
+        [fall_cause, kinds == K_INJURY, kinds == K_BIRTH],
+        [_with_cause(rng, _choice(rng, FALL_CAUSES, n), comorb),
+         _with_cause(rng, _choice(rng, OTHER_CAUSES, n), comorb), ""],
+        comorb)
+    # Persons: (sex, birth year, index within that cohort's size): repeat admissions happen naturally.
+    cohort = np.maximum(area.pop["M"] + area.pop["F"], 1)[np.minimum(ages, 90)]
+    cohort = np.where(ages >= 90, np.maximum(cohort // 10, 1), cohort)
+    idx = (rng.random(n) * cohort).astype(np.int64)
+    birth = (fy_start - ages - 1880) & 0xFF
+    values = (2 << 38) | ((sexes == "M").astype(np.int64) << 37) | (birth << 29) | idx
+    return pd.DataFrame({
+        "person_id": _pseudonyms(code, values), "admission_method": method, "age_at_admission": ages,
+        "sex": sexes, "primary_diagnosis": primary, "secondary_diagnoses": secondary, "kind": kinds.astype(np.int8),
     })
-    # Falls 65+: events per band from the target quarterly DSR and a fixed age shape.
-    pop65 = bands["M"][13:] + bands["F"][13:]
-    k = t.falls_dsr / 100_000 * ESP_65.sum() / float((FALLS_SHAPE * ESP_65).sum())
-    falls_n = np.round(k * FALLS_SHAPE * pop65).astype(np.int64)
-    f_band = np.repeat(np.arange(13, 19), falls_n)
-    n_f = len(f_band)
-    falls = pd.DataFrame({
-        "age_at_admission": _ages_in_bands(rng, f_band), "sex": rng.choice(["M", "F"], n_f, p=[0.38, 0.62]),
-        "admission_method": rng.choice(EMERGENCY_METHODS, n_f),
-        "primary_diagnosis": rng.choice(INJURY, n_f),
-        "secondary_diagnoses": pd.Series(rng.choice(FALL_CAUSES, n_f)) + pd.Series(
-            rng.choice(["", ";I10", ";F03", ";E119"], n_f)),
+
+
+def _length_of_stay(rng: np.random.Generator, kinds: IntArray, ages: IntArray) -> IntArray:
+    n = len(kinds)
+    elective = (kinds == K_ELECTIVE) | (kinds == K_FALL_ELECTIVE)
+    short = (kinds == K_MATERNITY) | (kinds == K_BIRTH)
+    mean = 2.5 + ages / 9 * np.where(np.isin(kinds, (K_FALL, K_FALL_NOT_INJURY)), 1.4, 1.0)
+    emergency = np.where(rng.random(n) < 0.22, 0, rng.geometric(1 / mean))
+    los = np.select([elective, short],
+                    [np.where(rng.random(n) < 0.6, 0, rng.geometric(1 / 3, n)), rng.geometric(0.6, n) - 1],
+                    emergency)
+    return np.minimum(los, 300).astype(np.int64)
+
+
+def _new_spells(rng: np.random.Generator, area: _Area, period: Period) -> pd.DataFrame:
+    """Spells admitted in ``period`` (their discharge may fall after it)."""
+    p, t = area.profile, _targets(area.profile, period)
+    pop, bands = area.pop, area.bands
+    # Avoidable admissions: O = ISR / reference rate x E exactly; strata drawn in proportion to E.
+    adm, ref_pop = _england_acsc()
+    expected = (adm * 0.25 / ref_pop * bands).ravel()
+    n_acsc = round(t.acsc_isr / acsc_reference_rate() * expected.sum()) if expected.sum() > 0 else 0
+    strata = rng.multinomial(n_acsc, expected / expected.sum()) if n_acsc else np.zeros(38, dtype=np.int64)
+    cell = np.repeat(np.arange(38), strata)
+    acsc_ages = _band_ages(rng, cell % 19)
+    acsc_sex = np.asarray(SEXES)[cell // 19]
+    # Falls 65+: this quarter's share of the year-to-date counts per ESP band.
+    falls = _falls_year_to_date(area, period)
+    if period.quarter > 1:
+        falls = falls - _falls_year_to_date(area, period.previous())
+    fall_ages = _band_ages(rng, np.repeat(np.arange(13, 19), falls))
+    fall_sex = _sex_for(rng, pop, fall_ages)
+    # Everything else, built not to qualify.
+    n_total = round(p.spells_per_1000 * p.total_population / 1000)
+    n_other = max(n_total - n_acsc - len(fall_ages), 0)
+    kinds = rng.choice(_OTHER_KINDS, size=n_other, p=_OTHER_P)
+    persons = area.persons.astype(float)
+    young, old = np.where(AGES < 65, 1.0, 0.0), np.where(AGES >= 65, 1.0, 0.0)
+    women_16_45 = np.where((AGES >= 16) & (AGES <= 45), pop["F"], 0).astype(float)
+    weights = {
+        K_EMERGENCY: persons * _EMERGENCY_RATE, K_TRANSFER: persons * _EMERGENCY_RATE * old,
+        K_INJURY: persons * _EMERGENCY_RATE, K_YOUNG_FALL: persons * _EMERGENCY_RATE * young,
+        K_ELECTIVE: persons * _ELECTIVE_RATE, K_FALL_NOT_INJURY: persons * _EMERGENCY_RATE * old,
+        K_FALL_ELECTIVE: persons * _ELECTIVE_RATE * old, K_MATERNITY: women_16_45,
+    }
+    other_ages = np.zeros(n_other, dtype=np.int64)
+    for kind, w in weights.items():
+        sel = np.flatnonzero(kinds == kind)
+        if len(sel) and w.sum() > 0:
+            other_ages[sel] = _ages(rng, w, len(sel))
+    other_sex = np.where(kinds == K_MATERNITY, "F", _sex_for(rng, pop, other_ages))
+    all_kinds = np.concatenate([np.full(n_acsc, K_ACSC), np.full(len(fall_ages), K_FALL), kinds]).astype(np.int64)
+    ages = np.concatenate([acsc_ages, fall_ages, other_ages])
+    sexes = np.concatenate([acsc_sex, fall_sex, other_sex])
+    spells = _spell_frame(rng, area, all_kinds, ages, sexes, period.fy_start)
+    spells["adm"] = _days_in(rng, period, len(spells))
+    spells["dis"] = spells["adm"].to_numpy() + _length_of_stay(rng, all_kinds, ages)
+    return _with_spell_ids(spells, f"S-{p.code}-{period.fy_start}Q{period.quarter}-", 7)
+
+
+def _carried_in(rng: np.random.Generator, area: _Area, period: Period, n_new: int) -> pd.DataFrame:
+    """Spells admitted before ``period`` and still open at its start (first generated quarter only)."""
+    n = round(CARRY_IN_SHARE * n_new)
+    long_stay = rng.random(n) < 0.03  # emergency admissions up to a few years back
+    kinds = np.where(long_stay, K_EMERGENCY,
+                     rng.choice(np.array([K_EMERGENCY, K_ELECTIVE, K_INJURY]), size=n, p=[0.75, 0.15, 0.10]))
+    ages = _ages(rng, area.persons * _EMERGENCY_RATE * np.where(AGES >= 65, 2.0, 1.0), n)
+    spells = _spell_frame(rng, area, kinds.astype(np.int64), ages, _sex_for(rng, area.pop, ages), period.fy_start)
+    start = _day(period.start)
+    spells["adm"] = start - np.where(long_stay, rng.integers(92, 1200, n), rng.geometric(1 / 9, n))
+    spells["dis"] = start + np.where(long_stay, rng.integers(0, 240, n), rng.geometric(1 / 10, n) - 1)
+    return _with_spell_ids(spells, f"S-{area.profile.code}-{period.fy_start}Q{period.quarter}-X", 6)
+
+
+def _with_spell_ids(spells: pd.DataFrame, prefix: str, width: int) -> pd.DataFrame:
+    spells = spells.sort_values("adm", kind="stable").reset_index(drop=True)
+    spells.insert(1, "spell_id", _seq_ids(prefix, len(spells), width))
+    return spells
+
+
+def _destinations(rng: np.random.Generator, kinds: IntArray, ages: IntArray, pct: float) -> StrArray:
+    """Destinations for spells that ended: exactly ``pct`` % (rounded) of counted discharges to 19."""
+    n = len(kinds)
+    emergency = np.isin(kinds, _EMERGENCY_KINDS)
+    p_died = np.where(emergency, 0.002 + 0.02 * (ages >= 65) + 0.04 * (ages >= 85), 0.0005)
+    u = rng.random(n)
+    dest = np.full(n, "19", dtype=object)
+    dest[u < p_died + 0.0055] = "99"  # not known
+    dest[u < p_died + 0.0015] = "98"  # spell not finished (a data-quality oddity, excluded)
+    dest[u < p_died] = "79"  # died
+    counted = np.flatnonzero(dest == "19")
+    n_other = len(counted) - round(pct / 100 * len(counted))
+    if n_other > 0:  # weighted sampling without replacement: the oldest emergencies go elsewhere most
+        w = np.where(emergency, 0.3 + 2.0 * (ages >= 65) + 4.0 * (ages >= 80), 0.3 + 0.7 * (ages >= 75))
+        w = np.where(np.isin(kinds, (K_FALL, K_FALL_NOT_INJURY)), 2 * w, w)
+        w = np.where(np.isin(kinds, (K_MATERNITY, K_BIRTH)), 0.1, w)[counted]
+        keys = rng.exponential(size=len(counted)) / w
+        chosen = counted[np.argsort(keys, kind="stable")[:n_other]]
+        dest[chosen] = _choice(rng, NON_USUAL, n_other, NON_USUAL_P)
+    return dest
+
+
+def _spells_delivery(rng: np.random.Generator, area: _Area, period: Period) -> pd.DataFrame:
+    """Every spell open at some time in ``period``, as delivered at its end."""
+    new = _new_spells(rng, area, period)
+    parts = [new]
+    consecutive = area.last_period is not None and area.last_period.next() == period
+    if consecutive and area.open_spells is not None:
+        parts.insert(0, area.open_spells)
+    else:
+        parts.insert(0, _carried_in(rng, area, period, len(new)))
+    spells = pd.concat(parts, ignore_index=True)
+    end = _day(period.end)
+    dis = spells["dis"].to_numpy()
+    ended = dis <= end
+    dest = np.full(len(spells), "", dtype=object)
+    dest[ended] = _destinations(rng, spells["kind"].to_numpy()[ended], spells["age_at_admission"].to_numpy()[ended],
+                                _targets(area.profile, period).discharge_pct)
+    area.open_spells = spells.loc[~ended].reset_index(drop=True)
+    area.last_period = period
+    return pd.DataFrame({
+        "person_id": spells["person_id"], "spell_id": spells["spell_id"],
+        "admission_date": _date_strings(spells["adm"].to_numpy()),
+        "discharge_date": np.where(ended, _date_strings(dis), ""),
+        "admission_method": spells["admission_method"], "age_at_admission": spells["age_at_admission"],
+        "sex": spells["sex"], "primary_diagnosis": spells["primary_diagnosis"],
+        "secondary_diagnoses": spells["secondary_diagnoses"], "discharge_destination": dest,
+        "hwb_code": area.profile.code,
     })
-    # Everything else: other emergencies, electives, transfers, injuries that are not falls, young falls.
-    n_o = round(p.total_population / 1000 * p.other_spells_per_1000)
-    kind = rng.choice(["emergency", "elective", "transfer", "injury", "young_fall", "maternity"], n_o,
-                      p=[0.50, 0.36, 0.02, 0.05, 0.04, 0.03])
-    is_ = {k: kind == k for k in ("elective", "transfer", "injury", "young_fall", "maternity")}
-    injury_like = is_["injury"] | is_["young_fall"]
-    method = np.select([is_["elective"], is_["transfer"], is_["maternity"]],
-                       [rng.choice(["11", "12", "13"], n_o), "2B", rng.choice(["31", "32"], n_o)],
-                       rng.choice(EMERGENCY_METHODS, n_o))
-    primary = np.select([is_["elective"], is_["transfer"], injury_like, is_["maternity"]],
-                        [rng.choice(ELECTIVE, n_o), rng.choice(ACSC_CODES, n_o), rng.choice(INJURY, n_o), "O800"],
-                        rng.choice(OTHER_EMERGENCY, n_o))
-    secondary = np.select([is_["injury"], is_["young_fall"]],
-                          [rng.choice(OTHER_CAUSES, n_o), rng.choice(FALL_CAUSES, n_o)],
-                          rng.choice(["", *SECONDARY], n_o))
-    ages = np.select([is_["young_fall"], is_["maternity"]], [rng.integers(18, 65, n_o), rng.integers(18, 45, n_o)],
-                     rng.integers(0, 96, n_o))
-    other = pd.DataFrame({
-        "age_at_admission": ages, "sex": np.where(is_["maternity"], "F", rng.choice(["M", "F"], n_o)),
-        "admission_method": method, "primary_diagnosis": primary, "secondary_diagnoses": secondary,
-    })
-    spells = pd.concat([acsc, falls, other], ignore_index=True)
-    n = len(spells)
-    spells["admission_date"] = _dates(rng, period, n)
-    los = np.minimum(rng.geometric(0.18, n) - 1, 80)
-    spells["discharge_date"] = spells["admission_date"] + pd.to_timedelta(los, unit="D")
-    spells["person_id"] = _persons(rng, p.code, n)
-    spells["spell_id"] = _ids(f"S{period.fy_start % 100:02d}{period.quarter}{p.code[-4:]}", n)
-    spells["hwb_code"] = p.code
-    return spells.sample(frac=1.0, random_state=int(rng.integers(0, 2**31))).reset_index(drop=True)
 
 
-def _assign_destinations(rng: np.random.Generator, frame: pd.DataFrame, pct: float) -> pd.Series:
-    """Destinations for spells discharged in the quarter: exactly ``pct`` % of counted discharges to 19."""
-    n = len(frame)
-    excluded = rng.random(n) < 0.02  # died (79) or not known (99): outside the denominator
-    dest = np.where(rng.random(n) < 0.75, "79", "99").astype(object)
-    counted = np.flatnonzero(~excluded)
-    n_usual = round(pct / 100 * len(counted))
-    chosen = rng.permutation(counted)
-    dest[chosen[:n_usual]] = "19"
-    dest[chosen[n_usual:]] = rng.choice(NON_USUAL, len(counted) - n_usual)
-    return pd.Series(dest, index=frame.index)
+# ---------------------------------------------------------------- social care
 
 
-def _reablement(rng: np.random.Generator, p: HwbProfile, period: Period, t: QuarterTargets) -> pd.DataFrame:
-    people = t.reablement_people if t.reablement_people is not None else round(p.population_65_plus * 0.0022)
-    at_home = t.reablement_at_home if t.reablement_at_home is not None else round(people * 0.82)
-    others = people - at_home
-    extra_unknown = max(1, round(people * 0.03))
-    extra_young = max(1, round(people * 0.05))
-    status = np.concatenate([np.full(at_home, "at_home"),
-                             rng.choice(["care_home", "hospital", "died"], others, p=[0.35, 0.35, 0.30]),
-                             np.full(extra_unknown, "unknown"),
-                             rng.choice(["at_home", "died"], extra_young)])
+def _care_homes(rng: np.random.Generator, area: _Area, period: Period) -> pd.DataFrame:
+    """Permanent admissions: exactly the target of new people 65+, a few repeat admissions, some under 65."""
+    p, t = area.profile, _targets(area.profile, period)
+    if area.care_fy != period.fy_start:
+        area.care_fy, area.care_counter, area.care_people = period.fy_start, 0, None
+    people = t.residential_people
+    young = round(people * 0.08 + rng.random())
+    n = people + young
+    ages = np.concatenate([_ages(rng, area.persons * _CARE_RATE, people),
+                           rng.integers(18, 65, young)]).astype(np.int64)
+    values = (3 << 38) | (((period.fy_start - 1900) & 0xFF) << 30) | (area.care_counter + np.arange(n))
+    area.care_counter += n
+    frame = pd.DataFrame({"person_id": _pseudonyms(p.code, values), "age": ages})
+    # Readmissions of people already admitted this year (counted once): one from earlier in the
+    # year when there is one, and one within the quarter when it has several people.
+    earlier = area.care_people
+    repeats = [frame.iloc[rng.permutation(people)[:1]]] if people >= 5 else []
+    if earlier is not None and len(earlier):
+        repeats.append(earlier.iloc[rng.permutation(len(earlier))[:2]])
+    new_65 = frame.iloc[:people]
+    area.care_people = new_65 if earlier is None else pd.concat([earlier, new_65], ignore_index=True)
+    frame = pd.concat([frame, *repeats], ignore_index=True)
+    m = len(frame)
+    frame["admission_date"] = _date_strings(_days_in(rng, period, m))
+    frame["setting"] = _choice(rng, ("residential", "nursing"), m, np.array([0.55, 0.45]))
+    frame["hwb_code"] = p.code
+    frame = frame.sort_values("admission_date", kind="stable").reset_index(drop=True)
+    frame.insert(0, "admission_id", _seq_ids(f"C-{p.code}-{period.fy_start}Q{period.quarter}-", m, 5))
+    return frame
+
+
+def _reablement(rng: np.random.Generator, area: _Area, period: Period) -> pd.DataFrame:
+    """Discharges into reablement: the target 65+ with known status, plus unknowns and under-65s."""
+    p, t = area.profile, _targets(area.profile, period)
+    if area.reable_fy != period.fy_start:
+        area.reable_fy, area.reable_counter = period.fy_start, 0
+    people, at_home = t.reablement_people, t.reablement_at_home
+    unknown = round(people * 0.03 + rng.random())
+    young = round(people * 0.06 + rng.random())
+    status = np.concatenate([
+        np.full(at_home, "at_home"),
+        _choice(rng, ("care_home", "hospital", "died"), people - at_home, np.array([0.3, 0.35, 0.35])),
+        np.full(unknown, "unknown"),
+        _choice(rng, ("at_home", "hospital", "died", "unknown"), young, np.array([0.8, 0.1, 0.05, 0.05])),
+    ]).astype(object)
     n = len(status)
-    age = np.concatenate([rng.integers(65, 99, people + extra_unknown), rng.integers(40, 65, extra_young)])
-    discharge = _dates(rng, period, n)
+    ages = np.concatenate([_ages(rng, area.persons * _REABLE_RATE, people + unknown),
+                           rng.integers(40, 65, young)]).astype(np.int64)
+    values = (1 << 38) | (((period.fy_start - 1900) & 0xFF) << 30) | (area.reable_counter + np.arange(n))
+    area.reable_counter += n
+    discharge = _days_in(rng, period, n)
     frame = pd.DataFrame({
-        "episode_id": _ids(f"R{period.fy_start % 100:02d}{period.quarter}{p.code[-4:]}", n),
-        "person_id": _persons(rng, p.code, n), "age": age,
-        "hospital_discharge_date": discharge,
-        "service_start_date": discharge + pd.to_timedelta(rng.integers(0, 4, n), unit="D"),
+        "person_id": _pseudonyms(p.code, values), "age": ages,
+        "hospital_discharge_date": _date_strings(discharge),
+        "service_start_date": _date_strings(discharge + np.minimum(rng.geometric(0.6, n) - 1, 7)),
         "status_91_days": status, "hwb_code": p.code,
     })
-    return frame.sample(frac=1.0, random_state=int(rng.integers(0, 2**31))).reset_index(drop=True)
+    frame = frame.iloc[rng.permutation(n)].sort_values("hospital_discharge_date", kind="stable")
+    frame.insert(0, "episode_id", _seq_ids(f"R-{p.code}-{period.fy_start}Q{period.quarter}-", n, 5))
+    return frame.reset_index(drop=True)
 
 
-def _care_homes(rng: np.random.Generator, p: HwbProfile, period: Period, t: QuarterTargets,
-                earlier: pd.DataFrame | None) -> pd.DataFrame:
-    people = t.residential_people if t.residential_people is not None else round(p.population_65_plus * 0.0014)
-    young = max(1, round(people * 0.08))
-    persons = _persons(rng, p.code, people + young)
-    ages = np.concatenate([rng.integers(65, 101, people), rng.integers(18, 65, young)])
-    if earlier is not None and len(earlier):  # a few people re-admitted: counted once in the year
-        again = earlier[earlier["age"] >= 65].head(2)
-        persons = pd.concat([persons, again["person_id"]], ignore_index=True)
-        ages = np.concatenate([ages, again["age"].to_numpy()])
-    n = len(persons)
+# ---------------------------------------------------------------- plans
+
+PlanValues = Mapping[str, float] | Mapping[tuple[str, str], float] | Mapping[str | tuple[str, str], float]
+DEFAULT_PLANS: dict[str, float] = {
+    "avoidable_admissions": 240.0, "discharge_usual_residence": 92.0, "falls_65_plus": 2000.0,
+    "residential_admissions_65_plus": 560.0, "reablement_91_days": 82.0,
+}
+
+
+def _plan_rows(values: PlanValues, bases: Mapping[str, str]) -> dict[tuple[str, str], float]:
+    out: dict[tuple[str, str], float] = {}
+    for key, value in values.items():
+        metric, quarters = (key, None) if isinstance(key, str) else key
+        if metric not in bases:
+            raise ValueError(f"plan for unknown metric {metric!r}; metrics are {sorted(bases)}")
+        allowed = QUARTERS if bases[metric] == "quarter" else ("YE",)
+        for q in [quarters] if quarters else allowed:
+            if q not in allowed:
+                raise ValueError(f"plan for {metric!r} must be for {', '.join(allowed)}, not {q!r}")
+            if float(value) < 0:
+                raise ValueError(f"plan for {metric!r} must be >= 0")
+            out[(metric, q)] = float(value)
+    return out
+
+
+def _plans(p: HwbProfile, period: Period, plans: Mapping[str, PlanValues] | None) -> pd.DataFrame:
+    bases = metric_plan_bases()
+    rows = _plan_rows({m: v for m, v in DEFAULT_PLANS.items() if m in bases}, bases)
+    for layer in (p.plans, (plans or {}).get("*", {}), (plans or {}).get(p.code, {})):
+        rows |= _plan_rows(layer, bases)
+    order = {m: i for i, m in enumerate(sorted(bases))}
+    keys = sorted(rows, key=lambda k: (order[k[0]], k[1]))
     return pd.DataFrame({
-        "admission_id": _ids(f"C{period.fy_start % 100:02d}{period.quarter}{p.code[-4:]}", n),
-        "person_id": persons, "age": ages, "admission_date": _dates(rng, period, n),
-        "setting": rng.choice(["residential", "nursing"], n, p=[0.6, 0.4]), "hwb_code": p.code,
+        "hwb_code": p.code, "metric_id": [k[0] for k in keys], "financial_year": period.financial_year,
+        "quarter": [k[1] for k in keys], "plan_value": [rows[k] for k in keys],
     })
-
-
-def _plans(p: HwbProfile, period: Period) -> pd.DataFrame:
-    defaults: dict[tuple[str, str], float] = {("avoidable_admissions", q): 240.0 for q in ("Q1", "Q2", "Q3", "Q4")}
-    defaults |= {("discharge_usual_residence", q): 92.0 for q in ("Q1", "Q2", "Q3", "Q4")}
-    defaults |= {("falls_65_plus", "YE"): 2000.0, ("residential_admissions_65_plus", "YE"): 560.0,
-                 ("reablement_91_days", "YE"): 82.0}
-    plans = {**defaults, **p.plans}
-    return pd.DataFrame([
-        {"hwb_code": p.code, "metric_id": m, "financial_year": period.financial_year, "quarter": q,
-         "plan_value": v} for (m, q), v in sorted(plans.items())
-    ], columns=PLANS.column_names)
 
 
 # ---------------------------------------------------------------- writing
 
 
 def _write(frame: pd.DataFrame, extract: Extract, path: Path) -> Path:
-    out = frame[extract.column_names].copy()
-    for c in extract.columns:
-        if c.dtype == "DATE":
-            out[c.name] = pd.to_datetime(out[c.name]).dt.strftime("%Y-%m-%d")
+    """UTF-8, comma-delimited, header row, ``\n`` line ends; empty string for a missing value.
+
+    Arrow writes the big record-level files (unquoted: generated values never need quoting);
+    pandas the rest, and anything Arrow would have to quote.
+    """
+    out = frame[extract.column_names]
     path.parent.mkdir(parents=True, exist_ok=True)
-    out.to_csv(path, index=False, lineterminator="\n", na_rep="")
+    if not any(pd.api.types.is_float_dtype(t) for t in out.dtypes):
+        try:
+            table = pa.Table.from_pandas(out, preserve_index=False)
+            with open(path, "wb") as fh:
+                fh.write((",".join(extract.column_names) + "\n").encode("utf-8"))
+                pa_csv.write_csv(table, fh, write_options=pa_csv.WriteOptions(include_header=False,
+                                                                              quoting_style="none"))
+            return path
+        except pa.ArrowInvalid:
+            pass
+    out.to_csv(path, index=False, lineterminator="\n", encoding="utf-8")
     return path
 
 
-def generate(out_dir: Path, periods: Sequence[Period], hwbs: Sequence[HwbProfile],
-             seed: int = 2023) -> dict[str, list[Path]]:
-    """Write ``out_dir/<period>/<extract>.csv`` for every BCF extract, HWB and period."""
+def generate(out_dir: Path, periods: Sequence[Period], hwbs: Sequence[HwbProfile], seed: int = 2023,
+             plans: Mapping[str, PlanValues] | None = None) -> dict[str, list[Path]]:
+    """Write ``out_dir/<period label>/<filename>`` for every BCF extract, for all ``hwbs`` and ``periods``.
+
+    Periods are generated oldest first; a quarter that follows a generated quarter re-delivers its
+    spells still in hospital. Every file holds all ``hwbs``; the output depends only on the arguments.
+
+    ``plans`` overrides plan values: keyed by HWB code (or ``"*"`` for every HWB), each a mapping of
+    ``metric_id`` (every quarter of a quarterly plan, or YE) or ``(metric_id, "Q1".."Q4"/"YE")`` to the
+    value; layered over the profile's ``plans`` and ``DEFAULT_PLANS``. Returns the files written per period.
+    """
+    periods = sorted(set(periods))
+    if not periods or not hwbs:
+        raise ValueError("generate needs at least one period and one HWB")
+    codes = [h.code for h in hwbs]
+    known = {r["code"] for r in _reference_rows("hwb_codes")}
+    if len(set(codes)) != len(codes) or not set(codes) <= known:
+        raise ValueError(f"HWB codes must be distinct and in metrics/reference/hwb_codes.csv: {codes}")
     rng = np.random.default_rng(seed)
-    periods = sorted(periods)
-    frames: dict[str, dict[str, list[pd.DataFrame]]] = {p.label: {} for p in periods}
-    for hwb in hwbs:
-        bands = band_population(population_by_age(hwb))
-        carried: pd.DataFrame | None = None
-        care_before: pd.DataFrame | None = None
-        for period in periods:
-            t = hwb.targets_for(period)
-            spells = _spells_for_quarter(rng, hwb, period, t, bands)
-            ends_later = spells["discharge_date"] > pd.Timestamp(period.end)
-            if carried is not None:  # spells open at the last quarter's end, now with their discharge
-                spells = pd.concat([carried, spells], ignore_index=True)
-                ends_later = spells["discharge_date"] > pd.Timestamp(period.end)
-            ended = ~ends_later
-            spells["discharge_destination"] = None
-            spells.loc[ended, "discharge_destination"] = _assign_destinations(
-                rng, spells.loc[ended], t.discharge_pct)
-            delivered = spells.copy()
-            delivered.loc[ends_later, "discharge_date"] = pd.NaT
-            delivered.loc[ends_later, "discharge_destination"] = None
-            carried = spells.loc[ends_later].drop(columns="discharge_destination")
-            care = _care_homes(rng, hwb, period, t, care_before if period.quarter > 1 else None)
-            care_before = care if care_before is None else pd.concat([care_before, care], ignore_index=True)
-            if period.quarter == 4:
-                care_before = None
-            bucket = frames[period.label]
-            bucket.setdefault("apc_spells", []).append(delivered)
-            bucket.setdefault("reablement_episodes", []).append(_reablement(rng, hwb, period, t))
-            bucket.setdefault("care_home_admissions", []).append(care)
-            bucket.setdefault("population", []).append(_population_frame(hwb))
-            bucket.setdefault("plans", []).append(_plans(hwb, period))
+    areas = [_Area(h, pop, band_population(pop)) for h in hwbs for pop in [population_by_age(h)]]
     written: dict[str, list[Path]] = {}
-    for period in periods:
-        for extract in (APC_SPELLS, REABLEMENT, CARE_HOME_ADMISSIONS, POPULATION, PLANS):
-            frame = pd.concat(frames[period.label][extract.name], ignore_index=True)
-            path = _write(frame, extract, out_dir / period.label / extract.filename)
-            written.setdefault(period.label, []).append(path)
+    for period in periods:  # one quarter in memory at a time; areas carry open spells forward
+        frames: dict[str, list[pd.DataFrame]] = {e.name: [] for e in BCF_EXTRACTS}
+        for area in areas:
+            frames[APC_SPELLS.name].append(_spells_delivery(rng, area, period))
+            frames[REABLEMENT.name].append(_reablement(rng, area, period))
+            frames[CARE_HOME_ADMISSIONS.name].append(_care_homes(rng, area, period))
+            frames[POPULATION.name].append(_population_frame(area.profile, period))
+            frames[PLANS.name].append(_plans(area.profile, period, plans))
+        for extract in BCF_EXTRACTS:
+            frame = pd.concat(frames.pop(extract.name), ignore_index=True)
+            written.setdefault(period.label, []).append(
+                _write(frame, extract, out_dir / period.label / extract.filename))
     return written
