@@ -23,6 +23,7 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from metrics.benchmarks import england_benchmarks
 from metrics.compute import MetricResult
 from metrics.periods import Period
 from metrics.registry import Metric
@@ -35,6 +36,7 @@ PLAN_COLOUR = "#DE1B1B"  # NHS red (emergency services red)
 PROJECTION_COLOUR = "#330072"  # NHS purple
 TEXT_COLOUR = "#231F20"  # NHS black
 GRID_COLOUR = "#D8DDE0"  # NHS pale grey
+BENCHMARK_COLOUR = "#425563"  # NHS dark grey
 
 DPI = 150
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -113,7 +115,7 @@ def _segments(series: list[tuple[Period, dict[str, Any]]], drawn: list[int], yea
 _LABEL_BOX = {"boxstyle": "square,pad=0.1", "facecolor": "white", "edgecolor": "none", "alpha": 0.85}
 
 
-def _draw(ax: Axes, metric: Metric, series: list[tuple[Period, dict[str, Any]]]) -> None:
+def _draw(ax: Axes, metric: Metric, series: list[tuple[Period, dict[str, Any]]], rag: bool = False) -> None:
     n = len(series)
     xs = list(range(n))
     values = [_nan(row["value"]) for _, row in series]
@@ -145,9 +147,14 @@ def _draw(ax: Axes, metric: Metric, series: list[tuple[Period, dict[str, Any]]])
     plans = [_nan(row["plan"]) for _, row in series]
     if any(not math.isnan(p) for p in plans):
         edges = [x - 0.5 for x in xs] + [n - 0.5]
-        label = "Plan (year end)" if metric.plan_basis == "annual" else "Plan"
+        label = "Target" if rag else "Plan (year end)" if metric.plan_basis == "annual" else "Plan"
         handles += ax.step(edges, [*plans, plans[-1]], where="post", color=PLAN_COLOUR, linestyle="--",
                            linewidth=2, label=label, zorder=2)
+
+    bench = england_benchmarks().get(metric.id) if rag else None
+    if bench is not None:
+        handles.append(ax.axhline(bench.value, color=BENCHMARK_COLOUR, linestyle=":", linewidth=2,
+                                  label=f"England {bench.year}", zorder=1))
 
     if metric.cumulative and series and series[-1][1]["projection"] is not None:
         i, proj = n - 1, float(series[-1][1]["projection"])
@@ -182,8 +189,10 @@ def trend_chart(
     history: Sequence[MetricResult],
     out_dir: Path,
     suppression_threshold: int = DEFAULT_THRESHOLD,
+    rag: bool = False,
 ) -> list[Path]:
-    """Render the metric's quarterly trend for one HWB; returns ``[png, svg]``.
+    """Render the metric's quarterly trend for one HWB; returns ``[png, svg]``. ``rag`` charts (the
+    safeguarding scorecard) call the plan line "Target" and add the England benchmark.
 
     ``history`` holds this metric's results for this HWB, any order. Values
     that are missing or suppressed are not drawn and the footnote says which.
@@ -200,7 +209,7 @@ def trend_chart(
         fig: Figure = plt.figure(figsize=(10, 5.6))
         try:
             ax = fig.add_axes((0.1, 0.25, 0.66, 0.62))
-            _draw(ax, metric, series)
+            _draw(ax, metric, series, rag)
             fig.suptitle(textwrap.fill(f"{metric.title} - {hwb_name}", 80), x=0.1, ha="left", fontsize=13,
                          fontweight="bold")
             fig.text(0.01, 0.02, _footnote(metric, series), fontsize=8, va="bottom", ha="left")

@@ -16,8 +16,8 @@ import duckdb
 
 from metrics import stats
 from metrics.periods import Period
-from metrics.registry import Metric
-from metrics.status import NO_DATA, PlanKey, assess, plan_for
+from metrics.registry import Metric, MetricWindow, StatusScheme
+from metrics.status import CONTEXT, NO_DATA, Assessment, PlanKey, assess, assess_rag, plan_for
 
 
 @dataclass(frozen=True)
@@ -41,22 +41,46 @@ class MetricResult:
     projection: float | None
     status: str
     status_reason: str
+    # "" for the metric's headline window; else the further view (e.g. rolling_12_months).
+    view: str = ""
+    # Not small itself, but withheld so a total cannot give back a suppressed category
+    # (``metrics.suppression.mark_secondary``).
+    secondary_suppressed: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def window(metric: Metric, period: Period) -> tuple[dt.date, dt.date]:
-    start = period.start if metric.window == "quarter" else period.fy_first_day
-    return start, period.end
+def headline(results: Iterable[MetricResult]) -> list[MetricResult]:
+    """The results charts, returns and status are drawn from (further views left out)."""
+    return [r for r in results if not r.view]
+
+
+def window(metric: Metric, period: Period, kind: MetricWindow | None = None) -> tuple[dt.date, dt.date]:
+    kind = kind or metric.window
+    if kind == "quarter":
+        return period.start, period.end
+    if kind == "year_to_date":
+        return period.fy_first_day, period.end
+    return period.rolling_year()[0].start, period.end
+
+
+def period_years(kind: MetricWindow, period: Period) -> float:
+    return {"quarter": 0.25, "year_to_date": period.quarter / 4, "rolling_12_months": 1.0}[kind]
 
 
 def estimate_from_rows(metric: Metric, rows: Sequence[dict[str, Any]]) -> stats.Estimate:
     """Apply the declared method to one HWB's rows (one row, or one per stratum)."""
     m = metric.multiplier
     num = [float(r["numerator"]) for r in rows]
+    if metric.method == "count":
+        # A count of events: the value is the count, with the Fingertips exact/Byar's limits.
+        lo, hi, how = stats.count_limits(num[0])
+        return stats.Estimate(num[0], lo, hi, num[0], None, how, 1.0)
     den = [float(r["denominator"]) for r in rows]
     if metric.method == "proportion":
+        if den[0] <= 0:
+            return _unavailable(metric, num[0], den[0], "no cases in the denominator")
         return stats.proportion(num[0], den[0], multiplier=m)
     if metric.method == "crude_rate":
         if den[0] <= 0:
@@ -84,21 +108,42 @@ def _unavailable(metric: Metric, num: float, den: float, note: str) -> stats.Est
     return stats.Estimate(None, None, None, num, den, metric.method, metric.multiplier, note)
 
 
+def judge(
+    metric: Metric,
+    hwb: str,
+    period: Period,
+    value: float | None,
+    plans: dict[PlanKey, float],
+    scheme: StatusScheme = "plan",
+    tolerances: dict[PlanKey, float] | None = None,
+) -> Assessment:
+    """Status by the scorecard's scheme: BCF plan (on track or not) or Red/Amber/Green with tolerance."""
+    if scheme == "plan":
+        return assess(metric, value, plan_for(metric, hwb, period, plans), period)
+    key = (hwb, metric.id, period.financial_year, "YE")
+    return assess_rag(metric, value, plans.get(key), (tolerances or {}).get(key))
+
+
 def compute_metric(
     con: duckdb.DuckDBPyConnection,
     metric: Metric,
     period: Period,
     hwbs: Iterable[str],
     plans: dict[PlanKey, float],
+    scheme: StatusScheme = "plan",
+    tolerances: dict[PlanKey, float] | None = None,
+    kind: MetricWindow | None = None,
 ) -> list[MetricResult]:
+    """One result per HWB for the metric's headline window, or for the further view ``kind``."""
     hwb_list = sorted(set(hwbs))
-    start, end = window(metric, period)
+    kind = kind or metric.window
+    start, end = window(metric, period, kind)
     run_values = {
         "hwbs": hwb_list,
         "window_start": start,
         "window_end": end,
         "period": period.label,
-        "period_years": 0.25 if metric.window == "quarter" else period.quarter / 4,
+        "period_years": period_years(kind, period),
     }
     # Same connection, not a cursor: the views and reference tables are TEMP objects of this connection.
     rel = con.execute(metric.sql, metric.sql_parameters(run_values))
@@ -110,8 +155,7 @@ def compute_metric(
     results = []
     for hwb in hwb_list:
         est = estimate_from_rows(metric, by_hwb[hwb])
-        plan = plan_for(metric, hwb, period, plans)
-        a = assess(metric, est.value, plan, period)
+        a = judge(metric, hwb, period, est.value, plans, scheme, tolerances)
         results.append(
             MetricResult(
                 metric_id=metric.id,
@@ -131,20 +175,25 @@ def compute_metric(
                 projection=a.projection,
                 status=a.status,
                 status_reason=a.reason if not est.note else f"{a.reason}; {est.note}",
+                view="" if kind == metric.window else kind,
             )
         )
     return results
 
 
 def unavailable_results(
-    metric: Metric, period: Period, hwbs: Iterable[str], plans: dict[PlanKey, float], reason: str
+    metric: Metric, period: Period, hwbs: Iterable[str], plans: dict[PlanKey, float], reason: str,
+    scheme: StatusScheme = "plan", kind: MetricWindow | None = None,
 ) -> list[MetricResult]:
     """Results for a metric whose source extract failed validation: no value, status says why."""
-    start, end = window(metric, period)
+    kind = kind or metric.window
+    start, end = window(metric, period, kind)
+    status = CONTEXT if metric.polarity == "neutral" else NO_DATA
     return [
         MetricResult(
             metric.id, hwb, period.label, start, end, None, None, None, None, None, metric.method,
-            reason, plan_for(metric, hwb, period, plans), None, None, NO_DATA, reason,
+            reason, judge(metric, hwb, period, None, plans, scheme).plan, None, None, status, reason,
+            "" if kind == metric.window else kind,
         )
         for hwb in sorted(set(hwbs))
     ]

@@ -44,6 +44,8 @@ _CASTS = {
     "INTEGER": ("TRY_CAST({c} AS BIGINT)", "a whole number"),
     "DOUBLE": ("TRY_CAST({c} AS DOUBLE)", "a number"),
     "DATE": ("CAST(try_strptime({c}, '%Y-%m-%d') AS DATE)", "a date in YYYY-MM-DD form"),
+    "TIMESTAMP": ("try_strptime({c}, ['%Y-%m-%d %H:%M', '%Y-%m-%d %H:%M:%S', '%Y-%m-%dT%H:%M', '%Y-%m-%dT%H:%M:%S'])",
+                  "a date and time in YYYY-MM-DD HH:MM form"),
 }
 
 

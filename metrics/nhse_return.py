@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import xlsxwriter
-from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from metrics import registry
@@ -32,6 +31,9 @@ from metrics.periods import Period
 from metrics.registry import Metric
 from metrics.status import STATUSES
 from metrics.suppression import DEFAULT_THRESHOLD, SUPPRESSED, publishable
+from metrics.xlsx_cells import Formats as _Formats
+from metrics.xlsx_cells import write_number as _write_number
+from metrics.xlsx_cells import write_text as _write_text
 
 DEFAULT_LAYOUT = Path(__file__).parent / "reference" / "nhse_return_layout.toml"
 
@@ -52,7 +54,6 @@ HEADER_FILL = "#D9E1F2"
 
 # First characters that make Excel (or a CSV importer) treat text as a formula or DDE call;
 # the full-width forms are converted by Excel with East Asian input methods.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 _SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\]")
 
@@ -98,36 +99,6 @@ def load_layout(path: Path | None = None) -> Layout:
     if layout.cover_sheet.casefold() == layout.metrics_sheet.casefold():
         raise ValueError(f"{path}: cover and metrics sheets need different names")
     return layout
-
-
-def needs_quote_prefix(text: str) -> bool:
-    """True if Excel could evaluate ``text`` as a formula (leading spaces are ignored)."""
-    return text.lstrip(" ").startswith(_FORMULA_STARTS)
-
-
-class _Formats:
-    """xlsxwriter formats built once per distinct set of properties (the workbook caps their number)."""
-
-    def __init__(self, workbook: xlsxwriter.Workbook) -> None:
-        self._workbook = workbook
-        self._cache: dict[tuple[tuple[str, Any], ...], Format] = {}
-
-    def get(self, **props: Any) -> Format:
-        key = tuple(sorted(props.items()))
-        if key not in self._cache:
-            self._cache[key] = self._workbook.add_format(dict(props))
-        return self._cache[key]
-
-
-def _write_text(ws: Worksheet, row: int, col: int, text: str, formats: _Formats, **props: Any) -> None:
-    """The only way text reaches a cell: as a string, quote-prefixed if it looks like a formula."""
-    if needs_quote_prefix(text):
-        props["quote_prefix"] = True
-    ws.write_string(row, col, text, formats.get(**props))
-
-
-def _figure_format(decimals: int) -> str:
-    return "#,##0" if decimals <= 0 else "#,##0." + "0" * decimals
 
 
 def _rows(results: Sequence[MetricResult], hwb_code: str, period: Period) -> list[tuple[Metric, MetricResult]]:
@@ -287,20 +258,3 @@ def _write_metrics(ws: Worksheet, formats: _Formats, layout: Layout, rows: list[
         # plan and polarity (metrics.status) and must not be typed by hand; the dropdown documents
         # and enforces the allowed values if the sheet is unprotected.
         ws.protect("", {"format_columns": True, "format_rows": True})
-
-
-def _write_number(ws: Worksheet, row: int, col: int, value: Any, formats: _Formats, border: dict[str, Any],
-                  decimals: int | None) -> None:
-    """Full precision in the cell, rounding in the display format only; ``*`` for suppressed counts.
-
-    ``decimals`` None means a count: whole numbers shown as such, fractional
-    ones (expected events, standardised counts) to one decimal.
-    """
-    if value is None:
-        ws.write_blank(row, col, None, formats.get(**border))
-    elif value == SUPPRESSED:
-        ws.write_string(row, col, SUPPRESSED, formats.get(align="right", **border))
-    else:
-        x = float(value)
-        shown = decimals if decimals is not None else (0 if x.is_integer() else 1)
-        ws.write_number(row, col, x, formats.get(num_format=_figure_format(shown), **border))

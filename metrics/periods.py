@@ -77,6 +77,13 @@ class Period:
         """Quarters of this financial year up to and including this one."""
         return [Period(self.fy_start, q) for q in range(1, self.quarter + 1)]
 
+    def rolling_year(self) -> list[Period]:
+        """This quarter and the three before it, oldest first: the rolling 12 months to its end."""
+        out = [self]
+        for _ in range(3):
+            out.append(out[-1].previous())
+        return out[::-1]
+
     def __str__(self) -> str:
         return self.label
 

@@ -17,12 +17,13 @@ import duckdb
 import pandas as pd
 
 from metrics import warehouse
-from metrics.compute import MetricResult, compute_metric, unavailable_results, window
-from metrics.contracts import BCF_EXTRACTS, Extract
+from metrics.compute import MetricResult, compute_metric, headline, unavailable_results, window
+from metrics.contracts import BCF_EXTRACTS, EXTRACTS, Extract
 from metrics.ingest import MISSING, REJECTED, LoadOutcome, load_extract
 from metrics.periods import Period
-from metrics.registry import Metric, metrics_for
+from metrics.registry import Metric, MetricWindow, Scorecard, metrics_for, scorecard
 from metrics.status import PlanKey
+from metrics.suppression import DEFAULT_THRESHOLD, mark_secondary
 
 Progress = Callable[[str], None]
 
@@ -37,23 +38,30 @@ class RunPaths:
     warehouse: Path
     reports_dir: Path
 
-    def period_reports(self, period: Period) -> Path:
-        return self.reports_dir / period.label
+    def period_reports(self, period: Period, card: str = "bcf") -> Path:
+        """``reports/<period>`` for BCF (the main job); other scorecards in a subfolder of it."""
+        base = self.reports_dir / period.label
+        return base if card == "bcf" else base / card
 
-    def data_docs(self, period: Period) -> Path:
+    def data_docs(self, period: Period, card: str = "bcf") -> Path:
         """GX Data Docs show failing values, which can be record-level: they stay beside the
         warehouse (restricted), not in the published reports folder."""
-        return self.warehouse.parent / "data_docs" / period.label
+        base = self.warehouse.parent / "data_docs" / period.label
+        return base if card == "bcf" else base / card
 
 
-def periods_to_load(target: Period, raw_dir: Path) -> list[Period]:
-    """The target's financial year to date, plus any earlier delivered quarters for the trend
-    (up to two years back), oldest first. Year-to-date metrics need every quarter of the year."""
+def extracts_of(card: Scorecard) -> tuple[Extract, ...]:
+    return tuple(EXTRACTS[name] for name in card.extracts)
+
+
+def periods_to_load(target: Period, raw_dir: Path, extracts: Sequence[Extract] = BCF_EXTRACTS) -> list[Period]:
+    """The target's financial year to date and rolling year, plus any earlier quarters in which
+    one of these extracts was delivered (up to two years back, for the trend), oldest first."""
     wanted = set(target.year_to_date())
     p = target
     for _ in range(8):
         p = p.previous()
-        if (raw_dir / p.label).is_dir():
+        if any((raw_dir / p.label / e.filename).exists() for e in extracts):
             wanted.add(p)
     return sorted(wanted)
 
@@ -83,28 +91,55 @@ def ingest_periods(
     return outcomes
 
 
-def loads_read_by(metric: Metric, period: Period, loads: Sequence[LoadOutcome]) -> list[LoadOutcome]:
-    """The loads a metric reads for a period: its sources over its window (population: the period's own)."""
-    start, _ = window(metric, period)
-    in_window = {p.label for p in period.year_to_date() if p.end >= start}
+def _dated(extract_name: str) -> bool:
+    """Record extracts dated inside their delivery quarter (not populations, plans or targets)."""
+    return any(c.window == "period" for c in EXTRACTS[extract_name].columns)
+
+
+def window_periods(metric: Metric, period: Period, kind: MetricWindow | None = None) -> list[Period]:
+    """The quarters a window covers (all windows of the metric when ``kind`` is None)."""
+    kinds = [kind] if kind else list(metric.windows)
+    start = min(window(metric, period, k)[0] for k in kinds)
+    return sorted({p for p in period.rolling_year() + period.year_to_date() if p.end >= start})
+
+
+def loads_read_by(metric: Metric, period: Period, loads: Sequence[LoadOutcome],
+                  kind: MetricWindow | None = None) -> list[LoadOutcome]:
+    """The loads a metric reads for a period: its record sources over the window's quarters;
+    populations (no dated records) only the period's own delivery."""
+    in_window = {p.label for p in window_periods(metric, period, kind)}
     return [o for o in loads if o.extract in metric.sources
-            and o.period in ({period.label} if o.extract == "population" else in_window)]
+            and o.period in (in_window if _dated(o.extract) else {period.label})]
 
 
-def blocked_reason(metric: Metric, period: Period, loads: Sequence[LoadOutcome]) -> str | None:
-    """Why a metric cannot be computed for a period from this run's loads, or None."""
-    for o in loads_read_by(metric, period, loads):
+def blocked_reason(metric: Metric, period: Period, loads: Sequence[LoadOutcome],
+                   kind: MetricWindow | None = None) -> str | None:
+    """Why a metric (in one window) cannot be computed for a period from this run's loads, or None.
+
+    A quarter of the window with no delivery at all blocks it too: a year-to-date or rolling-year
+    figure from part of its quarters would be silently low.
+    """
+    read = loads_read_by(metric, period, loads, kind)
+    for o in read:
         if o.status in (REJECTED, MISSING):
             what = "was rejected" if o.status == REJECTED else "was not delivered"
             return f"{o.extract} for {o.period} {what}"
+    seen = {(o.extract, o.period) for o in read}
+    for source in metric.sources:
+        wanted = window_periods(metric, period, kind) if _dated(source) else [period]
+        for p in wanted:
+            if (source, p.label) not in seen:
+                return f"{source} for {p.label} was not delivered"
     return None
 
 
-def available_hwbs(paths: RunPaths, period: Period) -> list[str]:
+def available_hwbs(paths: RunPaths, period: Period, card: str = "bcf") -> list[str]:
+    """Areas in the period's population extract for the scorecard."""
+    table = scorecard(card).population_extract
     con = warehouse.connect(paths.warehouse, read_only=True)
     try:
         rows = con.execute(
-            "SELECT DISTINCT code FROM population WHERE _period = ? ORDER BY 1", [period.label]
+            f'SELECT DISTINCT code FROM "{table}" WHERE _period = ? ORDER BY 1', [period.label]
         ).fetchall()
     finally:
         con.close()
@@ -126,26 +161,47 @@ def load_plans(con: duckdb.DuckDBPyConnection, period: Period) -> dict[PlanKey, 
     return {(r[0], r[1], r[2], r[3]): float(r[4]) for r in rows}
 
 
+def load_targets(con: duckdb.DuckDBPyConnection, period: Period) -> tuple[dict[PlanKey, float], dict[PlanKey, float]]:
+    """Safeguarding targets and amber tolerances, keyed like annual (YE) plans."""
+    rows = con.execute(
+        "SELECT la_code, metric_id, financial_year, target, amber_tolerance FROM cs_targets WHERE _period = ?",
+        [period.label],
+    ).fetchall()
+    targets = {(r[0], r[1], r[2], "YE"): float(r[3]) for r in rows}
+    tolerances = {(r[0], r[1], r[2], "YE"): float(r[4]) for r in rows}
+    return targets, tolerances
+
+
 def compute_period(
     paths: RunPaths,
     period: Period,
     hwbs: Sequence[str],
     loads: Sequence[LoadOutcome],
     run_id: str,
-    scorecard: str = "bcf",
+    card: str = "bcf",
+    suppression_threshold: int = DEFAULT_THRESHOLD,
 ) -> list[MetricResult]:
-    """All metrics of a scorecard for one period; results are also stored against the run id."""
+    """All metrics of a scorecard for one period, each in its headline window and further views,
+    with secondary suppression marked; results are also stored against the run id."""
+    sc = scorecard(card)
     con = warehouse.connect(paths.warehouse)
     try:
         warehouse.prepare_views(con, period)
-        plans = load_plans(con, period)
+        tolerances: dict[PlanKey, float] = {}
+        if sc.targets_extract == "plans":
+            plans = load_plans(con, period)
+        else:
+            plans, tolerances = load_targets(con, period)
         results: list[MetricResult] = []
-        for metric in metrics_for(scorecard):
-            reason = blocked_reason(metric, period, loads)
-            if reason:
-                results += unavailable_results(metric, period, hwbs, plans, f"not computed: {reason}")
-            else:
-                results += compute_metric(con, metric, period, hwbs, plans)
+        for metric in metrics_for(card):
+            for kind in metric.windows:
+                reason = blocked_reason(metric, period, loads, kind)
+                if reason:
+                    results += unavailable_results(metric, period, hwbs, plans, f"not computed: {reason}",
+                                                   sc.status_scheme, kind)
+                else:
+                    results += compute_metric(con, metric, period, hwbs, plans, sc.status_scheme, tolerances, kind)
+        results = mark_secondary(results, suppression_threshold)
         store_results(con, run_id, period, results)
     finally:
         con.close()
@@ -175,24 +231,26 @@ def render_charts(
     target: Period,
     results: Sequence[MetricResult],
     suppression_threshold: int,
-    scorecard: str = "bcf",
+    card: str = "bcf",
     progress: Progress = _quiet,
 ) -> list[Path]:
-    """One trend chart (PNG + SVG) per HWB and metric, drawn from this run's results."""
+    """One trend chart (PNG + SVG) per HWB and metric, drawn from this run's headline results."""
     from metrics.charts import trend_chart
 
-    out_dir = paths.period_reports(target) / "charts"
+    out_dir = paths.period_reports(target, card) / "charts"
     names = hwb_names()
     written: list[Path] = []
+    results = headline(results)
     hwbs = sorted({r.hwb_code for r in results})
     for hwb in hwbs:
-        for metric in metrics_for(scorecard):
+        for metric in metrics_for(card):
             history = sorted(
                 (r for r in results if r.hwb_code == hwb and r.metric_id == metric.id
                  and Period.parse(r.period) <= target),
                 key=lambda r: Period.parse(r.period),
             )
-            written += trend_chart(metric, hwb, names.get(hwb, hwb), history, out_dir, suppression_threshold)
+            written += trend_chart(metric, hwb, names.get(hwb, hwb), history, out_dir, suppression_threshold,
+                                   rag=scorecard(card).status_scheme == "rag")
         progress(f"charts for {hwb}")
     return written
 
@@ -203,43 +261,61 @@ def export_returns(
     results: Sequence[MetricResult],
     generated_at: str,
     suppression_threshold: int,
+    card: str = "bcf",
     progress: Progress = _quiet,
 ) -> list[Path]:
-    """The NHSE BCF return workbook for each HWB for the target period."""
+    """The workbook for each area for the target period: the NHSE BCF return, or for other
+    scorecards a scorecard workbook carrying every view of every measure."""
     from metrics.nhse_return import write_return
+    from metrics.scorecard_workbook import write_scorecard_workbook
 
     names = hwb_names()
     out: list[Path] = []
     current = [r for r in results if r.period == target.label]
+    tolerances: dict[PlanKey, float] = {}
+    if card != "bcf":
+        con = warehouse.connect(paths.warehouse, read_only=True)
+        try:
+            tolerances = load_targets(con, target)[1]
+        finally:
+            con.close()
     for hwb in sorted({r.hwb_code for r in current}):
-        path = paths.period_reports(target) / f"bcf_return_{hwb}_{target.label}.xlsx"
         rows = [r for r in current if r.hwb_code == hwb]
-        out.append(write_return(path, rows, hwb, names.get(hwb, hwb), target, generated_at,
-                                suppression_threshold=suppression_threshold))
-        progress(f"return for {hwb}")
+        if card == "bcf":
+            path = paths.period_reports(target) / f"bcf_return_{hwb}_{target.label}.xlsx"
+            out.append(write_return(path, headline(rows), hwb, names.get(hwb, hwb), target, generated_at,
+                                    suppression_threshold=suppression_threshold))
+        else:
+            path = paths.period_reports(target, card) / f"{card}_{hwb}_{target.label}.xlsx"
+            history = [r for r in results if r.hwb_code == hwb and Period.parse(r.period) <= target]
+            tol = {k[1]: v for k, v in tolerances.items() if k[0] == hwb and k[2] == target.financial_year}
+            out.append(write_scorecard_workbook(path, scorecard(card), rows, history, hwb, names.get(hwb, hwb),
+                                                target, generated_at, suppression_threshold, tol))
+        progress(f"workbook for {hwb}")
     return out
 
 
 def record_run(paths: RunPaths, run_id: str, period: Period, hwbs: Sequence[str], started: dt.datetime,
-               status: str, manifest: Path) -> None:
+               status: str, manifest: Path, card: str = "bcf") -> None:
     """The run history kept in the warehouse beside the manifests."""
     con = warehouse.connect(paths.warehouse)
     try:
         con.execute(
-            "INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, current_timestamp, ?, ?)",
-            [run_id, period.label, list(hwbs), started.replace(tzinfo=None), status, str(manifest)],
+            "INSERT OR REPLACE INTO runs (run_id, period, hwbs, started_at, finished_at, status, manifest_path, "
+            "scorecard) VALUES (?, ?, ?, ?, current_timestamp, ?, ?, ?)",
+            [run_id, period.label, list(hwbs), started.replace(tzinfo=None), status, str(manifest), card],
         )
     finally:
         con.close()
 
 
-def run_history(paths: RunPaths, period: Period) -> list[dict[str, object]]:
-    """Earlier runs of this period, oldest first, for the manifest's audit trail."""
+def run_history(paths: RunPaths, period: Period, card: str = "bcf") -> list[dict[str, object]]:
+    """Earlier runs of this period and scorecard, oldest first, for the manifest's audit trail."""
     con = warehouse.connect(paths.warehouse)
     try:
         rows = con.execute(
-            "SELECT run_id, started_at, finished_at, status, manifest_path FROM runs WHERE period = ? "
-            "ORDER BY started_at", [period.label]).fetchall()
+            "SELECT run_id, started_at, finished_at, status, manifest_path FROM runs "
+            "WHERE period = ? AND scorecard = ? ORDER BY started_at", [period.label, card]).fetchall()
     finally:
         con.close()
     keys = ("run_id", "started_at", "finished_at", "status", "manifest")
@@ -267,7 +343,7 @@ def render_scorecards(
     loads: Sequence[LoadOutcome],
     generated_at: str,
     suppression_threshold: int,
-    scorecard: str = "bcf",
+    card: str = "bcf",
     progress: Progress = _quiet,
 ) -> list[Path]:
     """The HTML scorecard per HWB, from the same result rows as the workbook and charts."""
@@ -276,17 +352,20 @@ def render_scorecards(
     from metrics.spc_notes import spc_summary
 
     names = hwb_names()
-    metrics = metrics_for(scorecard)
+    metrics = metrics_for(card)
+    results = headline(results)
+    out_dir = paths.period_reports(target, card)
+    prefix = "scorecard" if card == "bcf" else card
     quality = {m.id: data_quality_notes(m, target, loads) for m in metrics}
     out = []
     for hwb in sorted({r.hwb_code for r in results if r.period == target.label}):
         mine = [r for r in results if r.hwb_code == hwb and Period.parse(r.period) <= target]
         current = [r for r in mine if r.period == target.label]
-        charts = {m.id: chart_paths(paths.period_reports(target) / "charts", hwb, m.id)[1] for m in metrics}
+        charts = {m.id: chart_paths(out_dir / "charts", hwb, m.id)[1] for m in metrics}
         spc = {m.id: spc_summary(m, sorted((r for r in mine if r.metric_id == m.id),
                                            key=lambda r: Period.parse(r.period))) for m in metrics}
         page = render_scorecard(metrics, current, mine, hwb, names.get(hwb, hwb), target, charts, quality, spc,
-                                generated_at, suppression_threshold)
-        out.append(write_scorecard(paths.period_reports(target) / f"scorecard_{hwb}_{target.label}.html", page))
+                                generated_at, suppression_threshold, None if card == "bcf" else scorecard(card))
+        out.append(write_scorecard(out_dir / f"{prefix}_{hwb}_{target.label}.html", page))
         progress(f"scorecard for {hwb}")
     return out

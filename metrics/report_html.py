@@ -15,17 +15,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from metrics.benchmarks import england_benchmarks
 from metrics.compute import MetricResult
 from metrics.periods import Period
-from metrics.registry import Metric
+from metrics.registry import Metric, Scorecard
 from metrics.spc_notes import SpcReading, icon_svg
-from metrics.status import NO_DATA, NOT_ON_TRACK, ON_TRACK
+from metrics.status import AMBER, CONTEXT, GREEN, NO_DATA, NOT_ON_TRACK, ON_TRACK, RED
 from metrics.suppression import SUPPRESSED, publishable
 
 _STATUS_STYLE = {
     ON_TRACK: ("on-track", "&#10004;", "On track"),  # check mark
     NOT_ON_TRACK: ("off-track", "&#10008;", "Not on track"),  # cross
     NO_DATA: ("no-data", "?", "No data"),
+    GREEN: ("on-track", "&#10004;", "Green"),
+    AMBER: ("amber", "&#9888;", "Amber"),  # warning sign
+    RED: ("off-track", "&#10008;", "Red"),
+    CONTEXT: ("context", "&#8226;", "Context"),
 }
 
 _CSS = """
@@ -43,7 +48,8 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: now
 .badge { display: inline-block; padding: .15rem .55rem; border-radius: 1rem; font-weight: bold; color: #fff;
          white-space: nowrap; }
 .on-track { background: var(--green); } .off-track { background: var(--red); }
-.no-data { background: var(--grey); }
+.no-data { background: var(--grey); } .amber { background: var(--amber); color: var(--dark); }
+.context { background: var(--pale); color: var(--dark); }
 .arrow { font-weight: bold; white-space: nowrap; } .better { color: var(--green); } .worse { color: var(--red); }
 .same { color: var(--grey); }
 section.metric { border-top: 4px solid var(--blue); margin-top: 2rem; padding-top: .5rem; page-break-inside: avoid; }
@@ -124,9 +130,16 @@ def render_scorecard(
     spc: Mapping[str, SpcReading],
     generated_at: str,
     threshold: int,
+    card: Scorecard | None = None,
 ) -> str:
-    """The page's HTML. ``results`` are this area's rows for ``period``; ``history`` all its rows."""
+    """The page's HTML. ``results`` are this area's rows for ``period``; ``history`` all its rows.
+    ``card`` None is the BCF scorecard (plans); a Red/Amber/Green card says target and shows
+    the England benchmark."""
     e = html.escape
+    rag = card is not None and card.status_scheme == "rag"
+    title = "Better Care Fund scorecard" if card is None else card.title
+    plan_word = "Target" if rag else "Plan"
+    bench = england_benchmarks() if rag else {}
     by_id = {r.metric_id: r for r in results}
     prev_period = period.previous().label
     previous = {r.metric_id: r for r in history if r.period == prev_period and r.hwb_code == hwb_code}
@@ -139,12 +152,19 @@ def render_scorecard(
         d = m.decimals
         ci = "" if p["lower"] is None or p["upper"] is None else f"{_num(p['lower'], d)} to {_num(p['upper'], d)}"
         css, icon, short = _STATUS_STYLE[r.status]
-        t = trend(m, r, previous.get(m.id))
+        before = previous.get(m.id)
+        if p["suppressed"] or (before is not None and publishable(before, threshold)["suppressed"]):
+            t = Trend("&#8211;", "same", "not compared: a suppressed figure")
+        else:
+            t = trend(m, r, before)
         plan = "none" if r.plan is None else f"{r.plan:g}"
+        b = bench.get(m.id)
+        bench_cell = f'<td class="num england">{"n/a" if b is None else _num(b.value, d)}' + (
+            f' <span class="note">({e(b.year)})</span></td>' if b else "</td>") if rag else ""
         rows.append(
             f'<tr data-metric="{e(m.id)}"><td><a href="#{e(m.id)}">{e(m.title)}</a></td>'
             f'<td class="num value">{_num(p["value"], d)}</td><td class="num ci">{ci}</td>'
-            f'<td class="num plan">{plan}</td>'
+            f'<td class="num plan">{plan}</td>{bench_cell}'
             f'<td class="status"><span class="badge {css}" title="{e(r.status)}">{icon} {short}</span>'
             f'<span class="status-text" hidden>{e(r.status)}</span></td>'
             f'<td class="arrow {t.css}" title="{e(t.words)}">{t.arrow} <span class="note">{e(t.words)}</span></td></tr>'
@@ -165,7 +185,9 @@ def render_scorecard(
     <dt>This period</dt><dd>{_num(p["value"], d)}{f" (95% CI {ci})" if ci else ""}; method {e(r.method)}</dd>
     <dt>Numerator</dt><dd>{_count(p["numerator"])} {e(m.numerator_label)}</dd>
     <dt>Denominator</dt><dd>{_count(p["denominator"])} {e(m.denominator_label)}</dd>
-    <dt>Plan</dt><dd>{plan} ({e(m.plan_basis)} plan)</dd>{projection}
+    <dt>{plan_word}</dt><dd>{plan} ({e(m.plan_basis)} {plan_word.lower()})</dd>{projection}{
+        f"<dt>England</dt><dd>{_num(bench[m.id].value, d)} ({e(bench[m.id].year)}, {e(bench[m.id].status)}): "
+        f"{e(bench[m.id].source)}</dd>" if m.id in bench else ""}
     <dt>Status</dt><dd>{e(r.status)}: {e(p["status_reason"] or "")}</dd>
     <dt>SPC</dt><dd>{spc_html}</dd>
     <dt>Data quality</dt><dd><ul>{dq_html}</ul>{f'<p class="note">{e(p["note"])}</p>' if p.get("note") else ""}</dd>
@@ -174,16 +196,18 @@ def render_scorecard(
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>BCF scorecard {e(hwb_name)} {e(period.short_label)}</title>
+<title>{e(title)} {e(hwb_name)} {e(period.short_label)}</title>
 <style>{_CSS}</style></head>
 <body>
-<header><h1>Better Care Fund scorecard: {e(hwb_name)}</h1>
+<header><h1>{e(title)}: {e(hwb_name)}</h1>
 <p>{e(hwb_code)} &middot; {e(period.short_label)} ({period.start:%d %B %Y} to {period.end:%d %B %Y})
 &middot; generated {e(generated_at)}</p></header>
 <main>
 <table id="headline"><caption class="note">Values with 95% confidence intervals; counts of 1 to {threshold - 1}
-are suppressed (*). Status is computed from the value, the plan and whether lower or higher is better.</caption>
-<thead><tr><th>Metric</th><th>Value</th><th>95% CI</th><th>Plan</th><th>Status</th><th>Since last quarter</th></tr>
+are suppressed (*). Status is computed from the value, the {plan_word.lower()} and whether lower or higher is
+better.</caption>
+<thead><tr><th>Metric</th><th>Value</th><th>95% CI</th><th>{plan_word}</th>{"<th>England</th>" if rag else ""}
+<th>Status</th><th>Since last quarter</th></tr>
 </thead><tbody>
 {"".join(rows)}
 </tbody></table>

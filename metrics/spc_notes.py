@@ -65,7 +65,8 @@ def spc_summary(metric: Metric, history: Sequence[MetricResult], config: SpcConf
     values = [r.value for r in history if r.value is not None]
     if len(values) < 2:
         return SpcReading(f"not enough quarters for SPC ({len(values)} of {config.min_points} needed)")
-    improvement: Improvement = "increase" if metric.higher_is_better else "decrease"
+    improvement: Improvement = ("neutral" if metric.polarity == "neutral"
+                                else "increase" if metric.higher_is_better else "decrease")
     plan = history[-1].plan if history else None
     res = xmr(values, improvement, plan, config=config)
     if res.trial:

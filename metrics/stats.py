@@ -36,7 +36,7 @@ class Estimate:
     lower: float | None
     upper: float | None
     numerator: float  # observed count O or x
-    denominator: float  # population, n, or expected E for an ISR
+    denominator: float | None  # population, n, or expected E for an ISR; None for a plain count
     method: str  # "Byars", "Exact", "Wilson", "Dobson"
     multiplier: float
     note: str = ""

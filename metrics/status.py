@@ -17,6 +17,13 @@ NOT_ON_TRACK = "Not on track to meet target"
 NO_DATA = "Data not available to assess progress"
 STATUSES = (ON_TRACK, NOT_ON_TRACK, NO_DATA)
 
+# Red/Amber/Green against a local target with a tolerance (safeguarding scorecard).
+GREEN = "Green: target met"
+AMBER = "Amber: within tolerance of target"
+RED = "Red: outside tolerance of target"
+CONTEXT = "Context measure: no target status"
+RAG_STATUSES = (GREEN, AMBER, RED, CONTEXT, NO_DATA)
+
 PlanKey = tuple[str, str, str, str]  # hwb_code, metric_id, financial_year, quarter (Q1-Q4 or YE)
 
 
@@ -60,3 +67,20 @@ def assess(metric: Metric, value: float | None, plan: float | None, period: Peri
     direction = "higher" if metric.higher_is_better else "lower"
     reason = f"{basis} {compared:.{metric.decimals}f} vs plan {plan:g} ({direction} is better)"
     return Assessment(ON_TRACK if better_or_equal else NOT_ON_TRACK, plan, compared, projection, reason)
+
+
+def assess_rag(metric: Metric, value: float | None, target: float | None, tolerance: float | None) -> Assessment:
+    """Green when the target is met (by polarity), Amber when short of it by no more than the
+    tolerance, else Red. Neutral (context) measures never get a colour."""
+    if metric.polarity == "neutral":
+        return Assessment(CONTEXT, target, value, None, "context measure (neither higher nor lower is better)")
+    if value is None:
+        return Assessment(NO_DATA, target, None, None, "no publishable value for the period")
+    if target is None:
+        return Assessment(NO_DATA, None, None, None, "no target for the year")
+    shortfall = (target - value) if metric.higher_is_better else (value - target)
+    tol = tolerance or 0.0
+    status = GREEN if shortfall <= 0 else AMBER if shortfall <= tol else RED
+    direction = "higher" if metric.higher_is_better else "lower"
+    reason = f"value {value:.{metric.decimals}f} vs target {target:g}, tolerance {tol:g} ({direction} is better)"
+    return Assessment(status, target, value, None, reason)

@@ -1,5 +1,11 @@
 """Small-number suppression for anything published (charts, returns, board papers).
 
+Secondary suppression: categories of one total (metrics sharing a
+``suppression_group``, e.g. child protection plans by category) would give a
+single suppressed category back as the total minus the others, so one more
+category is withheld (``mark_secondary``, applied when results are computed,
+so every output sees the same flags).
+
 Counts of 1 to ``threshold - 1`` events could identify people, so they are
 shown as ``*``. Zero is not disclosive and is published. Suppressing the count
 alone is not enough: a rate or percentage published next to its denominator
@@ -9,9 +15,13 @@ confidence interval or a year-end projection, so those are withheld too.
 
 from __future__ import annotations
 
+import dataclasses
+from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from metrics.compute import MetricResult
+from metrics.registry import all_metrics
 
 SUPPRESSED = "*"
 DEFAULT_THRESHOLD = 5
@@ -66,10 +76,37 @@ def publishable(result: MetricResult, threshold: int = DEFAULT_THRESHOLD) -> dic
         "status_reason": result.status_reason,
         "note": result.note,
         "suppressed": False,
+        "view": result.view,
     }
+    if result.secondary_suppressed and not is_suppressed(numerator):
+        note = f"suppressed: would reveal another category below {threshold} through the total"
+        out.update(dict.fromkeys(_DERIVED))
+        out.update(numerator=SUPPRESSED, note=note, status_reason=note, suppressed=True)
+        return out
     if is_suppressed(numerator) or is_suppressed(denominator):
         which = "events" if is_suppressed(numerator) else "in the denominator"
         note = f"suppressed: fewer than {threshold} {which}"
         out.update(dict.fromkeys(_DERIVED))
         out.update(note=note, status_reason=note, suppressed=True)
+    return out
+
+
+def mark_secondary(results: Sequence[MetricResult], threshold: int = DEFAULT_THRESHOLD) -> list[MetricResult]:
+    """Flag the extra cells to withhold: where exactly one category of a group (same area, period
+    and view) is suppressed, the smallest other non-zero category is withheld too. With two or
+    more suppressed, the total reveals only their sum, which is not a single small count."""
+    groups = {m.id: m.suppression_group for m in all_metrics() if m.suppression_group}
+    cells: dict[tuple[str, str, str, str], list[int]] = defaultdict(list)
+    for i, r in enumerate(results):
+        if r.metric_id in groups:
+            cells[(groups[r.metric_id], r.hwb_code, r.period, r.view)].append(i)
+    out = list(results)
+    for idxs in cells.values():
+        small = [i for i in idxs if is_suppressed(suppress_count(results[i].numerator, threshold))]
+        if len(small) != 1:
+            continue
+        others = [i for i in idxs if i not in small and (results[i].numerator or 0) > 0]
+        if others:
+            j = min(others, key=lambda i: (results[i].numerator or 0, results[i].metric_id))
+            out[j] = dataclasses.replace(results[j], secondary_suppressed=True)
     return out

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -41,7 +40,6 @@ from metrics.contracts import APC_SPELLS, BCF_EXTRACTS, CARE_HOME_ADMISSIONS, PL
 from metrics.periods import Period
 
 REFERENCE = Path(__file__).parent / "reference"
-DEFINITIONS = Path(__file__).parent / "definitions" / "bcf"
 SEXES = ("M", "F")
 BANDS = (*(f"{a}-{a + 4}" for a in range(0, 90, 5)), "90+")
 AGES = np.arange(91)  # single years; 90 stands for 90+
@@ -213,13 +211,10 @@ def _reference_rows(name: str) -> tuple[dict[str, str], ...]:
 
 @cache
 def metric_plan_bases() -> dict[str, str]:
-    """Metric id -> plan basis ('quarter' or 'annual'), from ``metrics/definitions/bcf/*.toml``."""
-    out = {}
-    for path in sorted(DEFINITIONS.glob("*.toml")):
-        with open(path, "rb") as fh:
-            d = tomllib.load(fh)
-        out[str(d["id"])] = str(d["plan_basis"])
-    return out
+    """Metric id -> plan basis ('quarter' or 'annual'), from the BCF declarations."""
+    from metrics.registry import metrics_for
+
+    return {m.id: m.plan_basis for m in metrics_for("bcf")}
 
 
 @cache

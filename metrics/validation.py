@@ -45,6 +45,8 @@ def _date_bounds(col: Column, period: Period) -> tuple[dt.date, dt.date] | None:
         return period.start, period.end
     if col.window == "up_to_period_end":
         return period.end.replace(year=period.end.year - 5), period.end
+    if col.window == "by_period_end":
+        return dt.date(1900, 1, 1), period.end
     return None
 
 
@@ -83,9 +85,11 @@ def build_expectations(extract: Extract, period: Period) -> list[Any]:
         bounds = _date_bounds(c, period)
         if bounds:
             lo, hi = bounds
+            # A timestamp on the window's last day is inside it up to midnight.
+            last = dt.time(23, 59, 59) if c.dtype == "TIMESTAMP" else dt.time()
             out.append(E.ExpectColumnValuesToBeBetween(
                 column=c.name,
-                min_value=dt.datetime.combine(lo, dt.time()), max_value=dt.datetime.combine(hi, dt.time()),
+                min_value=dt.datetime.combine(lo, dt.time()), max_value=dt.datetime.combine(hi, last),
                 meta=meta(c.name, "date_window",
                           f"{c.name} outside {lo.isoformat()}..{hi.isoformat()} for {period.label}")))
     for cols in extract.unique:

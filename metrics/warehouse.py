@@ -42,9 +42,36 @@ CREATE TABLE IF NOT EXISTS metric_results (
 );
 """
 
+_MIGRATIONS = """
+ALTER TABLE metric_results ADD COLUMN IF NOT EXISTS view VARCHAR DEFAULT '';
+ALTER TABLE runs ADD COLUMN IF NOT EXISTS scorecard VARCHAR DEFAULT 'bcf';
+ALTER TABLE metric_results ADD COLUMN IF NOT EXISTS secondary_suppressed BOOLEAN DEFAULT false;
+"""
+
 _MACROS = """
 CREATE OR REPLACE TEMP MACRO age_band5(a) AS
     CASE WHEN a >= 90 THEN '90+' ELSE CAST((a // 5) * 5 AS VARCHAR) || '-' || CAST((a // 5) * 5 + 4 AS VARCHAR) END;
+"""
+
+# Working-day arithmetic for the 45-working-day assessment clock: each calendar day carries the
+# number of working days (not Saturday, Sunday or an England bank holiday) up to and including it,
+# so the working days after ``a`` up to and including ``b`` are index(b) - index(a); a same-day
+# completion is 0. Dates outside the calendar give NULL, which metric SQL must treat as unknown.
+CALENDAR_FIRST, CALENDAR_LAST = "2015-01-01", "2027-12-31"
+_CALENDAR = f"""
+CREATE OR REPLACE TEMP TABLE ref_calendar AS
+WITH days AS (
+    SELECT CAST(d AS DATE) AS day
+    FROM generate_series(DATE '{CALENDAR_FIRST}', DATE '{CALENDAR_LAST}', INTERVAL 1 DAY) AS t(d)
+)
+SELECT day,
+       (isodow(day) <= 5 AND day NOT IN (SELECT day FROM ref_bank_holidays)) AS is_working_day,
+       sum(CASE WHEN isodow(day) <= 5 AND day NOT IN (SELECT day FROM ref_bank_holidays) THEN 1 ELSE 0 END)
+           OVER (ORDER BY day) AS working_day_index
+FROM days;
+CREATE OR REPLACE TEMP MACRO working_days_between(a, b) AS
+    (SELECT working_day_index FROM ref_calendar WHERE day = b)
+    - (SELECT working_day_index FROM ref_calendar WHERE day = a);
 """
 
 
@@ -67,8 +94,10 @@ def connect(path: Path | str = DEFAULT_DB, read_only: bool = False) -> duckdb.Du
         con.execute(_SYSTEM_TABLES)
         for extract in EXTRACTS.values():
             con.execute(create_table_sql(extract))
+        con.execute(_MIGRATIONS)
     con.execute(_MACROS)
     load_reference(con)
+    con.execute(_CALENDAR)
     return con
 
 
@@ -113,6 +142,24 @@ def load_reference(con: duckdb.DuckDBPyConnection) -> None:
     csv_table("ref_england_acsc", "england_acsc_reference.csv",
               "age_band, sex, CAST(admissions AS DOUBLE) AS admissions, CAST(population AS DOUBLE) AS population")
     csv_table("ref_hwb_codes", "hwb_codes.csv")
+    csv_table("ref_bank_holidays", "bank_holidays_england.csv", "CAST(date AS DATE) AS day, title")
+    benchmarks = REFERENCE / "england_benchmarks.csv"
+    if benchmarks.exists():
+        csv_table("ref_england_benchmarks", benchmarks.name)
+
+
+def record_extracts() -> list[Extract]:
+    """Extracts of dated records delivered each quarter (not populations, plans or targets)."""
+    return [e for e in EXTRACTS.values() if e.key and any(c.window == "period" for c in e.columns)]
+
+
+def current_view(extract: Extract) -> str:
+    """Name of the de-duplicated view of a record extract that metric SQL reads."""
+    return _VIEW_NAMES.get(extract.name, f"{extract.name}_current")
+
+
+_VIEW_NAMES = {"apc_spells": "apc_current", "reablement_episodes": "reablement_current",
+               "care_home_admissions": "care_home_current"}
 
 
 def prepare_views(con: duckdb.DuckDBPyConnection, as_of: Period) -> None:
@@ -124,11 +171,10 @@ def prepare_views(con: duckdb.DuckDBPyConnection, as_of: Period) -> None:
     an earlier quarter.
     """
     cutoff = as_of.label
-    for view, extract in (("apc_current", "apc_spells"), ("reablement_current", "reablement_episodes"),
-                          ("care_home_current", "care_home_admissions")):
-        key = ", ".join(f'"{k}"' for k in EXTRACTS[extract].key)
+    for extract in record_extracts():
+        key = ", ".join(f'"{k}"' for k in extract.key)
         con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM \"{extract}\" "
+            f"CREATE OR REPLACE TEMP VIEW {current_view(extract)} AS SELECT * FROM \"{extract.name}\" "
             f"WHERE _period <= '{cutoff}' "
             f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY _period DESC) = 1"
         )

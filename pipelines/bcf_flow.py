@@ -1,4 +1,7 @@
-"""Prefect flow for the quarterly BCF run: thin tasks over ``metrics.quarterly``.
+"""Prefect flows for the quarterly scorecard runs: thin tasks over ``metrics.quarterly``.
+
+``bcf-quarterly`` and ``safeguarding-quarterly`` are the same run over a
+different scorecard declaration (``metrics/definitions/<scorecard>``).
 
 Retries are set only where a retry can help (writing output files); ingest,
 validation and computation never retry, because a second attempt at bad
@@ -20,11 +23,12 @@ from prefect.runtime import flow_run
 from pydantic import Field
 
 from metrics import quarterly
-from metrics.compute import MetricResult
+from metrics.compute import MetricResult, headline
 from metrics.ingest import REJECTED, LoadOutcome
 from metrics.manifest import build_manifest, write_manifest
 from metrics.periods import Period, just_closed
 from metrics.quarterly import RunPaths
+from metrics.registry import scorecard
 from metrics.runlock import exclusive_run
 from pipelines import artifacts
 
@@ -53,8 +57,10 @@ class ExtractsRejected(RuntimeError):
 
 
 @task(name="ingest-and-validate", cache_policy=NO_CACHE)
-def ingest_task(paths: RunPaths, periods: list[Period], run_id: str, docs_dir: Path) -> list[LoadOutcome]:
-    outcomes = quarterly.ingest_periods(paths, periods, run_id, docs_dir, progress=_emit)
+def ingest_task(paths: RunPaths, periods: list[Period], run_id: str, docs_dir: Path,
+                card: str = "bcf") -> list[LoadOutcome]:
+    extracts = quarterly.extracts_of(scorecard(card))
+    outcomes = quarterly.ingest_periods(paths, periods, run_id, docs_dir, extracts, progress=_emit)
     logger = get_run_logger()
     for o in outcomes:
         if o.status == REJECTED:
@@ -64,27 +70,29 @@ def ingest_task(paths: RunPaths, periods: list[Period], run_id: str, docs_dir: P
 
 @task(name="compute-metrics", cache_policy=NO_CACHE)
 def compute_task(paths: RunPaths, period: Period, hwbs: list[str], loads: list[LoadOutcome],
-                 run_id: str) -> list[MetricResult]:
-    results = quarterly.compute_period(paths, period, hwbs, loads, run_id)
+                 run_id: str, card: str = "bcf", threshold: int = 5) -> list[MetricResult]:
+    results = quarterly.compute_period(paths, period, hwbs, loads, run_id, card, threshold)
     _emit(f"computed {len(results)} results for {period.label}")
     return results
 
 
 @task(name="render-charts", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
-def charts_task(paths: RunPaths, target: Period, results: list[MetricResult], threshold: int) -> list[Path]:
-    return quarterly.render_charts(paths, target, results, threshold, progress=_emit)
+def charts_task(paths: RunPaths, target: Period, results: list[MetricResult], threshold: int,
+                card: str = "bcf") -> list[Path]:
+    return quarterly.render_charts(paths, target, results, threshold, card, progress=_emit)
 
 
 @task(name="export-return", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
 def export_task(paths: RunPaths, target: Period, results: list[MetricResult], generated_at: str,
-                threshold: int) -> list[Path]:
-    return quarterly.export_returns(paths, target, results, generated_at, threshold, progress=_emit)
+                threshold: int, card: str = "bcf") -> list[Path]:
+    return quarterly.export_returns(paths, target, results, generated_at, threshold, card, progress=_emit)
 
 
 @task(name="render-scorecards", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
 def scorecard_task(paths: RunPaths, target: Period, results: list[MetricResult], loads: list[LoadOutcome],
-                   generated_at: str, threshold: int) -> list[Path]:
-    return quarterly.render_scorecards(paths, target, results, loads, generated_at, threshold, progress=_emit)
+                   generated_at: str, threshold: int, card: str = "bcf") -> list[Path]:
+    return quarterly.render_scorecards(paths, target, results, loads, generated_at, threshold, card,
+                                       progress=_emit)
 
 
 def resolve_period(period: str | None, today: dt.date | None = None) -> Period:
@@ -118,45 +126,67 @@ def bcf_quarterly(
     suppression_threshold: Annotated[int, Field(ge=1, le=100)] = 5,
 ) -> dict[str, Any]:
     """Ingest, validate, compute, chart and export one quarter (and its year to date)."""
+    return _start("bcf", period, hwb, raw_dir, warehouse, reports_dir, suppression_threshold)
+
+
+@flow(name="safeguarding-quarterly", log_prints=True)
+def safeguarding_quarterly(
+    period: PeriodParam = None,
+    hwb: HwbParam = None,
+    raw_dir: str = "data/raw",
+    warehouse: str = "data/processed/warehouse.duckdb",
+    reports_dir: str = "reports",
+    suppression_threshold: Annotated[int, Field(ge=1, le=100)] = 5,
+) -> dict[str, Any]:
+    """The children's safeguarding scorecard for one quarter, with year-to-date and rolling-year views."""
+    return _start("safeguarding", period, hwb, raw_dir, warehouse, reports_dir, suppression_threshold)
+
+
+FLOWS = {"bcf": bcf_quarterly, "safeguarding": safeguarding_quarterly}
+
+
+def _start(card: str, period: str | None, hwb: str | list[str] | None, raw_dir: str, warehouse: str,
+           reports_dir: str, suppression_threshold: int) -> dict[str, Any]:
     target = resolve_period(period)
     paths = RunPaths(Path(raw_dir), Path(warehouse), Path(reports_dir))
     if not (paths.raw_dir / target.label).is_dir():
         raise FileNotFoundError(f"no extracts for {target.label}: {paths.raw_dir / target.label} does not exist")
     run_id = str(flow_run.get_id() or uuid.uuid4())
-    with exclusive_run(paths.warehouse, f"{target.label} run {run_id}"):
-        return _run(paths, target, hwb, run_id, suppression_threshold)
+    with exclusive_run(paths.warehouse, f"{target.label} {card} run {run_id}"):
+        return _run(paths, target, hwb, run_id, suppression_threshold, card)
 
 
 def _run(paths: RunPaths, target: Period, hwb: str | list[str] | None, run_id: str,
-         suppression_threshold: int) -> dict[str, Any]:
+         suppression_threshold: int, card: str = "bcf") -> dict[str, Any]:
     started = dt.datetime.now(dt.UTC)
-    out_dir = paths.period_reports(target)
+    out_dir = paths.period_reports(target, card)
     out_dir.mkdir(parents=True, exist_ok=True)
+    sc = scorecard(card)
 
-    periods = quarterly.periods_to_load(target, paths.raw_dir)
-    loads = ingest_task(paths, periods, run_id, paths.data_docs(target))
-    hwbs = resolve_hwbs(hwb, quarterly.available_hwbs(paths, target))
+    periods = quarterly.periods_to_load(target, paths.raw_dir, quarterly.extracts_of(sc))
+    loads = ingest_task(paths, periods, run_id, paths.data_docs(target, card), card)
+    hwbs = resolve_hwbs(hwb, quarterly.available_hwbs(paths, target, card))
     if not hwbs:
         raise ExtractsRejected(
-            f"no HWBs to report: the population extract for {target.label} was not loaded:\n"
+            f"no areas to report: the {sc.population_extract} extract for {target.label} was not loaded:\n"
             + "\n".join(o.summary() for o in loads if o.status == REJECTED)
         )
     results: list[MetricResult] = []
     for p in periods:
-        results += compute_task(paths, p, hwbs, loads, run_id)
-    charts = charts_task(paths, target, results, suppression_threshold)
+        results += compute_task(paths, p, hwbs, loads, run_id, card, suppression_threshold)
+    charts = charts_task(paths, target, results, suppression_threshold, card)
     generated_at = started.strftime("%Y-%m-%d %H:%M UTC")
-    returns = export_task(paths, target, results, generated_at, suppression_threshold)
-    pages = scorecard_task(paths, target, results, loads, generated_at, suppression_threshold)
+    returns = export_task(paths, target, results, generated_at, suppression_threshold, card)
+    pages = scorecard_task(paths, target, results, loads, generated_at, suppression_threshold, card)
 
     rejected = [o for o in loads if o.status == REJECTED]
     status = "failed: rejected extracts" if rejected else "completed"
-    docs = paths.data_docs(target) / "index.html"
+    docs = paths.data_docs(target, card) / "index.html"
     manifest = build_manifest(run_id, target.label, hwbs, started, loads, results, [*charts, *returns, *pages, docs],
-                              suppression_threshold, status, quarterly.run_history(paths, target))
+                              suppression_threshold, status, quarterly.run_history(paths, target, card))
     manifest_path = write_manifest(out_dir / "manifest.json", manifest)
-    quarterly.record_run(paths, run_id, target, hwbs, started, status, manifest_path)
-    current = [r for r in results if r.period == target.label]
+    quarterly.record_run(paths, run_id, target, hwbs, started, status, manifest_path, card)
+    current = headline(r for r in results if r.period == target.label)
     artifacts.publish(target, current, loads, charts, [*returns, *pages], docs, manifest_path,
                       suppression_threshold)
     _emit(f"manifest written to {manifest_path}")

@@ -44,9 +44,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    from metrics.quarterly import RunPaths
+    from metrics.registry import scorecard
     from pipelines import bcf_flow
 
     console = Console(stderr=True)
+    card = args.scorecard
+    label = "BCF" if card == "bcf" else scorecard(card).title
     raw_dir = Path(args.raw_dir)
     period = args.period or _latest_period(raw_dir)
     try:
@@ -56,26 +60,26 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=console, transient=True) as progress:
-        job = progress.add_task(f"BCF {period}: starting Prefect (embedded) ...", total=None)
+        job = progress.add_task(f"{label} {period}: starting Prefect (embedded) ...", total=None)
 
         def listener(message: str) -> None:
-            progress.update(job, description=f"BCF {period}: {message}")
+            progress.update(job, description=f"{label} {period}: {message}")
             progress.console.print(f"  [dim]{message}[/dim]")
 
         bcf_flow.LISTENERS.append(listener)
         try:
-            state = bcf_flow.bcf_quarterly(
+            state = bcf_flow.FLOWS[card](
                 period=period, hwb=args.hwb or None, raw_dir=str(raw_dir), warehouse=args.warehouse,
                 reports_dir=args.reports_dir, suppression_threshold=args.suppression_threshold,
                 return_state=True,
             )
         finally:
             bcf_flow.LISTENERS.remove(listener)
-    out_dir = Path(args.reports_dir) / period
+    out_dir = RunPaths(raw_dir, Path(args.warehouse), Path(args.reports_dir)).period_reports(Period.parse(period), card)
     manifest = out_dir / "manifest.json"
     if state.is_completed():
         summary = state.result()
-        _print_summary(console, summary, manifest)
+        _print_summary(console, summary, manifest, label)
         return 0
     try:
         state.result()
@@ -86,15 +90,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1
 
 
-def _print_summary(console: Console, summary: dict[str, Any], manifest: Path) -> None:
+def _print_summary(console: Console, summary: dict[str, Any], manifest: Path, label: str = "BCF") -> None:
     from rich.table import Table
 
     from metrics.compute import MetricResult
     from metrics.registry import get
     from metrics.suppression import publishable
 
-    table = Table(title=f"BCF metrics {summary['period']}")
-    for col in ("HWB", "Metric", "Value (95% CI)", "Plan", "Status"):
+    table = Table(title=f"{label} {summary['period']}")
+    for col in ("Area", "Metric", "Value (95% CI)", "Plan/target", "Status"):
         table.add_column(col)
     for raw in summary["results"]:
         r = publishable(MetricResult(**raw))
@@ -108,7 +112,7 @@ def _print_summary(console: Console, summary: dict[str, Any], manifest: Path) ->
     console.print(table)
     console.print(f"Reports:   {summary['reports_dir']}")
     for p in summary["returns"]:
-        console.print(f"Return:    {p}")
+        console.print(f"Workbook:  {p}")
     for p in summary["scorecards"]:
         console.print(f"Scorecard: {p}")
     console.print(f"Charts:    {summary['charts']} files in {Path(summary['reports_dir']) / 'charts'}")
@@ -117,10 +121,26 @@ def _print_summary(console: Console, summary: dict[str, Any], manifest: Path) ->
 
 
 def cmd_demo_data(args: argparse.Namespace) -> int:
-    from metrics import synthetic
+    from metrics import synthetic, synthetic_safeguarding
 
     synthetic.write_demo(Path(args.out))
-    print(f"demo extracts (North Northamptonshire, 2023-24 Q1-Q2) written under {args.out}")
+    synthetic_safeguarding.write_demo(Path(args.out))
+    print(f"demo extracts written under {args.out}: BCF for North Northamptonshire 2023-24 Q1-Q2; "
+          "safeguarding for North and West Northamptonshire 2022-23 Q3 to 2023-24 Q2")
+    return 0
+
+
+def cmd_generate_safeguarding(args: argparse.Namespace) -> int:
+    from metrics import synthetic_safeguarding as sg
+    from metrics.quarterly import hwb_names
+
+    unknown = [c for c in args.la if c not in hwb_names()]
+    if unknown:
+        print(f"error: code(s) {unknown} are not in metrics/reference/hwb_codes.csv", file=sys.stderr)
+        return 2
+    las = [sg.LaProfile(code=c, children=args.children) for c in args.la]
+    written = sg.generate(Path(args.out), [Period.parse(p) for p in args.periods], las, seed=args.seed)
+    print(f"wrote {sum(len(v) for v in written.values())} files for {len(las)} local authorities under {args.out}")
     return 0
 
 
@@ -141,10 +161,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_contracts(_: argparse.Namespace) -> int:
+def cmd_contracts(args: argparse.Namespace) -> int:
     from metrics.docs import contracts_markdown
 
-    print(contracts_markdown())
+    print(contracts_markdown(args.scorecard))
     return 0
 
 
@@ -161,7 +181,10 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     defaults = {k: v for k, v in (("raw_dir", args.raw_dir), ("warehouse", args.warehouse),
                                   ("reports_dir", args.reports_dir)) if v}
     ids = deploy_all(work_pool=args.pool, cron=args.cron, defaults=defaults)
-    print(f"deployed bcf-quarterly/quarterly and bcf-quarterly/on-demand to work pool {args.pool!r}: {ids}")
+    from pipelines.deployments import FLOWS
+
+    names = ", ".join(f"{flow}/{dep}" for _, flow in FLOWS.values() for dep in ("quarterly", "on-demand"))
+    print(f"deployed {names} to work pool {args.pool!r}: {ids}")
     return 0
 
 
@@ -172,10 +195,10 @@ def cmd_readme(_: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_metrics(_: argparse.Namespace) -> int:
+def cmd_metrics(args: argparse.Namespace) -> int:
     from metrics.docs import metrics_markdown
 
-    print(metrics_markdown())
+    print(metrics_markdown(args.scorecard))
     return 0
 
 
@@ -183,7 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="scorecard", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="run the quarterly BCF flow (ingest, validate, compute, chart, export)")
+    run = sub.add_parser("run", help="run a quarterly scorecard flow (ingest, validate, compute, chart, export)")
+    run.add_argument("--scorecard", default="bcf", choices=("bcf", "safeguarding"),
+                     help="which scorecard (default %(default)s)")
     run.add_argument("--period", help="financial-year quarter, e.g. 2023-24-Q2 (default: latest under --raw-dir)")
     run.add_argument("--hwb", action="append", metavar="CODE",
                      help="HWB ONS code; repeat for several (default: every HWB in the population extract)")
@@ -207,6 +232,14 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=2023)
     gen.set_defaults(func=cmd_generate)
 
+    gsg = sub.add_parser("generate-safeguarding", help="write seeded synthetic children's social care extracts")
+    gsg.add_argument("--out", required=True)
+    gsg.add_argument("--la", action="append", required=True, metavar="CODE", help="local authority ONS code")
+    gsg.add_argument("--periods", nargs="+", required=True, metavar="PERIOD")
+    gsg.add_argument("--children", type=int, default=60_000, help="children aged 0-17 per authority")
+    gsg.add_argument("--seed", type=int, default=2022)
+    gsg.set_defaults(func=cmd_generate_safeguarding)
+
     dep = sub.add_parser("deploy", help="register the quarterly and on-demand deployments with a Prefect server")
     dep.add_argument("--pool", default="scorecard-process", help="process work pool (default %(default)s)")
     dep.add_argument("--cron", default="0 6 1 1,4,7,10 *",
@@ -216,8 +249,11 @@ def build_parser() -> argparse.ArgumentParser:
     dep.add_argument("--reports-dir", help="default reports_dir parameter")
     dep.set_defaults(func=cmd_deploy)
 
-    sub.add_parser("contracts", help="print the extract contracts as Markdown").set_defaults(func=cmd_contracts)
-    sub.add_parser("metrics", help="print the metric definitions as Markdown").set_defaults(func=cmd_metrics)
+    for name, what, func in (("contracts", "extract contracts", cmd_contracts),
+                             ("metrics", "metric definitions", cmd_metrics)):
+        cmd = sub.add_parser(name, help=f"print the {what} as Markdown")
+        cmd.add_argument("--scorecard", default="bcf", choices=("bcf", "safeguarding"))
+        cmd.set_defaults(func=func)
     sub.add_parser("readme", help="regenerate the README's contract and metric sections").set_defaults(
         func=cmd_readme)
     return parser

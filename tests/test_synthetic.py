@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import tomllib
 from pathlib import Path
 
 import numpy as np
@@ -18,11 +17,11 @@ import pytest
 
 from metrics.contracts import APC_SPELLS, BCF_EXTRACTS, CARE_HOME_ADMISSIONS, PLANS, POPULATION, REABLEMENT, Extract
 from metrics.periods import Period
+from metrics.registry import all_metrics, metrics_for
 from metrics.synthetic import HwbProfile, QuarterTargets, demo_profiles, generate, population_by_age, write_demo
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "metrics" / "reference"
-DEFINITIONS = ROOT / "metrics" / "definitions" / "bcf"
 Q1, Q2 = Period.parse("2023-24-Q1"), Period.parse("2023-24-Q2")
 TWO = [Period.parse("2024-25-Q4"), Period.parse("2025-26-Q1")]  # across a financial-year boundary
 PROFILES = [HwbProfile("E06000061", "North Northamptonshire", 24_000, 120_000),
@@ -110,11 +109,7 @@ def test_headers_follow_the_contracts(which: str, request: pytest.FixtureRequest
 
 def _codes(name: str) -> set[str]:
     if name == "metric_ids":
-        ids = set()
-        for path in DEFINITIONS.glob("*.toml"):
-            with open(path, "rb") as fh:
-                ids.add(tomllib.load(fh)["id"])
-        return ids
+        return {m.id for m in all_metrics()}
     return set(_ref(name)["code"])
 
 
@@ -184,11 +179,7 @@ def test_every_value_satisfies_its_contract(which: str, request: pytest.FixtureR
 
 
 def test_population_layout_and_plans(generic: Path) -> None:
-    bases = {}
-    for path in DEFINITIONS.glob("*.toml"):
-        with open(path, "rb") as fh:
-            d = tomllib.load(fh)
-        bases[d["id"]] = d["plan_basis"]
+    bases = {m.id: m.plan_basis for m in metrics_for("bcf")}
     for period in TWO:
         pop = _read(generic / period.label / POPULATION.filename)
         ages = pop[POPULATION.column_names[6:]].astype(int)
