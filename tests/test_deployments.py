@@ -42,9 +42,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectServer]:
         yield srv
 
 
-def _run(server: PrefectServer, tmp: Path, raw: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+def _run(server: PrefectServer, tmp: Path, raw: Path, *extra: str,
+         deployment: str = "bcf-quarterly/on-demand") -> subprocess.CompletedProcess[str]:
     return server.cli(
-        "deployment", "run", "bcf-quarterly/on-demand",
+        "deployment", "run", deployment,
         "--param", "period=2023-24-Q2",
         "--param", f"raw_dir={raw}",
         "--param", f"warehouse={tmp / 'warehouse.duckdb'}",
@@ -104,6 +105,20 @@ def test_failed_validation_fails_the_run_with_the_reason_in_its_logs(server: Pre
     arts = server.post("/artifacts/filter", {"artifacts": {"key": {"any_": ["bcf-rejects-2023-24-q2"]}},
                                              "sort": "CREATED_DESC", "limit": 1})
     assert "age_at_admission" in json.dumps(arts[0]["data"]) and "171" not in json.dumps(arts[0]["data"])
+
+
+def test_safeguarding_deployment_runs_through_the_worker(server: PrefectServer, tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    shutil.copytree(ROOT / "data" / "raw", raw)
+    done = _run(server, tmp_path, raw, deployment="safeguarding-quarterly/on-demand")
+    assert done.returncode == 0, done.stdout + done.stderr
+    manifest = json.loads((tmp_path / "reports" / "2023-24-Q2" / "safeguarding" / "manifest.json").read_text())
+    assert manifest["status"] == "completed" and manifest["hwbs"] == ["E06000061", "E06000062"]
+    assert {r["metric_id"] for r in manifest["results"]} >= {"contacts", "re_referrals", "rhi_72h"}
+    # The quarterly twin is scheduled like the BCF one.
+    dep = server.get("/deployments/name/safeguarding-quarterly/quarterly")
+    sched = dep["schedules"][0]["schedule"]
+    assert sched["cron"] == QUARTERLY_CRON and sched["timezone"] == TIMEZONE
 
 
 def test_bad_parameters_are_refused_with_a_clear_message(server: PrefectServer, tmp_path: Path) -> None:

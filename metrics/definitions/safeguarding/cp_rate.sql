@@ -1,0 +1,16 @@
+WITH hwbs AS (SELECT unnest($hwbs) AS hwb_code),
+c AS (
+    SELECT la_code AS hwb_code, count(DISTINCT child_id) AS numerator
+    FROM cs_cp_plans_current
+    WHERE start_date <= $window_end AND (end_date IS NULL OR end_date > $window_end)
+    GROUP BY ALL
+),
+pop AS (
+    SELECT code AS hwb_code, sum(population) AS denominator
+    FROM child_population
+    WHERE _period = $period
+    GROUP BY ALL
+)
+SELECT h.hwb_code, coalesce(c.numerator, 0) AS numerator, coalesce(pop.denominator, 0) AS denominator
+FROM hwbs AS h LEFT JOIN c USING (hwb_code) LEFT JOIN pop USING (hwb_code)
+ORDER BY h.hwb_code
