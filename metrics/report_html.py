@@ -87,6 +87,9 @@ def trend(metric: Metric, current: MetricResult, previous: MetricResult | None) 
     diff = now - before
     if abs(diff) < 10 ** -(metric.decimals + 1):
         return Trend("&#9654;", "same", f"{what}no change")
+    if metric.polarity == "neutral":  # a context measure: the change is shown, not judged
+        return Trend("&#9650;" if diff > 0 else "&#9660;", "same",
+                     f"{'up' if diff > 0 else 'down'} {abs(diff):,.{metric.decimals}f}")
     better = (diff > 0) == metric.higher_is_better
     return Trend("&#9650;" if diff > 0 else "&#9660;", "better" if better else "worse",
                  f"{what}{'up' if diff > 0 else 'down'} {abs(diff):,.{metric.decimals}f} "

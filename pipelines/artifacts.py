@@ -14,7 +14,7 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact, cr
 from metrics.compute import MetricResult
 from metrics.ingest import LoadOutcome
 from metrics.periods import Period
-from metrics.registry import get
+from metrics.registry import get, scorecard
 from metrics.suppression import publishable
 
 
@@ -22,11 +22,12 @@ def _key(prefix: str, period: Period) -> str:
     return f"{prefix}-{period.label.lower()}"
 
 
-def scorecard_markdown(period: Period, results: Sequence[MetricResult], threshold: int) -> str:
+def scorecard_markdown(period: Period, results: Sequence[MetricResult], threshold: int, card: str = "bcf") -> str:
+    title = "BCF scorecard" if card == "bcf" else scorecard(card).title
     lines = [
-        f"# BCF scorecard {period.short_label}",
+        f"# {title} {period.short_label}",
         "",
-        "| HWB | Metric | Value | 95% CI | Numerator / denominator | Plan | Status |",
+        "| Area | Metric | Value | 95% CI | Numerator / denominator | Plan/target | Status |",
         "|---|---|---|---|---|---|---|",
     ]
     for r in results:
@@ -60,11 +61,13 @@ def rejects_table(loads: Sequence[LoadOutcome], limit: int = 200) -> list[dict[s
 
 
 def publish(period: Period, results: Sequence[MetricResult], loads: Sequence[LoadOutcome], charts: Sequence[Path],
-            documents: Sequence[Path], docs: Path, manifest: Path, threshold: int) -> None:
-    create_markdown_artifact(key=_key("bcf-scorecard", period), markdown=scorecard_markdown(period, results, threshold),
-                             description=f"BCF metrics for {period.label}")
+            documents: Sequence[Path], docs: Path, manifest: Path, threshold: int, card: str = "bcf") -> None:
+    """Artifacts keyed ``<scorecard>-<what>-<period>`` (e.g. ``bcf-rejects-2023-24-q2``)."""
+    create_markdown_artifact(key=_key(f"{card}-scorecard", period),
+                             markdown=scorecard_markdown(period, results, threshold, card),
+                             description=f"{card} metrics for {period.label}")
     create_table_artifact(
-        key=_key("bcf-rejects", period),
+        key=_key(f"{card}-rejects", period),
         table=rejects_table(loads) or [{"period": period.label, "file": "", "line": None, "column": None,
                                         "rule": "", "reason": "no rejected rows"}],
         description="Rejected rows (first 200): file, line, column and rule; values stay in the warehouse",
@@ -75,7 +78,8 @@ def publish(period: Period, results: Sequence[MetricResult], loads: Sequence[Loa
     links += [f"- Chart: [{p.name}]({p.resolve().as_uri()})" for p in charts if p.suffix == ".png"]
     links += [f"- GX Data Docs: [{docs.name}]({docs.resolve().as_uri()})",
               f"- Manifest: [{manifest.name}]({manifest.resolve().as_uri()})"]
-    create_markdown_artifact(key=_key("bcf-outputs", period), markdown="\n".join(links),
+    create_markdown_artifact(key=_key(f"{card}-outputs", period), markdown="\n".join(links),
                              description="Links to the run's charts, workbook, Data Docs and manifest")
     for p in (r for r in documents if r.suffix == ".xlsx"):
-        create_link_artifact(key=_key("bcf-return", period), link=p.resolve().as_uri(), link_text=p.name)
+        create_link_artifact(key=_key(f"{card}-workbook" if card != "bcf" else "bcf-return", period),
+                             link=p.resolve().as_uri(), link_text=p.name)

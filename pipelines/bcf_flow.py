@@ -188,7 +188,7 @@ def _run(paths: RunPaths, target: Period, hwb: str | list[str] | None, run_id: s
     quarterly.record_run(paths, run_id, target, hwbs, started, status, manifest_path, card)
     current = headline(r for r in results if r.period == target.label)
     artifacts.publish(target, current, loads, charts, [*returns, *pages], docs, manifest_path,
-                      suppression_threshold)
+                      suppression_threshold, card)
     _emit(f"manifest written to {manifest_path}")
     if rejected:
         raise ExtractsRejected(

@@ -115,6 +115,9 @@ def test_safeguarding_deployment_runs_through_the_worker(server: PrefectServer, 
     manifest = json.loads((tmp_path / "reports" / "2023-24-Q2" / "safeguarding" / "manifest.json").read_text())
     assert manifest["status"] == "completed" and manifest["hwbs"] == ["E06000061", "E06000062"]
     assert {r["metric_id"] for r in manifest["results"]} >= {"contacts", "re_referrals", "rhi_72h"}
+    arts = server.post("/artifacts/filter", {"artifacts": {"key": {"any_": ["safeguarding-scorecard-2023-24-q2"]}},
+                                             "sort": "CREATED_DESC", "limit": 1})
+    assert arts and "Re-referrals within 12 months" in json.dumps(arts[0]["data"])
     # The quarterly twin is scheduled like the BCF one.
     dep = server.get("/deployments/name/safeguarding-quarterly/quarterly")
     sched = dep["schedules"][0]["schedule"]

@@ -68,3 +68,9 @@ def test_spc_icons_appear_once_there_are_twelve_quarters() -> None:
     svg = icon_svg(reading)
     assert svg.count("<svg") == 2 and "#00B0F0" in svg and ">H</text>" in svg and ">P</text>" in svg
     assert spc_summary(m, history[:5]).variation_icon is None  # trial limits: no icons
+
+
+def test_context_measures_show_the_change_without_judging_it() -> None:
+    contacts = registry.get("contacts")  # neutral polarity
+    t = trend(contacts, _r(contacts.id, Q2, 1200.0), _r(contacts.id, Q1, 1000.0))
+    assert (t.css, t.words) == ("same", "up 200")
