@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -226,6 +228,10 @@ def store_results(
         raise
 
 
+# Below this many charts, starting worker processes costs more than it saves.
+PARALLEL_CHARTS_FROM = 40
+
+
 def render_charts(
     paths: RunPaths,
     target: Period,
@@ -233,15 +239,19 @@ def render_charts(
     suppression_threshold: int,
     card: str = "bcf",
     progress: Progress = _quiet,
+    workers: int | None = None,
 ) -> list[Path]:
-    """One trend chart (PNG + SVG) per HWB and metric, drawn from this run's headline results."""
-    from metrics.charts import trend_chart
+    """One trend chart (PNG + SVG) per HWB and metric, drawn from this run's headline results.
 
+    Charts are independent pure functions of their rows, so many are drawn in worker processes on
+    every core (``spawn``: no forked copy of the run's threads and open connections).
+    """
     out_dir = paths.period_reports(target, card) / "charts"
     names = hwb_names()
-    written: list[Path] = []
+    rag = scorecard(card).status_scheme == "rag"
     results = headline(results)
     hwbs = sorted({r.hwb_code for r in results})
+    jobs = []
     for hwb in hwbs:
         for metric in metrics_for(card):
             history = sorted(
@@ -249,10 +259,29 @@ def render_charts(
                  and Period.parse(r.period) <= target),
                 key=lambda r: Period.parse(r.period),
             )
-            written += trend_chart(metric, hwb, names.get(hwb, hwb), history, out_dir, suppression_threshold,
-                                   rag=scorecard(card).status_scheme == "rag")
-        progress(f"charts for {hwb}")
-    return written
+            jobs.append((metric, hwb, names.get(hwb, hwb), history, out_dir, suppression_threshold, rag))
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    if workers < 2 or len(jobs) < PARALLEL_CHARTS_FROM:
+        written: list[Path] = []
+        for i, job in enumerate(jobs, start=1):
+            written += _chart_job(job)
+            if i % len(metrics_for(card)) == 0:
+                progress(f"charts for {job[1]}")
+        return written
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        drawn = list(pool.map(_chart_job, jobs, chunksize=max(1, len(jobs) // (4 * workers))))
+    progress(f"{len(jobs)} charts for {len(hwbs)} areas on {workers} processes")
+    return [p for pair in drawn for p in pair]
+
+
+def _chart_job(job: tuple[Any, ...]) -> list[Path]:
+    from metrics.charts import trend_chart
+
+    metric, hwb, name, history, out_dir, threshold, rag = job
+    return trend_chart(metric, hwb, name, history, out_dir, threshold, rag=rag)
 
 
 def export_returns(

@@ -145,9 +145,17 @@ def cmd_generate_safeguarding(args: argparse.Namespace) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from metrics import synthetic
+    from metrics import synthetic, synthetic_national
     from metrics.quarterly import hwb_names
 
+    if args.national:
+        periods = [Period.parse(p) for p in args.periods]
+        written = synthetic_national.write_national(Path(args.out), periods, seed=args.seed)
+        print(f"wrote {sum(len(v) for v in written.values())} files for every HWB under {args.out}")
+        return 0
+    if not args.hwb:
+        print("error: give --hwb CODE (repeatable) or --national", file=sys.stderr)
+        return 2
     names = hwb_names()
     unknown = [h for h in args.hwb if h not in names]
     if unknown:
@@ -226,7 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     gen = sub.add_parser("generate", help="write seeded synthetic extracts for any HWBs and quarters")
     gen.add_argument("--out", required=True)
-    gen.add_argument("--hwb", action="append", required=True, metavar="CODE")
+    gen.add_argument("--hwb", action="append", metavar="CODE", help="HWB code; repeat for several")
+    gen.add_argument("--national", action="store_true",
+                     help="every HWB in England at national volume (illustrative sizes; ~4.2M spells a quarter)")
     gen.add_argument("--periods", nargs="+", required=True, metavar="PERIOD")
     gen.add_argument("--population", type=int, default=300_000, help="all-ages population per HWB")
     gen.add_argument("--seed", type=int, default=2023)
