@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from metrics.contracts import APC_SPELLS, BCF_EXTRACTS
 from metrics.periods import Period
 from metrics.synthetic import HwbProfile, QuarterTargets, generate
 from tests.extract_builders import spell, write_extract
-from tests.workspace import PERIOD, Workspace
+from tests.workspace import PERIOD, Workspace, published_text
 
 FIGURES = ("metric_id", "hwb_code", "period", "numerator", "denominator", "value", "lower", "upper", "status")
 
@@ -126,18 +125,6 @@ def small_area_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace,
     return w, done.stdout + done.stderr
 
 
-def _published_text(w: Workspace) -> str:
-    """Everything under reports/: xlsx parts unzipped, text files read; PNGs are pixels, checked via SVG."""
-    out = []
-    for p in sorted(w.reports.rglob("*")):
-        if p.suffix == ".xlsx":
-            with zipfile.ZipFile(p) as z:
-                out += [z.read(n).decode("utf-8", "replace") for n in z.namelist()]
-        elif p.suffix in (".svg", ".json", ".md", ".html", ".txt", ".csv"):
-            out.append(p.read_text(encoding="utf-8", errors="replace"))
-    return "\n".join(out)
-
-
 def test_no_person_or_record_ids_in_published_outputs_or_logs(small_area_run: tuple[Workspace, str]) -> None:
     w, console = small_area_run
     ids: set[str] = set()
@@ -149,7 +136,7 @@ def test_no_person_or_record_ids_in_published_outputs_or_logs(small_area_run: tu
                 i = cols.index(name)
                 ids.update(r.split(",")[i] for r in rows)
     assert len(ids) > 100
-    text = _published_text(w) + console
+    text = published_text(w.reports) + console
     tokens = set(re.findall(r"[A-Za-z0-9_-]{6,}", text))
     assert not ids & tokens
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ import pytest
 from metrics.registry import metrics_for
 from metrics.status import RAG_STATUSES
 from metrics.suppression import SUPPRESSED
-from tests.workspace import PERIOD, Workspace
+from tests.workspace import PERIOD, Workspace, published_text
 
 LAS = ("E06000061", "E06000062")
 METRICS = metrics_for("safeguarding")
@@ -135,17 +134,6 @@ def test_page_renders_in_chromium(run: tuple[Workspace, str], tmp_path: Path) ->
     assert mpimg.imread(tmp_path / "sg.png").std() > 0.05
 
 
-def _published_text(w: Workspace) -> str:
-    out = []
-    for p in sorted(_out(w).rglob("*")):
-        if p.suffix == ".xlsx":
-            with zipfile.ZipFile(p) as z:
-                out += [z.read(n).decode("utf-8", "replace") for n in z.namelist()]
-        elif p.suffix in (".svg", ".json", ".html"):
-            out.append(p.read_text(encoding="utf-8", errors="replace"))
-    return "\n".join(out)
-
-
 def test_no_child_or_record_ids_and_no_small_counts_published(run: tuple[Workspace, str]) -> None:
     w, console = run
     ids: set[str] = set()
@@ -157,7 +145,7 @@ def test_no_child_or_record_ids_and_no_small_counts_published(run: tuple[Workspa
                 i = cols.index(name)
                 ids.update(r.split(",")[i] for r in rows)
     assert len(ids) > 1000
-    tokens = set(re.findall(r"[A-Za-z0-9_-]{6,}", _published_text(w) + console))
+    tokens = set(re.findall(r"[A-Za-z0-9_-]{6,}", published_text(_out(w)) + console))
     assert not ids & tokens
     results = _manifest(w)["results"]
     assert any(r["numerator"] == SUPPRESSED for r in results), "the demo has small categories to suppress"

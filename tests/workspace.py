@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -44,3 +45,16 @@ class Workspace:
             return con.execute(sql).fetchall()
         finally:
             con.close()
+
+
+def published_text(folder: Path) -> str:
+    """Everything published under ``folder``: xlsx parts unzipped, text files read (PNGs are pixels,
+    checked through their SVG twins)."""
+    out = []
+    for p in sorted(folder.rglob("*")):
+        if p.suffix == ".xlsx":
+            with zipfile.ZipFile(p) as z:
+                out += [z.read(n).decode("utf-8", "replace") for n in z.namelist()]
+        elif p.suffix in (".svg", ".json", ".md", ".html", ".txt", ".csv"):
+            out.append(p.read_text(encoding="utf-8", errors="replace"))
+    return "\n".join(out)
