@@ -60,6 +60,16 @@ class Extract:
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    @property
+    def windowed(self) -> list[Column]:
+        """Columns dated inside the delivery quarter."""
+        return [c for c in self.columns if c.window == "period"]
+
+    @property
+    def dated(self) -> bool:
+        """Records dated in their quarter (not populations, plans or targets, which are per period)."""
+        return bool(self.windowed)
+
     def column(self, name: str) -> Column:
         for c in self.columns:
             if c.name == name:

@@ -278,17 +278,13 @@ def load_extract(
         con.execute(f"DROP TABLE IF EXISTS typed_{tag}")
 
 
-def _windowed(extract: Extract) -> list[Column]:
-    return [c for c in extract.columns if c.window == "period"]
-
-
 def _delivered_for_another_period(con: duckdb.DuckDBPyConnection, extract: Extract, period: Period,
                                   digest: str) -> list[Problem]:
     """The same bytes accepted for another quarter: a file copied into the wrong folder.
 
     Only for extracts dated inside their quarter; population and plans files legitimately repeat.
     """
-    if not _windowed(extract):
+    if not extract.dated:
         return []
     other = con.execute(
         "SELECT min(period) FROM loads WHERE extract = ? AND sha256 = ? AND status = ? AND period <> ?",
@@ -304,7 +300,7 @@ def _delivered_for_another_period(con: duckdb.DuckDBPyConnection, extract: Extra
 def _wrong_quarter(extract: Extract, period: Period, frame: pd.DataFrame, problems: list[Problem]) -> list[Problem]:
     """A file-level explanation when most dates belong to another quarter."""
     out = []
-    for c in _windowed(extract):
+    for c in extract.windowed:
         outside = sum(1 for p in problems if p.rule == "date_window" and p.column == c.name)
         dates = frame[c.name].dropna()
         if not len(dates) or outside * 2 < len(dates):

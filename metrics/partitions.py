@@ -18,7 +18,9 @@ from metrics import warehouse
 from metrics.compute import MetricResult, compute_metric
 from metrics.contracts import EXTRACTS, Extract
 from metrics.periods import Period
+from metrics.quarterly import targets_for
 from metrics.registry import metrics_for, scorecard
+from metrics.suppression import DEFAULT_THRESHOLD, mark_secondary
 
 # The column holding the area code in each extract.
 AREA_COLUMN = {name: ("code" if "code" in e.column_names else "la_code" if "la_code" in e.column_names
@@ -51,8 +53,9 @@ def _table_from_partition(con: duckdb.DuckDBPyConnection, extract: Extract, root
 
 
 def compute_area(root: Path, area: str, periods: Sequence[Period], card: str = "bcf",
-                 plans: dict[tuple[str, str, str, str], float] | None = None) -> list[MetricResult]:
-    """One area's metrics for ``periods`` from its Parquet partitions (no warehouse file needed)."""
+                 suppression_threshold: int = DEFAULT_THRESHOLD) -> list[MetricResult]:
+    """One area's metrics for ``periods`` from its Parquet partitions (no warehouse file needed),
+    marked for secondary suppression like the single-machine run (groups never span areas)."""
     con = duckdb.connect()
     try:
         con.execute(warehouse._MACROS)
@@ -64,15 +67,10 @@ def compute_area(root: Path, area: str, periods: Sequence[Period], card: str = "
         out: list[MetricResult] = []
         for period in periods:
             warehouse.prepare_views(con, period)
-            if plans is None and sc.targets_extract == "plans":
-                from metrics.quarterly import load_plans
-
-                period_plans = load_plans(con, period)
-            else:
-                period_plans = plans or {}
+            plans, tolerances = targets_for(con, card, period)
             for metric in metrics_for(card):
                 for kind in metric.windows:
-                    out += compute_metric(con, metric, period, [area], period_plans, sc.status_scheme, None, kind)
-        return out
+                    out += compute_metric(con, metric, period, [area], plans, sc.status_scheme, tolerances, kind)
+        return mark_secondary(out, suppression_threshold)
     finally:
         con.close()

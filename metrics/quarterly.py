@@ -93,11 +93,6 @@ def ingest_periods(
     return outcomes
 
 
-def _dated(extract_name: str) -> bool:
-    """Record extracts dated inside their delivery quarter (not populations, plans or targets)."""
-    return any(c.window == "period" for c in EXTRACTS[extract_name].columns)
-
-
 def window_periods(metric: Metric, period: Period, kind: MetricWindow | None = None) -> list[Period]:
     """The quarters a window covers (all windows of the metric when ``kind`` is None)."""
     kinds = [kind] if kind else list(metric.windows)
@@ -111,7 +106,7 @@ def loads_read_by(metric: Metric, period: Period, loads: Sequence[LoadOutcome],
     populations (no dated records) only the period's own delivery."""
     in_window = {p.label for p in window_periods(metric, period, kind)}
     return [o for o in loads if o.extract in metric.sources
-            and o.period in (in_window if _dated(o.extract) else {period.label})]
+            and o.period in (in_window if EXTRACTS[o.extract].dated else {period.label})]
 
 
 def blocked_reason(metric: Metric, period: Period, loads: Sequence[LoadOutcome],
@@ -128,7 +123,7 @@ def blocked_reason(metric: Metric, period: Period, loads: Sequence[LoadOutcome],
             return f"{o.extract} for {o.period} {what}"
     seen = {(o.extract, o.period) for o in read}
     for source in metric.sources:
-        wanted = window_periods(metric, period, kind) if _dated(source) else [period]
+        wanted = window_periods(metric, period, kind) if EXTRACTS[source].dated else [period]
         for p in wanted:
             if (source, p.label) not in seen:
                 return f"{source} for {p.label} was not delivered"
@@ -163,6 +158,14 @@ def load_plans(con: duckdb.DuckDBPyConnection, period: Period) -> dict[PlanKey, 
     return {(r[0], r[1], r[2], r[3]): float(r[4]) for r in rows}
 
 
+def targets_for(con: duckdb.DuckDBPyConnection, card: str, period: Period) -> tuple[
+        dict[PlanKey, float], dict[PlanKey, float]]:
+    """The plans (BCF) or targets and amber tolerances (Red/Amber/Green scorecards) a period is judged on."""
+    if scorecard(card).targets_extract == "plans":
+        return load_plans(con, period), {}
+    return load_targets(con, period)
+
+
 def load_targets(con: duckdb.DuckDBPyConnection, period: Period) -> tuple[dict[PlanKey, float], dict[PlanKey, float]]:
     """Safeguarding targets and amber tolerances, keyed like annual (YE) plans."""
     rows = con.execute(
@@ -189,11 +192,7 @@ def compute_period(
     con = warehouse.connect(paths.warehouse)
     try:
         warehouse.prepare_views(con, period)
-        tolerances: dict[PlanKey, float] = {}
-        if sc.targets_extract == "plans":
-            plans = load_plans(con, period)
-        else:
-            plans, tolerances = load_targets(con, period)
+        plans, tolerances = targets_for(con, card, period)
         results: list[MetricResult] = []
         for metric in metrics_for(card):
             for kind in metric.windows:
@@ -305,7 +304,7 @@ def export_returns(
     if card != "bcf":
         con = warehouse.connect(paths.warehouse, read_only=True)
         try:
-            tolerances = load_targets(con, target)[1]
+            tolerances = targets_for(con, card, target)[1]
         finally:
             con.close()
     for hwb in sorted({r.hwb_code for r in current}):

@@ -161,7 +161,6 @@ def _expand(path: Path, metric: Metric, breakdown: dict[str, Any]) -> list[Metri
             metric,
             id=f"{metric.id}_{value}",
             title=f"{metric.title}: {label}",
-            order=metric.order,
             numerator_label=metric.numerator_label.replace("{label}", label.lower()),
             parameters={**metric.parameters, param: value},
             suppression_group=metric.id,

@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,7 @@ def write_demo(root: Path) -> dict[str, list[Path]]:
     return generate(root, [Period.parse(p) for p in DEMO_PERIODS], demo_profiles(), seed=2022)
 
 
+@cache
 def _la_names() -> dict[str, str]:
     with open(REFERENCE / "hwb_codes.csv", newline="", encoding="utf-8") as fh:
         return {r["code"]: r["name"] for r in csv.DictReader(fh)}

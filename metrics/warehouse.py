@@ -150,7 +150,7 @@ def load_reference(con: duckdb.DuckDBPyConnection) -> None:
 
 def record_extracts() -> list[Extract]:
     """Extracts of dated records delivered each quarter (not populations, plans or targets)."""
-    return [e for e in EXTRACTS.values() if e.key and any(c.window == "period" for c in e.columns)]
+    return [e for e in EXTRACTS.values() if e.key and e.dated]
 
 
 def current_view(extract: Extract) -> str:
