@@ -22,9 +22,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from metrics import row_rules
 from metrics.contracts import Column, Extract
 from metrics.periods import Period
-from metrics.validation import Problem
+from metrics.validation import Problem, gx_max_rows
 
 Validate = Callable[[Extract, Period, pd.DataFrame], list[Problem]]
 
@@ -42,7 +43,8 @@ def _step(name: str) -> None:
 
 _CASTS = {
     "INTEGER": ("TRY_CAST({c} AS BIGINT)", "a whole number"),
-    "DOUBLE": ("TRY_CAST({c} AS DOUBLE)", "a number"),
+    # NaN and infinity parse as doubles but are no plan value; they fail like any other non-number.
+    "DOUBLE": ("CASE WHEN isfinite(TRY_CAST({c} AS DOUBLE)) THEN TRY_CAST({c} AS DOUBLE) END", "a number"),
     "DATE": ("CAST(try_strptime({c}, '%Y-%m-%d') AS DATE)", "a date in YYYY-MM-DD form"),
     "TIMESTAMP": ("try_strptime({c}, ['%Y-%m-%d %H:%M', '%Y-%m-%d %H:%M:%S', '%Y-%m-%dT%H:%M', '%Y-%m-%dT%H:%M:%S'])",
                   "a date and time in YYYY-MM-DD HH:MM form"),
@@ -171,15 +173,16 @@ def _unparsed_lines(con: duckdb.DuckDBPyConnection, path: Path, tag: str) -> lis
     DuckDB 2.0 silently ends the file at an unterminated quote. No contract field may contain a
     line break, so every non-blank physical line after the header must be one parsed row.
     """
-    lines = con.execute(
-        "SELECT row_number() OVER () AS n, l FROM read_csv(?, header = false, auto_detect = false, "
-        "delim = chr(31), quote = '', escape = '', columns = {'l': 'VARCHAR'}, strict_mode = false, "
-        "parallel = false)", [str(path)]).fetchall()
-    physical = sum(1 for n, text in lines if n > 1 and text and text.strip())
+    lines = ("SELECT row_number() OVER () AS n, l FROM read_csv(?, header = false, auto_detect = false, "
+             "delim = chr(31), quote = '', escape = '', columns = {'l': 'VARCHAR'}, strict_mode = false, "
+             "parallel = false)")
+    physical, odd = con.execute(
+        f"SELECT count(*) FILTER (n > 1 AND NOT regexp_full_match(l, '\\s*')), "
+        f"min(n) FILTER (n > 1 AND (length(l) - length(replace(l, '\"', ''))) % 2 = 1) FROM ({lines})",
+        [str(path)]).fetchall()[0]
     parsed = int(con.execute(f"SELECT count(*) FROM raw_{tag}").fetchall()[0][0])
-    if parsed == physical:
+    if parsed == int(physical):
         return []
-    odd = next((int(n) for n, text in lines if n > 1 and text and text.count('"') % 2), None)
     where = f"an unbalanced quote on line {odd}" if odd else "a quoted line break or unreadable lines"
     return [Problem(odd, None, "csv_unparsed_lines",
                     f"{physical - parsed} of {physical} data lines could not be read as rows, from {where}")]
@@ -213,17 +216,15 @@ def _typed_select(extract: Extract, source: str) -> str:
 
 
 def _cast_problems(con: duckdb.DuckDBPyConnection, extract: Extract, tag: str) -> list[Problem]:
-    out: list[Problem] = []
+    """Values present but not of the column's type, found in one scan of the raw text."""
     typed: list[Column] = [c for c in extract.columns if c.dtype != "VARCHAR"]
-    for c in typed:
-        q = f'"{c.name}"'
-        expr, what = _CASTS[c.dtype]
-        bad = con.execute(
-            f"SELECT _line FROM raw_{tag} WHERE NULLIF(trim({q}), '') IS NOT NULL "
-            f"AND {expr.format(c=f'trim({q})')} IS NULL ORDER BY _line"
-        ).fetchall()
-        out.extend(Problem(int(r[0]), c.name, "type", f"{c.name} is not {what}") for r in bad)
-    return out
+    if not typed:
+        return []
+    lines = row_rules.failing_lines(con, f"raw_{tag}", [
+        f"NULLIF(trim({q}), '') IS NOT NULL AND {_CASTS[c.dtype][0].format(c=f'trim({q})')} IS NULL"
+        for c in typed for q in [f'"{c.name}"']])
+    return [Problem(line, c.name, "type", f"{c.name} is not {_CASTS[c.dtype][1]}")
+            for c, found in zip(typed, lines, strict=True) for line in found]
 
 
 def load_extract(
@@ -264,11 +265,14 @@ def load_extract(
         if not problems:
             cast = _cast_problems(con, extract, tag)
             con.execute(f"CREATE OR REPLACE TEMP TABLE typed_{tag} AS {_typed_select(extract, f'raw_{tag}')}")
-            frame = con.execute(f"SELECT * FROM typed_{tag} ORDER BY _line").df().set_index("_line")
-            seen = {(p.line, p.column) for p in cast}
-            gx_problems = [p for p in validate(extract, period, frame) if (p.line, p.column) not in seen]
-            problems = sorted(cast + gx_problems, key=lambda p: (p.line or 0, p.column or ""))
-            problems = _wrong_quarter(extract, period, frame, problems) + problems
+            seen = {(p.line, p.column) for p in cast}  # an uncastable value is reported once, as such
+            found = row_rules.problems(con, extract, period, f"typed_{tag}")
+            frame = _gx_frame(con, f"typed_{tag}", rows, found)
+            # Both checks run the same rules; their union is kept, so a disagreement can only reject more.
+            union = list(dict.fromkeys(found + validate(extract, period, frame)))
+            problems = sorted(cast + [p for p in union if (p.line, p.column) not in seen],
+                              key=lambda p: (p.line or 0, p.column or ""))
+            problems = row_rules.wrong_quarter(con, extract, period, f"typed_{tag}", problems) + problems
         if problems:
             return _reject(con, extract, path, period, run_id, load_id, digest, rows, problems, tag)
         _commit(con, extract, period, run_id, load_id, shown, digest, rows, tag)
@@ -297,20 +301,17 @@ def _delivered_for_another_period(con: duckdb.DuckDBPyConnection, extract: Extra
                     f"was it copied into the {period.label} folder by mistake?")]
 
 
-def _wrong_quarter(extract: Extract, period: Period, frame: pd.DataFrame, problems: list[Problem]) -> list[Problem]:
-    """A file-level explanation when most dates belong to another quarter."""
-    out = []
-    for c in extract.windowed:
-        outside = sum(1 for p in problems if p.rule == "date_window" and p.column == c.name)
-        dates = frame[c.name].dropna()
-        if not len(dates) or outside * 2 < len(dates):
-            continue
-        quarters = pd.Series([Period.containing(d.date()).label for d in pd.to_datetime(dates)])
-        likely = quarters.mode().iloc[0]
-        out.append(Problem(None, c.name, "wrong_quarter",
-                           f"{outside} of {len(dates)} {c.name} values fall outside {period.label}; most are in "
-                           f"{likely}: is this the {likely} extract in the {period.label} folder?"))
-    return out
+def _gx_frame(con: duckdb.DuckDBPyConnection, table: str, rows: int, found: list[Problem]) -> pd.DataFrame:
+    """The rows GX validates (index = CSV line): the whole file up to ``GX_MAX_ROWS`` rows; beyond
+    that, the lines the SQL rules flagged (up to as many again) and a systematic sample of the rest,
+    which keeps a national quarter out of pandas while GX still sees every kind of failure."""
+    limit = gx_max_rows()
+    if rows <= limit:
+        return con.execute(f"SELECT * FROM {table} ORDER BY _line").df().set_index("_line")
+    flagged = sorted({p.line for p in found if p.line is not None})[:limit]
+    step = -(-rows // limit)
+    return con.execute(f"SELECT * FROM {table} WHERE _line % ? = 0 OR _line IN (SELECT unnest(?)) ORDER BY _line",
+                       [step, flagged]).df().set_index("_line")
 
 
 def _commit(con: duckdb.DuckDBPyConnection, extract: Extract, period: Period, run_id: str,

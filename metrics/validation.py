@@ -29,6 +29,20 @@ from metrics.warehouse import reference_codes
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 log = logging.getLogger(__name__)
 
+# Files up to this many rows are validated by GX whole; larger ones as flagged lines plus a sample
+# (``metrics.ingest._gx_frame``), every row being checked by the same rules in SQL (``metrics.row_rules``).
+GX_MAX_ROWS = 100_000
+
+
+def gx_max_rows() -> int:
+    """``GX_MAX_ROWS``, or the ``SCORECARD_GX_MAX_ROWS`` environment variable when set."""
+    value = os.environ.get("SCORECARD_GX_MAX_ROWS", "")
+    if not value:
+        return GX_MAX_ROWS
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"SCORECARD_GX_MAX_ROWS must be a whole number of rows >= 1, not {value!r}")
+    return int(value)
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -40,7 +54,7 @@ class Problem:
     reason: str
 
 
-def _date_bounds(col: Column, period: Period) -> tuple[dt.date, dt.date] | None:
+def date_bounds(col: Column, period: Period) -> tuple[dt.date, dt.date] | None:
     if col.window == "period":
         return period.start, period.end
     if col.window == "up_to_period_end":
@@ -50,64 +64,87 @@ def _date_bounds(col: Column, period: Period) -> tuple[dt.date, dt.date] | None:
     return None
 
 
-def build_expectations(extract: Extract, period: Period) -> list[Any]:
-    """The expectation list for one extract and delivery period."""
-    import great_expectations as gx
+@dataclass(frozen=True)
+class Rule:
+    """One row rule of a contract for a delivery period; GX and SQL (``metrics.row_rules``) both run these."""
 
-    E = gx.expectations
-    out: list[Any] = []
+    rule: str  # required | pattern | code | range | date_window | unique | order | required_if
+    column: str  # the column reported (comma-joined for a compound key)
+    reason: str
+    columns: tuple[str, ...] = ()  # unique: the key; order: (later, earlier); required_if: (column, condition)
+    pattern: str | None = None
+    values: tuple[str, ...] = ()
+    low: Any = None
+    high: Any = None
 
-    def meta(column: str | None, rule: str, reason: str) -> dict[str, Any]:
-        return {"column": column, "rule": rule, "reason": reason}
 
-    out.append(E.ExpectTableColumnsToMatchOrderedList(
-        column_list=extract.column_names,
-        meta=meta(None, "columns", "columns differ from the contract")))
+def contract_rules(extract: Extract, period: Period) -> list[Rule]:
+    """Every row rule of ``extract`` for ``period``, in the order problems are reported."""
+    out: list[Rule] = []
     for c in extract.columns:
         if c.required:
-            out.append(E.ExpectColumnValuesToNotBeNull(
-                column=c.name, meta=meta(c.name, "required", f"{c.name} is required but empty")))
+            out.append(Rule("required", c.name, f"{c.name} is required but empty"))
         if c.pattern:
-            out.append(E.ExpectColumnValuesToMatchRegex(
-                column=c.name, regex=c.pattern,
-                meta=meta(c.name, "pattern", f"{c.name} does not match {c.pattern}")))
+            out.append(Rule("pattern", c.name, f"{c.name} does not match {c.pattern}", pattern=c.pattern))
         if c.codes is not None:
-            values = list(c.codes) if isinstance(c.codes, tuple) else reference_codes(c.codes)
+            values = tuple(c.codes) if isinstance(c.codes, tuple) else tuple(reference_codes(c.codes))
             source = "allowed values" if isinstance(c.codes, tuple) else f"reference list {c.codes}"
-            out.append(E.ExpectColumnValuesToBeInSet(
-                column=c.name, value_set=values,
-                meta=meta(c.name, "code", f"{c.name} is not in the {source}")))
+            out.append(Rule("code", c.name, f"{c.name} is not in the {source}", values=values))
         if c.minimum is not None or c.maximum is not None:
             rng = f"{c.minimum:g}-{c.maximum:g}" if c.maximum is not None else f">= {c.minimum:g}"
-            out.append(E.ExpectColumnValuesToBeBetween(
-                column=c.name, min_value=c.minimum, max_value=c.maximum,
-                meta=meta(c.name, "range", f"{c.name} outside {rng}")))
-        bounds = _date_bounds(c, period)
+            out.append(Rule("range", c.name, f"{c.name} outside {rng}", low=c.minimum, high=c.maximum))
+        bounds = date_bounds(c, period)
         if bounds:
             lo, hi = bounds
             # A timestamp on the window's last day is inside it up to midnight.
             last = dt.time(23, 59, 59) if c.dtype == "TIMESTAMP" else dt.time()
-            out.append(E.ExpectColumnValuesToBeBetween(
-                column=c.name,
-                min_value=dt.datetime.combine(lo, dt.time()), max_value=dt.datetime.combine(hi, last),
-                meta=meta(c.name, "date_window",
-                          f"{c.name} outside {lo.isoformat()}..{hi.isoformat()} for {period.label}")))
+            out.append(Rule("date_window", c.name,
+                            f"{c.name} outside {lo.isoformat()}..{hi.isoformat()} for {period.label}",
+                            low=dt.datetime.combine(lo, dt.time()), high=dt.datetime.combine(hi, last)))
     for cols in extract.unique:
-        if len(cols) == 1:
-            out.append(E.ExpectColumnValuesToBeUnique(
-                column=cols[0], meta=meta(cols[0], "unique", f"duplicate {cols[0]}")))
-        else:
-            out.append(E.ExpectCompoundColumnsToBeUnique(
-                column_list=list(cols),
-                meta=meta(",".join(cols), "unique", f"duplicate ({', '.join(cols)})")))
+        what = cols[0] if len(cols) == 1 else f"({', '.join(cols)})"
+        out.append(Rule("unique", ",".join(cols), f"duplicate {what}", columns=tuple(cols)))
     for later, earlier in extract.ordered:
-        out.append(E.ExpectColumnPairValuesAToBeGreaterThanB(
-            column_A=later, column_B=earlier, or_equal=True, ignore_row_if="either_value_is_missing",
-            meta=meta(later, "order", f"{later} is before {earlier}")))
+        out.append(Rule("order", later, f"{later} is before {earlier}", columns=(later, earlier)))
     for col, cond in extract.required_if:
-        out.append(E.ExpectColumnValuesToNotBeNull(
-            column=col, row_condition=f"{cond}.notnull()", condition_parser="pandas",
-            meta=meta(col, "required_if", f"{col} is required when {cond} is present")))
+        out.append(Rule("required_if", col, f"{col} is required when {cond} is present", columns=(col, cond)))
+    return out
+
+
+def build_expectations(extract: Extract, period: Period) -> list[Any]:
+    """The GX suite for one extract and delivery period."""
+    import great_expectations as gx
+
+    E = gx.expectations
+
+    def meta(column: str | None, rule: str, reason: str) -> dict[str, Any]:
+        return {"column": column, "rule": rule, "reason": reason}
+
+    out: list[Any] = [E.ExpectTableColumnsToMatchOrderedList(
+        column_list=extract.column_names, meta=meta(None, "columns", "columns differ from the contract"))]
+    for r in contract_rules(extract, period):
+        m = meta(r.column, r.rule, r.reason)
+        if r.rule == "required":
+            out.append(E.ExpectColumnValuesToNotBeNull(column=r.column, meta=m))
+        elif r.rule == "pattern":
+            out.append(E.ExpectColumnValuesToMatchRegex(column=r.column, regex=r.pattern or "", meta=m))
+        elif r.rule == "code":
+            out.append(E.ExpectColumnValuesToBeInSet(column=r.column, value_set=list(r.values), meta=m))
+        elif r.rule in ("range", "date_window"):
+            out.append(E.ExpectColumnValuesToBeBetween(column=r.column, min_value=r.low, max_value=r.high, meta=m))
+        elif r.rule == "unique" and len(r.columns) == 1:
+            out.append(E.ExpectColumnValuesToBeUnique(column=r.column, meta=m))
+        elif r.rule == "unique":
+            out.append(E.ExpectCompoundColumnsToBeUnique(column_list=list(r.columns), meta=m))
+        elif r.rule == "order":
+            out.append(E.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A=r.columns[0], column_B=r.columns[1], or_equal=True,
+                ignore_row_if="either_value_is_missing", meta=m))
+        elif r.rule == "required_if":
+            out.append(E.ExpectColumnValuesToNotBeNull(
+                column=r.column, row_condition=f"{r.columns[1]}.notnull()", condition_parser="pandas", meta=m))
+        else:
+            raise ValueError(f"no expectation for rule {r.rule!r}")
     return out
 
 
