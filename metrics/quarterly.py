@@ -11,6 +11,7 @@ import csv
 import datetime as dt
 import os
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from metrics.periods import Period
 from metrics.registry import Metric, MetricWindow, Scorecard, metrics_for, scorecard
 from metrics.status import PlanKey
 from metrics.suppression import DEFAULT_THRESHOLD, mark_secondary
+from metrics.validation import Problem
 
 Progress = Callable[[str], None]
 
@@ -76,20 +78,28 @@ def ingest_periods(
     extracts: Sequence[Extract] = BCF_EXTRACTS,
     progress: Progress = _quiet,
 ) -> list[LoadOutcome]:
-    from metrics.validation import Validator  # GX import takes seconds; only when ingesting
+    from metrics.validation import Validator
 
-    validator = Validator(docs_dir)
-    outcomes = []
-    con = warehouse.connect(paths.warehouse)
-    try:
-        for period in periods:
-            for extract in extracts:
-                path = paths.raw_dir / period.label / extract.filename
-                outcome = load_extract(con, extract, path, period, run_id, validator.validate)
-                outcomes.append(outcome)
-                progress(f"{period.label} {extract.name}: {outcome.status}")
-    finally:
-        con.close()
+    # Importing GX and building its context takes seconds of Python; it happens on another thread
+    # while DuckDB (which releases the GIL) hashes, parses and checks the first file.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gx-context") as pool:
+        validator = pool.submit(Validator, docs_dir)
+
+        def validate(extract: Extract, period: Period, frame: pd.DataFrame) -> list[Problem]:
+            return validator.result().validate(extract, period, frame)
+
+        outcomes = []
+        con = warehouse.connect(paths.warehouse)
+        try:
+            for period in periods:
+                for extract in extracts:
+                    path = paths.raw_dir / period.label / extract.filename
+                    outcome = load_extract(con, extract, path, period, run_id, validate)
+                    outcomes.append(outcome)
+                    progress(f"{period.label} {extract.name}: {outcome.status}")
+        finally:
+            con.close()
+        validator.result()  # a GX set-up failure is reported even when no file needed validating
     return outcomes
 
 
