@@ -54,7 +54,7 @@ class Problem:
     reason: str
 
 
-def date_bounds(col: Column, period: Period) -> tuple[dt.date, dt.date] | None:
+def _date_bounds(col: Column, period: Period) -> tuple[dt.date, dt.date] | None:
     if col.window == "period":
         return period.start, period.end
     if col.window == "up_to_period_end":
@@ -93,7 +93,7 @@ def contract_rules(extract: Extract, period: Period) -> list[Rule]:
         if c.minimum is not None or c.maximum is not None:
             rng = f"{c.minimum:g}-{c.maximum:g}" if c.maximum is not None else f">= {c.minimum:g}"
             out.append(Rule("range", c.name, f"{c.name} outside {rng}", low=c.minimum, high=c.maximum))
-        bounds = date_bounds(c, period)
+        bounds = _date_bounds(c, period)
         if bounds:
             lo, hi = bounds
             # A timestamp on the window's last day is inside it up to midnight.
