@@ -302,7 +302,7 @@ def _delivered_for_another_period(con: duckdb.DuckDBPyConnection, extract: Extra
 
 
 def _gx_frame(con: duckdb.DuckDBPyConnection, table: str, rows: int, found: list[Problem]) -> pd.DataFrame:
-    """The rows GX validates (index = CSV line): the whole file up to ``GX_MAX_ROWS`` rows; beyond
+    """The rows GX validates (index = CSV line): the whole file up to ``gx_max_rows()`` rows; beyond
     that, the lines the SQL rules flagged (up to as many again) and a systematic sample of the rest,
     which keeps a national quarter out of pandas while GX still sees every kind of failure."""
     limit = gx_max_rows()
