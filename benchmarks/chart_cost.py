@@ -20,11 +20,11 @@ from typing import Any
 import matplotlib.figure as mfig
 import matplotlib.pyplot as plt
 
-from metrics import registry
-from metrics.charts import DPI, trend_chart
-from metrics.compute import MetricResult
-from metrics.periods import Period
-from metrics.status import ON_TRACK
+from metrics.compute.status import ON_TRACK
+from metrics.core import registry
+from metrics.core.periods import Period
+from metrics.core.results import MetricResult
+from metrics.publish.charts import DPI, trend_chart
 
 
 def _history(metric_id: str, hwb: str) -> list[MetricResult]:

@@ -51,9 +51,10 @@ def _peak_mib() -> float:
 def generate(workdir: Path, hwbs: list[str], population_scale: float, spells_scale: float, seed: int) -> Path:
     import dataclasses
 
-    from metrics import synthetic, synthetic_national
-    from metrics.periods import Period
-    from metrics.quarterly import hwb_names
+    from metrics.core.periods import Period
+    from metrics.core.reference import hwb_names
+    from metrics.synthetic import bcf as synthetic
+    from metrics.synthetic import national as synthetic_national
 
     raw = workdir / "raw"
     stamp = raw / "PARAMS.json"
@@ -82,31 +83,34 @@ def generate(workdir: Path, hwbs: list[str], population_scale: float, spells_sca
 def stage_pipeline(raw: Path, workdir: Path) -> dict[str, Any]:
     import shutil
 
-    from metrics import quarterly
-    from metrics.periods import Period
+    from metrics.compute.run import available_hwbs, compute_period
+    from metrics.core.paths import RunPaths
+    from metrics.core.periods import Period
+    from metrics.ingest.run import ingest_periods, periods_to_load
+    from metrics.publish.run import export_returns, render_charts, render_scorecards
 
     out = workdir / "a"
     shutil.rmtree(out, ignore_errors=True)
-    paths = quarterly.RunPaths(raw, out / "warehouse.duckdb", out / "reports")
+    paths = RunPaths(raw, out / "warehouse.duckdb", out / "reports")
     target = Period.parse(TARGET)
     times: dict[str, float] = {}
     t = time.perf_counter()
-    periods = quarterly.periods_to_load(target, raw)
-    loads = quarterly.ingest_periods(paths, periods, "bench", paths.data_docs(target))
+    periods = periods_to_load(target, raw)
+    loads = ingest_periods(paths, periods, "bench", paths.data_docs(target))
     times["ingest + validation"] = time.perf_counter() - t
     assert all(o.status == "accepted" for o in loads), [o.summary() for o in loads if o.status != "accepted"]
     t = time.perf_counter()
-    hwbs = quarterly.available_hwbs(paths, target)
+    hwbs = available_hwbs(paths, target)
     results = []
     for p in periods:
-        results += quarterly.compute_period(paths, p, hwbs, loads, "bench")
+        results += compute_period(paths, p, hwbs, loads, "bench")
     times["metrics"] = time.perf_counter() - t
     t = time.perf_counter()
-    charts = quarterly.render_charts(paths, target, results, 5)
+    charts = render_charts(paths, target, results, 5)
     times["charts"] = time.perf_counter() - t
     t = time.perf_counter()
-    books = quarterly.export_returns(paths, target, results, "benchmark", 5)
-    pages = quarterly.render_scorecards(paths, target, results, loads, "benchmark", 5)
+    books = export_returns(paths, target, results, "benchmark", 5)
+    pages = render_scorecards(paths, target, results, loads, "benchmark", 5)
     times["workbooks + HTML"] = time.perf_counter() - t
     figures = {f"{r.metric_id}|{r.hwb_code}": [r.numerator, r.denominator] for r in results if r.period == TARGET}
     return {"times": times, "figures": figures, "outputs": len(charts) + len(books) + len(pages)}
@@ -116,10 +120,10 @@ def stage_duckdb(raw: Path) -> dict[str, Any]:
     import duckdb
 
     from metrics import warehouse
-    from metrics.compute import compute_metric
+    from metrics.compute.metric import compute_metric
     from metrics.contracts import BCF_EXTRACTS, EXTRACTS
-    from metrics.periods import Period
-    from metrics.registry import metrics_for
+    from metrics.core.periods import Period
+    from metrics.core.registry import metrics_for
 
     times: dict[str, float] = {}
     t = time.perf_counter()
@@ -152,7 +156,7 @@ def stage_pandas(raw: Path) -> dict[str, Any]:
     import numpy as np
     import pandas as pd
 
-    from metrics.periods import Period
+    from metrics.core.periods import Period
 
     ref = ROOT / "metrics" / "reference"
     times: dict[str, float] = {}

@@ -11,11 +11,10 @@ from pathlib import Path
 
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
-from metrics.compute import MetricResult
-from metrics.ingest import LoadOutcome
-from metrics.periods import Period
-from metrics.registry import get, scorecard
-from metrics.suppression import publishable
+from metrics.compute.suppression import publishable
+from metrics.core.periods import Period
+from metrics.core.registry import get, scorecard
+from metrics.core.results import LoadOutcome, MetricResult
 
 
 def _key(prefix: str, period: Period) -> str:

@@ -1,4 +1,4 @@
-"""Prefect flows for the quarterly scorecard runs: thin tasks over ``metrics.quarterly``.
+"""Prefect flows for the quarterly scorecard runs: thin tasks over the stage modules.
 
 ``bcf-quarterly`` and ``safeguarding-quarterly`` are the same run over a
 different scorecard declaration (``metrics/definitions/<scorecard>``).
@@ -22,14 +22,16 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from pydantic import Field
 
-from metrics import quarterly
-from metrics.compute import MetricResult, headline
-from metrics.ingest import REJECTED, LoadOutcome
-from metrics.manifest import build_manifest, write_manifest
-from metrics.periods import Period, just_closed
-from metrics.quarterly import RunPaths
-from metrics.registry import scorecard
-from metrics.runlock import exclusive_run
+from metrics.compute.run import available_hwbs, compute_period
+from metrics.core.paths import RunPaths
+from metrics.core.periods import Period, just_closed
+from metrics.core.registry import scorecard
+from metrics.core.results import REJECTED, LoadOutcome, MetricResult, headline
+from metrics.ingest.run import extracts_of, ingest_periods, periods_to_load
+from metrics.publish.manifest import build_manifest, write_manifest
+from metrics.publish.run import export_returns, render_charts, render_scorecards
+from metrics.warehouse.runlock import exclusive_run
+from metrics.warehouse.runs import record_run, run_history
 from pipelines import artifacts
 
 # Listeners (e.g. the CLI's progress display) that hear each step as it finishes.
@@ -59,8 +61,8 @@ class ExtractsRejected(RuntimeError):
 @task(name="ingest-and-validate", cache_policy=NO_CACHE)
 def ingest_task(paths: RunPaths, periods: list[Period], run_id: str, docs_dir: Path,
                 card: str = "bcf") -> list[LoadOutcome]:
-    extracts = quarterly.extracts_of(scorecard(card))
-    outcomes = quarterly.ingest_periods(paths, periods, run_id, docs_dir, extracts, progress=_emit)
+    extracts = extracts_of(scorecard(card))
+    outcomes = ingest_periods(paths, periods, run_id, docs_dir, extracts, progress=_emit)
     logger = get_run_logger()
     for o in outcomes:
         if o.status == REJECTED:
@@ -71,7 +73,7 @@ def ingest_task(paths: RunPaths, periods: list[Period], run_id: str, docs_dir: P
 @task(name="compute-metrics", cache_policy=NO_CACHE)
 def compute_task(paths: RunPaths, period: Period, hwbs: list[str], loads: list[LoadOutcome],
                  run_id: str, card: str = "bcf", threshold: int = 5) -> list[MetricResult]:
-    results = quarterly.compute_period(paths, period, hwbs, loads, run_id, card, threshold)
+    results = compute_period(paths, period, hwbs, loads, run_id, card, threshold)
     _emit(f"computed {len(results)} results for {period.label}")
     return results
 
@@ -79,19 +81,19 @@ def compute_task(paths: RunPaths, period: Period, hwbs: list[str], loads: list[L
 @task(name="render-charts", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
 def charts_task(paths: RunPaths, target: Period, results: list[MetricResult], threshold: int,
                 card: str = "bcf") -> list[Path]:
-    return quarterly.render_charts(paths, target, results, threshold, card, progress=_emit)
+    return render_charts(paths, target, results, threshold, card, progress=_emit)
 
 
 @task(name="export-return", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
 def export_task(paths: RunPaths, target: Period, results: list[MetricResult], generated_at: str,
                 threshold: int, card: str = "bcf") -> list[Path]:
-    return quarterly.export_returns(paths, target, results, generated_at, threshold, card, progress=_emit)
+    return export_returns(paths, target, results, generated_at, threshold, card, progress=_emit)
 
 
 @task(name="render-scorecards", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
 def scorecard_task(paths: RunPaths, target: Period, results: list[MetricResult], loads: list[LoadOutcome],
                    generated_at: str, threshold: int, card: str = "bcf") -> list[Path]:
-    return quarterly.render_scorecards(paths, target, results, loads, generated_at, threshold, card,
+    return render_scorecards(paths, target, results, loads, generated_at, threshold, card,
                                        progress=_emit)
 
 
@@ -163,9 +165,9 @@ def _run(paths: RunPaths, target: Period, hwb: str | list[str] | None, run_id: s
     out_dir.mkdir(parents=True, exist_ok=True)
     sc = scorecard(card)
 
-    periods = quarterly.periods_to_load(target, paths.raw_dir, quarterly.extracts_of(sc))
+    periods = periods_to_load(target, paths.raw_dir, extracts_of(sc))
     loads = ingest_task(paths, periods, run_id, paths.data_docs(target, card), card)
-    hwbs = resolve_hwbs(hwb, quarterly.available_hwbs(paths, target, card))
+    hwbs = resolve_hwbs(hwb, available_hwbs(paths, target, card))
     if not hwbs:
         raise ExtractsRejected(
             f"no areas to report: the {sc.population_extract} extract for {target.label} was not loaded:\n"
@@ -183,9 +185,9 @@ def _run(paths: RunPaths, target: Period, hwb: str | list[str] | None, run_id: s
     status = "failed: rejected extracts" if rejected else "completed"
     docs = paths.data_docs(target, card) / "index.html"
     manifest = build_manifest(run_id, target.label, hwbs, started, loads, results, [*charts, *returns, *pages, docs],
-                              suppression_threshold, status, quarterly.run_history(paths, target, card))
+                              suppression_threshold, status, run_history(paths, target, card))
     manifest_path = write_manifest(out_dir / "manifest.json", manifest)
-    quarterly.record_run(paths, run_id, target, hwbs, started, status, manifest_path, card)
+    record_run(paths, run_id, target, hwbs, started, status, manifest_path, card)
     current = headline(r for r in results if r.period == target.label)
     artifacts.publish(target, current, loads, charts, [*returns, *pages], docs, manifest_path,
                       suppression_threshold, card)

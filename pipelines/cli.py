@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from metrics.periods import Period
+from metrics.core.periods import Period
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -44,8 +44,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from metrics.quarterly import RunPaths
-    from metrics.registry import scorecard
+    from metrics.core.paths import RunPaths
+    from metrics.core.registry import scorecard
     from pipelines import bcf_flow
 
     console = Console(stderr=True)
@@ -93,9 +93,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _print_summary(console: Console, summary: dict[str, Any], manifest: Path, label: str = "BCF") -> None:
     from rich.table import Table
 
-    from metrics.compute import MetricResult
-    from metrics.registry import get
-    from metrics.suppression import publishable
+    from metrics.compute.suppression import publishable
+    from metrics.core.registry import get
+    from metrics.core.results import MetricResult
 
     table = Table(title=f"{label} {summary['period']}")
     for col in ("Area", "Metric", "Value (95% CI)", "Plan/target", "Status"):
@@ -121,7 +121,8 @@ def _print_summary(console: Console, summary: dict[str, Any], manifest: Path, la
 
 
 def cmd_demo_data(args: argparse.Namespace) -> int:
-    from metrics import synthetic, synthetic_safeguarding
+    from metrics.synthetic import bcf as synthetic
+    from metrics.synthetic import safeguarding as synthetic_safeguarding
 
     synthetic.write_demo(Path(args.out))
     synthetic_safeguarding.write_demo(Path(args.out))
@@ -131,8 +132,8 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
 
 
 def cmd_generate_safeguarding(args: argparse.Namespace) -> int:
-    from metrics import synthetic_safeguarding as sg
-    from metrics.quarterly import hwb_names
+    from metrics.core.reference import hwb_names
+    from metrics.synthetic import safeguarding as sg
 
     unknown = [c for c in args.la if c not in hwb_names()]
     if unknown:
@@ -145,8 +146,9 @@ def cmd_generate_safeguarding(args: argparse.Namespace) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from metrics import synthetic, synthetic_national
-    from metrics.quarterly import hwb_names
+    from metrics.core.reference import hwb_names
+    from metrics.synthetic import bcf as synthetic
+    from metrics.synthetic import national as synthetic_national
 
     if args.national:
         periods = [Period.parse(p) for p in args.periods]
@@ -170,7 +172,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_contracts(args: argparse.Namespace) -> int:
-    from metrics.docs import contracts_markdown
+    from metrics.publish.docs import contracts_markdown
 
     print(contracts_markdown(args.scorecard))
     return 0
@@ -197,14 +199,14 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 
 def cmd_readme(_: argparse.Namespace) -> int:
-    from metrics.docs import refresh_readme
+    from metrics.publish.docs import refresh_readme
 
     print("README.md updated" if refresh_readme() else "README.md already up to date")
     return 0
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
-    from metrics.docs import metrics_markdown
+    from metrics.publish.docs import metrics_markdown
 
     print(metrics_markdown(args.scorecard))
     return 0

@@ -9,7 +9,7 @@
 
 Both run on a ``process`` work pool from this checkout (the worker changes into
 the project folder), with at most one run of each deployment at a time; the
-warehouse lock (``metrics.runlock``) stops any second run across deployments.
+warehouse lock (``metrics.warehouse.runlock``) stops any second run across deployments.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Per-area metric tasks on a distributed engine through Prefect's task runners.
 
 The single-machine flow stays the default. For a region or all of England on several machines,
-export the warehouse as area-partitioned Parquet (``metrics.partitions``), then run one task per
+export the warehouse as area-partitioned Parquet (``metrics.compute.partitions``), then run one task per
 area on any Prefect task runner: a Dask cluster (``prefect-dask``, shown here and tested with a
 local cluster), Ray (``prefect-ray``), or the built-in process pool. Each task reads only its
 area's partitions, so workers need the Parquet folder (a shared disk or object store), not the
@@ -16,9 +16,9 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from metrics.compute import MetricResult
-from metrics.partitions import compute_area
-from metrics.periods import Period
+from metrics.compute.partitions import compute_area
+from metrics.core.periods import Period
+from metrics.core.results import MetricResult
 
 
 @task(name="compute-area", cache_policy=NO_CACHE)

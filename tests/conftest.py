@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from metrics import warehouse
-from metrics.validation import Validator
+from metrics.validate.gx import Validator
 
 
 @pytest.fixture(scope="module")

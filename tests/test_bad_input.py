@@ -12,11 +12,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from metrics import ingest, warehouse
+from metrics import warehouse
 from metrics.contracts import APC_SPELLS, POPULATION
-from metrics.ingest import ACCEPTED, REJECTED, UNCHANGED, load_extract
-from metrics.periods import Period
-from metrics.validation import Validator
+from metrics.core.periods import Period
+from metrics.core.results import ACCEPTED, REJECTED, UNCHANGED
+from metrics.ingest import load as ingest
+from metrics.ingest.load import load_extract
+from metrics.validate.gx import Validator
 from tests.extract_builders import population_rows, spell, write_extract
 
 Q1, Q2 = Period.parse("2023-24-Q1"), Period.parse("2023-24-Q2")

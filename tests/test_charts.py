@@ -11,11 +11,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from metrics import registry
-from metrics.charts import trend_chart
-from metrics.compute import MetricResult
-from metrics.periods import Period
-from metrics.status import NO_DATA, NOT_ON_TRACK, ON_TRACK
+from metrics.compute.status import NO_DATA, NOT_ON_TRACK, ON_TRACK
+from metrics.core import registry
+from metrics.core.periods import Period
+from metrics.core.results import MetricResult
+from metrics.publish.charts import trend_chart
 
 HWB, NAME = "E06000061", "North Northamptonshire"
 SVG_NS = "{http://www.w3.org/2000/svg}"

@@ -14,7 +14,7 @@ from typing import Any
 import openpyxl
 import pytest
 
-from metrics.runlock import exclusive_run
+from metrics.warehouse.runlock import exclusive_run
 from tests.workspace import PERIOD, Workspace
 
 HWB = "E06000061"
@@ -67,7 +67,7 @@ def test_outputs_exist_and_are_listed_with_hashes(ws: Workspace) -> None:
 
 
 def test_workbook_cells_match_the_computed_results(ws: Workspace) -> None:
-    from metrics.nhse_return import FIRST_DATA_ROW, HEADER_ROW
+    from metrics.publish.nhse_return import FIRST_DATA_ROW, HEADER_ROW
 
     wb = openpyxl.load_workbook(ws.reports / PERIOD / f"bcf_return_{HWB}_{PERIOD}.xlsx")
     sheet = wb["Metrics"]
@@ -76,7 +76,7 @@ def test_workbook_cells_match_the_computed_results(ws: Workspace) -> None:
     results = {r["metric_id"]: r for r in ws.manifest()["results"] if r["period"] == PERIOD}
     rows = list(sheet.iter_rows(min_row=FIRST_DATA_ROW + 1, values_only=True))
     assert len(rows) == 5
-    from metrics.registry import get
+    from metrics.core.registry import get
 
     for row, metric_id in zip(rows, SEED, strict=True):
         r = results[metric_id]
@@ -162,8 +162,8 @@ def _headline(html_text: str) -> dict[str, dict[str, str]]:
 
 
 def test_html_scorecard_and_workbook_show_the_same_figures(ws: Workspace) -> None:
-    from metrics.nhse_return import FIRST_DATA_ROW, HEADER_ROW
-    from metrics.registry import get
+    from metrics.core.registry import get
+    from metrics.publish.nhse_return import FIRST_DATA_ROW, HEADER_ROW
 
     page = (ws.reports / PERIOD / f"scorecard_{HWB}_{PERIOD}.html").read_text()
     table = _headline(page)

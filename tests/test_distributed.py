@@ -8,10 +8,12 @@ import math
 import os
 from pathlib import Path
 
-from metrics import quarterly
-from metrics.partitions import export_partitions
-from metrics.periods import Period
-from metrics.synthetic import HwbProfile, generate
+from metrics.compute.partitions import export_partitions
+from metrics.compute.run import compute_period
+from metrics.core.paths import RunPaths
+from metrics.core.periods import Period
+from metrics.ingest.run import ingest_periods
+from metrics.synthetic.bcf import HwbProfile, generate
 
 HWBS = ("E06000015", "E06000016", "E06000017")
 PERIODS = [Period.parse("2023-24-Q1"), Period.parse("2023-24-Q2")]
@@ -23,10 +25,10 @@ def test_dask_cluster_over_parquet_partitions_matches_the_warehouse_run(tmp_path
     profiles = [HwbProfile(code=c, name=c, total_population=30_000 + 10_000 * i, population_65_plus=6_000 + 1_000 * i)
                 for i, c in enumerate(HWBS)]
     generate(tmp_path / "raw", PERIODS, profiles, seed=3)
-    paths = quarterly.RunPaths(tmp_path / "raw", tmp_path / "w.duckdb", tmp_path / "reports")
-    loads = quarterly.ingest_periods(paths, PERIODS, "load", tmp_path / "docs")
+    paths = RunPaths(tmp_path / "raw", tmp_path / "w.duckdb", tmp_path / "reports")
+    loads = ingest_periods(paths, PERIODS, "load", tmp_path / "docs")
     local = {(r.metric_id, r.hwb_code, r.period): r
-             for p in PERIODS for r in quarterly.compute_period(paths, p, list(HWBS), loads, "local")}
+             for p in PERIODS for r in compute_period(paths, p, list(HWBS), loads, "local")}
 
     root = export_partitions(paths.warehouse, tmp_path / "parquet")
     assert sorted(d.name for d in (root / "apc_spells").iterdir()) == [f"area={h}" for h in HWBS]
@@ -44,7 +46,7 @@ def test_dask_cluster_over_parquet_partitions_matches_the_warehouse_run(tmp_path
 
 
 def test_an_area_with_no_partition_gets_no_data_not_an_error(tmp_path: Path) -> None:
-    from metrics.partitions import compute_area
+    from metrics.compute.partitions import compute_area
 
     results = compute_area(tmp_path / "missing", "E06000015", [PERIODS[0]])
     assert {r.status for r in results} == {"Data not available to assess progress"}

@@ -15,8 +15,8 @@ import duckdb
 import pytest
 
 from metrics.contracts import APC_SPELLS, BCF_EXTRACTS
-from metrics.periods import Period
-from metrics.synthetic import HwbProfile, QuarterTargets, generate
+from metrics.core.periods import Period
+from metrics.synthetic.bcf import HwbProfile, QuarterTargets, generate
 from tests.extract_builders import spell, write_extract
 from tests.workspace import PERIOD, Workspace, published_text
 
@@ -84,10 +84,11 @@ def test_process_killed_inside_the_commit_transaction_leaves_the_previous_partit
     script = textwrap.dedent(f"""
         import os, signal, sys
         from pathlib import Path
-        from metrics import ingest, warehouse
+        from metrics.ingest import load as ingest
+        from metrics import warehouse
         from metrics.contracts import APC_SPELLS
-        from metrics.periods import Period
-        from metrics.validation import Validator
+        from metrics.core.periods import Period
+        from metrics.validate.gx import Validator
         con = warehouse.connect({str(db)!r})
         v = Validator(Path({str(tmp_path / 'docs')!r}))
         q2 = Period.parse("2023-24-Q2")

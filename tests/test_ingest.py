@@ -8,9 +8,10 @@ import duckdb
 import pytest
 
 from metrics.contracts import APC_SPELLS, PLANS
-from metrics.ingest import ACCEPTED, MISSING, REJECTED, UNCHANGED, load_extract
-from metrics.periods import Period
-from metrics.validation import Validator
+from metrics.core.periods import Period
+from metrics.core.results import ACCEPTED, MISSING, REJECTED, UNCHANGED
+from metrics.ingest.load import load_extract
+from metrics.validate.gx import Validator
 from tests.extract_builders import spell, write_extract
 
 Q2 = Period.parse("2023-24-Q2")

@@ -12,12 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from metrics import stats
-from metrics.compute import MetricResult
+from metrics.compute import stats
+from metrics.compute.run import compute_period
+from metrics.compute.status import NO_DATA, NOT_ON_TRACK, ON_TRACK
 from metrics.contracts import APC_SPELLS, CARE_HOME_ADMISSIONS, PLANS, POPULATION, REABLEMENT
-from metrics.periods import Period
-from metrics.quarterly import RunPaths, compute_period, ingest_periods
-from metrics.status import NO_DATA, NOT_ON_TRACK, ON_TRACK
+from metrics.core.paths import RunPaths
+from metrics.core.periods import Period
+from metrics.core.results import MetricResult
+from metrics.ingest.run import ingest_periods
 from tests.extract_builders import population_rows, spell, write_extract
 
 HWB, OTHER = "E06000061", "E06000062"

@@ -12,9 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from metrics import quarterly
-from metrics.periods import Period
-from metrics.synthetic import HwbProfile, generate
+from metrics.compute.run import compute_period
+from metrics.core.paths import RunPaths
+from metrics.core.periods import Period
+from metrics.ingest.run import ingest_periods, periods_to_load
+from metrics.publish import run as publish_run
+from metrics.publish.run import render_charts
+from metrics.synthetic.bcf import HwbProfile, generate
 
 HWBS = ("E06000015", "E06000016", "E06000017")
 TARGET = Period.parse("2023-24-Q2")
@@ -27,28 +31,28 @@ def _same(a: object, b: object) -> bool:
 
 
 @pytest.fixture(scope="module")
-def loaded(tmp_path_factory: pytest.TempPathFactory) -> tuple[quarterly.RunPaths, list[Period], list]:
+def loaded(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunPaths, list[Period], list]:
     root = tmp_path_factory.mktemp("nat")
     profiles = [HwbProfile(code=c, name=c, total_population=40_000 + 15_000 * i, population_65_plus=8_000 + 2_000 * i)
                 for i, c in enumerate(HWBS)]
     generate(root / "raw", [Period.parse("2023-24-Q1"), TARGET], profiles, seed=11)
-    paths = quarterly.RunPaths(root / "raw", root / "w.duckdb", root / "reports")
-    periods = quarterly.periods_to_load(TARGET, paths.raw_dir)
-    loads = quarterly.ingest_periods(paths, periods, "load", root / "docs")
+    paths = RunPaths(root / "raw", root / "w.duckdb", root / "reports")
+    periods = periods_to_load(TARGET, paths.raw_dir)
+    loads = ingest_periods(paths, periods, "load", root / "docs")
     assert all(o.status == "accepted" for o in loads)
     return paths, periods, loads
 
 
-def test_all_hwbs_at_once_equals_each_hwb_alone(loaded: tuple[quarterly.RunPaths, list[Period], list]) -> None:
+def test_all_hwbs_at_once_equals_each_hwb_alone(loaded: tuple[RunPaths, list[Period], list]) -> None:
     paths, periods, loads = loaded
     together = {}
     for p in periods:
-        for r in quarterly.compute_period(paths, p, list(HWBS), loads, "all"):
+        for r in compute_period(paths, p, list(HWBS), loads, "all"):
             together[(r.metric_id, r.hwb_code, r.period, r.view)] = r
     alone = {}
     for h in HWBS:
         for p in periods:
-            for r in quarterly.compute_period(paths, p, [h], loads, f"one-{h}"):
+            for r in compute_period(paths, p, [h], loads, f"one-{h}"):
                 alone[(r.metric_id, r.hwb_code, r.period, r.view)] = r
     assert together.keys() == alone.keys() and len(together) == 3 * 5 * 2
     for key, r in together.items():
@@ -60,15 +64,15 @@ def test_all_hwbs_at_once_equals_each_hwb_alone(loaded: tuple[quarterly.RunPaths
 
 
 def test_charts_drawn_on_two_processes_equal_charts_drawn_in_one(
-        loaded: tuple[quarterly.RunPaths, list[Period], list], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        loaded: tuple[RunPaths, list[Period], list], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     paths, periods, loads = loaded
-    results = [r for p in periods for r in quarterly.compute_period(paths, p, list(HWBS), loads, "charts")]
+    results = [r for p in periods for r in compute_period(paths, p, list(HWBS), loads, "charts")]
     serial = dataclasses.replace(paths, reports_dir=tmp_path / "serial")
     parallel = dataclasses.replace(paths, reports_dir=tmp_path / "parallel")
-    one = quarterly.render_charts(serial, TARGET, results, 5, workers=1)
-    monkeypatch.setattr(quarterly, "PARALLEL_CHARTS_FROM", 1)  # force the pool for 15 charts
+    one = render_charts(serial, TARGET, results, 5, workers=1)
+    monkeypatch.setattr(publish_run, "PARALLEL_CHARTS_FROM", 1)  # force the pool for 15 charts
     messages: list[str] = []
-    two = quarterly.render_charts(parallel, TARGET, results, 5, progress=messages.append, workers=2)
+    two = render_charts(parallel, TARGET, results, 5, progress=messages.append, workers=2)
     assert messages == ["15 charts for 3 areas on 2 processes"]
     assert [p.name for p in one] == [p.name for p in two] and len(one) == 30
     for a, b in zip(one, two, strict=True):

@@ -8,11 +8,11 @@ import openpyxl
 import pytest
 from openpyxl.worksheet.worksheet import Worksheet
 
-from metrics.compute import MetricResult
-from metrics.nhse_return import FIRST_DATA_ROW, HEADER_ROW, write_return
-from metrics.periods import Period
-from metrics.status import NO_DATA, NOT_ON_TRACK, ON_TRACK, STATUSES
-from metrics.xlsx_cells import needs_quote_prefix
+from metrics.compute.status import NO_DATA, NOT_ON_TRACK, ON_TRACK, STATUSES
+from metrics.core.periods import Period
+from metrics.core.results import MetricResult
+from metrics.publish.nhse_return import FIRST_DATA_ROW, HEADER_ROW, write_return
+from metrics.publish.xlsx_cells import needs_quote_prefix
 
 HWB, NAME = "E06000061", "North Northamptonshire"
 Q2 = Period.parse("2023-24-Q2")

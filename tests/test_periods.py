@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from metrics.periods import Period, just_closed
+from metrics.core.periods import Period, just_closed
 
 
 def test_parse_and_dates() -> None:

@@ -1,8 +1,8 @@
 from pathlib import Path
 
-from metrics import registry
 from metrics.contracts import EXTRACTS
-from metrics.docs import contracts_markdown, metrics_markdown
+from metrics.core import registry
+from metrics.publish.docs import contracts_markdown, metrics_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,11 +6,11 @@ import datetime as dt
 from dataclasses import replace
 from pathlib import Path
 
-from metrics import registry
-from metrics.compute import MetricResult
-from metrics.periods import Period
-from metrics.report_html import render_scorecard, trend
-from metrics.status import NOT_ON_TRACK, ON_TRACK
+from metrics.compute.status import NOT_ON_TRACK, ON_TRACK
+from metrics.core import registry
+from metrics.core.periods import Period
+from metrics.core.results import MetricResult
+from metrics.publish.html import render_scorecard, trend
 
 Q1, Q2 = Period.parse("2023-24-Q1"), Period.parse("2023-24-Q2")
 
@@ -54,7 +54,7 @@ def test_page_suppresses_small_counts_and_escapes_text(tmp_path: Path) -> None:
 
 
 def test_spc_icons_appear_once_there_are_twelve_quarters() -> None:
-    from metrics.spc_notes import icon_svg, spc_summary
+    from metrics.publish.spc_notes import icon_svg, spc_summary
 
     m = registry.get("discharge_usual_residence")  # higher is better
     periods = [Period.parse("2020-21-Q1")]

@@ -16,11 +16,13 @@ import duckdb
 import pandas as pd
 import pytest
 
-from metrics import row_rules
 from metrics.contracts import APC_SPELLS, EXTRACTS, Column, Extract
-from metrics.ingest import REJECTED, load_extract
-from metrics.periods import Period
-from metrics.validation import Problem, Validator, contract_rules, gx_max_rows
+from metrics.core.periods import Period
+from metrics.core.results import REJECTED, Problem
+from metrics.ingest.load import load_extract
+from metrics.validate import sql as row_rules
+from metrics.validate.gx import Validator, gx_max_rows
+from metrics.validate.rules import contract_rules
 from metrics.warehouse import reference_codes
 from tests.extract_builders import spell, write_extract
 

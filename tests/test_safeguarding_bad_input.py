@@ -8,9 +8,10 @@ from pathlib import Path
 import duckdb
 
 from metrics.contracts import CLA_EPISODES, MISSING_EPISODES
-from metrics.ingest import ACCEPTED, REJECTED, load_extract
-from metrics.periods import Period
-from metrics.validation import Validator
+from metrics.core.periods import Period
+from metrics.core.results import ACCEPTED, REJECTED
+from metrics.ingest.load import load_extract
+from metrics.validate.gx import Validator
 from tests.extract_builders import write_extract
 
 Q2 = Period.parse("2023-24-Q2")

@@ -16,9 +16,9 @@ from typing import Any
 import openpyxl
 import pytest
 
-from metrics.registry import metrics_for
-from metrics.status import RAG_STATUSES
-from metrics.suppression import SUPPRESSED
+from metrics.compute.status import RAG_STATUSES
+from metrics.compute.suppression import SUPPRESSED
+from metrics.core.registry import metrics_for
 from tests.workspace import PERIOD, Workspace, published_text
 
 LAS = ("E06000061", "E06000062")

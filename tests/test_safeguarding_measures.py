@@ -14,20 +14,15 @@ from typing import Any
 
 import pytest
 
-from metrics import quarterly, stats
-from metrics.compute import MetricResult
-from metrics.contracts import (
-    ASSESSMENTS,
-    CHILD_POPULATION,
-    CLA_EPISODES,
-    CONTACTS,
-    CP_PLANS,
-    MISSING_EPISODES,
-    TARGETS,
-)
-from metrics.periods import Period
-from metrics.registry import scorecard
-from metrics.status import AMBER, CONTEXT, GREEN, NO_DATA, RED
+from metrics.compute import stats
+from metrics.compute.run import compute_period
+from metrics.compute.status import AMBER, CONTEXT, GREEN, NO_DATA, RED
+from metrics.contracts import ASSESSMENTS, CHILD_POPULATION, CLA_EPISODES, CONTACTS, CP_PLANS, MISSING_EPISODES, TARGETS
+from metrics.core.paths import RunPaths
+from metrics.core.periods import Period
+from metrics.core.registry import scorecard
+from metrics.core.results import MetricResult
+from metrics.ingest.run import extracts_of, ingest_periods, periods_to_load
 from tests.extract_builders import write_extract
 
 A, B = "E06000061", "E06000062"
@@ -175,15 +170,15 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> list[MetricResult]:
             write_extract(d / extract.filename, extract, parts[key] + filler[key])
         write_extract(d / CHILD_POPULATION.filename, CHILD_POPULATION, _population())
         write_extract(d / TARGETS.filename, TARGETS, _targets(period.financial_year))
-    paths = quarterly.RunPaths(raw, root / "w.duckdb", root / "reports")
-    extracts = quarterly.extracts_of(scorecard("safeguarding"))
-    periods = quarterly.periods_to_load(P4, raw, extracts)
+    paths = RunPaths(raw, root / "w.duckdb", root / "reports")
+    extracts = extracts_of(scorecard("safeguarding"))
+    periods = periods_to_load(P4, raw, extracts)
     assert periods == [P1, P2, P3, P4]
-    loads = quarterly.ingest_periods(paths, periods, "run", root / "docs", extracts)
+    loads = ingest_periods(paths, periods, "run", root / "docs", extracts)
     assert [o.summary() for o in loads if o.status != "accepted"] == []
     out: list[MetricResult] = []
     for p in periods:
-        out += quarterly.compute_period(paths, p, [A, B], loads, "run", "safeguarding")
+        out += compute_period(paths, p, [A, B], loads, "run", "safeguarding")
     return out
 
 
@@ -268,7 +263,7 @@ def test_looked_after_and_missing(results: list[MetricResult]) -> None:
 
 
 def test_neutral_measures_never_get_a_colour(results: list[MetricResult]) -> None:
-    from metrics.registry import metrics_for
+    from metrics.core.registry import metrics_for
 
     neutral = {m.id for m in metrics_for("safeguarding") if m.polarity == "neutral"}
     assert {"contacts", "cp_rate", "cla_rate", "cp_category_neglect"} <= neutral
@@ -283,7 +278,7 @@ def test_target_comes_from_the_financial_year(results: list[MetricResult]) -> No
 
 
 def test_categories_form_one_suppression_group() -> None:
-    from metrics.registry import metrics_for
+    from metrics.core.registry import metrics_for
 
     groups = {m.suppression_group for m in metrics_for("safeguarding") if m.suppression_group}
     assert groups == {"cp_category"}

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from metrics.spc import SpcConfig, outside_rule, xmr
+from metrics.compute.spc import SpcConfig, outside_rule, xmr
 
 
 def flagged(flags: list[bool]) -> list[int]:

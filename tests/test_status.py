@@ -1,8 +1,8 @@
 """Status is computed from value, plan and polarity: the seed papers' two errors cannot recur."""
 
-from metrics import registry
-from metrics.periods import Period
-from metrics.status import NO_DATA, NOT_ON_TRACK, ON_TRACK, assess, plan_for
+from metrics.compute.status import NO_DATA, NOT_ON_TRACK, ON_TRACK, assess, plan_for
+from metrics.core import registry
+from metrics.core.periods import Period
 
 Q2 = Period.parse("2023-24-Q2")
 

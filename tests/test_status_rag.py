@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from metrics.registry import get
-from metrics.status import AMBER, CONTEXT, GREEN, NO_DATA, RED, assess_rag
+from metrics.compute.status import AMBER, CONTEXT, GREEN, NO_DATA, RED, assess_rag
+from metrics.core.registry import get
 
 LOWER = get("re_referrals")  # lower is better
 HIGHER = get("rhi_72h")  # higher is better

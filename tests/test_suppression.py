@@ -7,9 +7,9 @@ import datetime as dt
 
 import pytest
 
-from metrics.compute import MetricResult
-from metrics.status import NOT_ON_TRACK
-from metrics.suppression import SUPPRESSED, publishable, suppress_count
+from metrics.compute.status import NOT_ON_TRACK
+from metrics.compute.suppression import SUPPRESSED, publishable, suppress_count
+from metrics.core.results import MetricResult
 
 
 def _result(numerator: float | None, denominator: float | None, **kw: object) -> MetricResult:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from metrics.compute import MetricResult
-from metrics.status import CONTEXT
-from metrics.suppression import SUPPRESSED, mark_secondary, publishable
+from metrics.compute.status import CONTEXT
+from metrics.compute.suppression import SUPPRESSED, mark_secondary, publishable
+from metrics.core.results import MetricResult
 
 CATS = ("neglect", "emotional", "physical", "sexual", "multiple")
 

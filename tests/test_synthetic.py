@@ -16,9 +16,9 @@ import pandas as pd
 import pytest
 
 from metrics.contracts import APC_SPELLS, BCF_EXTRACTS, CARE_HOME_ADMISSIONS, PLANS, POPULATION, REABLEMENT, Extract
-from metrics.periods import Period
-from metrics.registry import all_metrics, metrics_for
-from metrics.synthetic import HwbProfile, QuarterTargets, demo_profiles, generate, population_by_age, write_demo
+from metrics.core.periods import Period
+from metrics.core.registry import all_metrics, metrics_for
+from metrics.synthetic.bcf import HwbProfile, QuarterTargets, demo_profiles, generate, population_by_age, write_demo
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "metrics" / "reference"
@@ -425,7 +425,8 @@ def test_quarter_targets_override_the_rates(tmp_path: Path) -> None:
 
 
 def test_generated_multi_hwb_extracts_pass_validation_including_a_year_boundary(tmp_path: Path) -> None:
-    from metrics.quarterly import RunPaths, ingest_periods
+    from metrics.core.paths import RunPaths
+    from metrics.ingest.run import ingest_periods
 
     generate(tmp_path / "raw", TWO, PROFILES, seed=11)
     paths = RunPaths(tmp_path / "raw", tmp_path / "w.duckdb", tmp_path / "reports")

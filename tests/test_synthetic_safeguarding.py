@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from metrics import synthetic_safeguarding as sg
 from metrics.contracts import ASSESSMENTS, CONTACTS, CP_PLANS, MISSING_EPISODES, SAFEGUARDING_EXTRACTS
-from metrics.periods import Period
+from metrics.core.periods import Period
+from metrics.synthetic import safeguarding as sg
 
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "data" / "raw"

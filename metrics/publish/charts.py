@@ -1,6 +1,6 @@
 """Quarterly trend charts for one metric and one HWB, for board papers and the scorecard.
 
-Charts draw only publishable figures (``metrics.suppression``), so a chart can
+Charts draw only publishable figures (``metrics.compute.suppression``), so a chart can
 never show a value that the tables suppress. Output is PNG (for documents) and
 SVG (for the web); the SVG is deterministic so re-running a quarter does not
 produce spurious diffs.
@@ -23,11 +23,11 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from metrics.benchmarks import england_benchmarks
-from metrics.compute import MetricResult
-from metrics.periods import Period
-from metrics.registry import Metric
-from metrics.suppression import DEFAULT_THRESHOLD, publishable
+from metrics.compute.suppression import DEFAULT_THRESHOLD, publishable
+from metrics.core.periods import Period
+from metrics.core.reference import england_benchmarks
+from metrics.core.registry import Metric
+from metrics.core.results import MetricResult
 
 # NHS identity colours; each series also differs in marker or line style so
 # the chart does not rely on colour alone.

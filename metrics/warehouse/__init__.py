@@ -14,10 +14,10 @@ from pathlib import Path
 import duckdb
 
 from metrics.contracts import EXTRACTS, Extract
-from metrics.periods import Period
-from metrics.registry import all_metrics
+from metrics.core.paths import REFERENCE
+from metrics.core.periods import Period
+from metrics.core.registry import all_metrics
 
-REFERENCE = Path(__file__).parent / "reference"
 DEFAULT_DB = Path("data/processed/warehouse.duckdb")
 
 _SYSTEM_TABLES = """

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 
-from metrics.periods import Period
-from metrics.synthetic import HwbProfile, generate
+from metrics.core.paths import REFERENCE
+from metrics.core.periods import Period
+from metrics.synthetic.bcf import HwbProfile, generate
 
-REFERENCE = Path(__file__).parent / "reference"
 NATIONAL_SPELLS_PER_1000 = 78.0
 # Typical all-ages population and share aged 65+ by ONS code prefix (authority type).
 _TYPICAL = {"E09": (270_000, 0.12), "E08": (310_000, 0.17), "E06": (240_000, 0.20), "E10": (790_000, 0.23)}

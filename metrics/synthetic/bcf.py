@@ -37,9 +37,9 @@ import pyarrow.csv as pa_csv
 from numpy.typing import NDArray
 
 from metrics.contracts import APC_SPELLS, BCF_EXTRACTS, CARE_HOME_ADMISSIONS, PLANS, POPULATION, REABLEMENT, Extract
-from metrics.periods import Period
+from metrics.core.paths import REFERENCE
+from metrics.core.periods import Period
 
-REFERENCE = Path(__file__).parent / "reference"
 SEXES = ("M", "F")
 BANDS = (*(f"{a}-{a + 4}" for a in range(0, 90, 5)), "90+")
 AGES = np.arange(91)  # single years; 90 stands for 90+
@@ -212,7 +212,7 @@ def _reference_rows(name: str) -> tuple[dict[str, str], ...]:
 @cache
 def metric_plan_bases() -> dict[str, str]:
     """Metric id -> plan basis ('quarter' or 'annual'), from the BCF declarations."""
-    from metrics.registry import metrics_for
+    from metrics.core.registry import metrics_for
 
     return {m.id: m.plan_basis for m in metrics_for("bcf")}
 

@@ -16,20 +16,19 @@ import io
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
-from metrics import row_rules
 from metrics.contracts import Column, Extract
-from metrics.periods import Period
-from metrics.validation import Problem, gx_max_rows
+from metrics.core.periods import Period
+from metrics.core.results import ACCEPTED, MISSING, REJECTED, UNCHANGED, LoadOutcome, Problem
+from metrics.validate import sql as row_rules
+from metrics.validate.gx import gx_max_rows
 
 Validate = Callable[[Extract, Period, pd.DataFrame], list[Problem]]
 
-ACCEPTED, REJECTED, MISSING, UNCHANGED = "accepted", "rejected", "missing", "unchanged"
 
 # Fault-injection point for tests: called with the step name inside the commit transaction,
 # so a test can make a load fail part-way and check the warehouse is exactly as before.
@@ -49,36 +48,6 @@ _CASTS = {
     "TIMESTAMP": ("try_strptime({c}, ['%Y-%m-%d %H:%M', '%Y-%m-%d %H:%M:%S', '%Y-%m-%dT%H:%M', '%Y-%m-%dT%H:%M:%S'])",
                   "a date and time in YYYY-MM-DD HH:MM form"),
 }
-
-
-@dataclass
-class LoadOutcome:
-    extract: str
-    period: str
-    file_path: str
-    status: str
-    sha256: str | None = None
-    rows: int = 0
-    rejected_rows: int = 0
-    message: str = ""
-    problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def usable(self) -> bool:
-        return self.status in (ACCEPTED, UNCHANGED)
-
-    def summary(self, limit: int = 10) -> str:
-        """Human-readable; names file, line and column but never a value (values may identify people)."""
-        if self.status != REJECTED:
-            return f"{self.file_path}: {self.status} ({self.rows} rows)"
-        head = [f"{self.file_path}: REJECTED - {self.message}"]
-        for p in self.problems[:limit]:
-            where = f"line {p.line}" if p.line is not None else "file"
-            col = f", column {p.column}" if p.column else ""
-            head.append(f"  {where}{col}: {p.reason} [{p.rule}]")
-        if len(self.problems) > limit:
-            head.append(f"  ... and {len(self.problems) - limit} more (see the rejects table)")
-        return "\n".join(head)
 
 
 def sha256_of(path: Path) -> str:

@@ -15,13 +15,13 @@ from typing import Any
 
 import xlsxwriter
 
-from metrics.benchmarks import england_benchmarks
-from metrics.compute import MetricResult
-from metrics.periods import Period
-from metrics.registry import Metric, Scorecard, metrics_for
-from metrics.status import AMBER, CONTEXT, GREEN, NO_DATA, RED
-from metrics.suppression import publishable
-from metrics.xlsx_cells import Formats, write_number, write_text
+from metrics.compute.status import AMBER, CONTEXT, GREEN, NO_DATA, RED
+from metrics.compute.suppression import publishable
+from metrics.core.periods import Period
+from metrics.core.reference import england_benchmarks
+from metrics.core.registry import Metric, Scorecard, metrics_for
+from metrics.core.results import MetricResult
+from metrics.publish.xlsx_cells import Formats, write_number, write_text
 
 # Colour-blind-safe fills with dark text; the status word is always written, colour only helps.
 STATUS_FILL = {GREEN: "#C6E6C3", AMBER: "#FFE3A3", RED: "#F4B6B6", CONTEXT: "#E4E4E4", NO_DATA: "#FFFFFF"}

@@ -35,10 +35,10 @@ from metrics.contracts import (
     TARGETS,
     Extract,
 )
-from metrics.periods import Period
-from metrics.registry import metrics_for
+from metrics.core.paths import REFERENCE
+from metrics.core.periods import Period
+from metrics.core.registry import metrics_for
 
-REFERENCE = Path(__file__).parent / "reference"
 IntArray = NDArray[np.int64]
 
 # Per 10,000 children aged 0-17 per year unless said (England: DfE CIN 2024/2025, CLA 2024).

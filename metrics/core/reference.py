@@ -1,13 +1,12 @@
-"""England benchmarks drawn beside local values (safeguarding scorecard), with their year and source."""
+"""Shipped reference data read by several stages: England benchmarks and area names."""
 
 from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
-REFERENCE = Path(__file__).parent / "reference"
+from metrics.core.paths import REFERENCE
 
 
 @dataclass(frozen=True)
@@ -24,3 +23,11 @@ def england_benchmarks() -> dict[str, Benchmark]:
     with open(REFERENCE / "england_benchmarks.csv", newline="", encoding="utf-8") as fh:
         return {r["metric_id"]: Benchmark(float(r["value"]), r["year"], r["source"], r["status"])
                 for r in csv.DictReader(fh)}
+
+
+def hwb_names() -> dict[str, str]:
+    """Area name by ONS code, from ``hwb_codes.csv``."""
+    names: dict[str, str] = {}
+    with open(REFERENCE / "hwb_codes.csv", newline="", encoding="utf-8") as fh:
+        names.update({r["code"]: r["name"] for r in csv.DictReader(fh)})
+    return names

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-DEFINITIONS = Path(__file__).parent / "definitions"
+from metrics.core.paths import DEFINITIONS
 
 Method = Literal["isr", "dsr", "crude_rate", "proportion", "count"]
 # neutral: a context measure (e.g. demand); shown, trended, never given a status colour.

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from metrics.periods import Period
-from metrics.registry import Metric
+from metrics.core.periods import Period
+from metrics.core.registry import Metric
 
 ON_TRACK = "On track to meet target"
 NOT_ON_TRACK = "Not on track to meet target"

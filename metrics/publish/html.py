@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from metrics.benchmarks import england_benchmarks
-from metrics.compute import MetricResult
-from metrics.periods import Period
-from metrics.registry import Metric, Scorecard
-from metrics.spc_notes import SpcReading, icon_svg
-from metrics.status import AMBER, CONTEXT, GREEN, NO_DATA, NOT_ON_TRACK, ON_TRACK, RED
-from metrics.suppression import SUPPRESSED, publishable
+from metrics.compute.status import AMBER, CONTEXT, GREEN, NO_DATA, NOT_ON_TRACK, ON_TRACK, RED
+from metrics.compute.suppression import SUPPRESSED, publishable
+from metrics.core.periods import Period
+from metrics.core.reference import england_benchmarks
+from metrics.core.registry import Metric, Scorecard
+from metrics.core.results import MetricResult
+from metrics.publish.spc_notes import SpcReading, icon_svg
 
 _STATUS_STYLE = {
     ON_TRACK: ("on-track", "&#10004;", "On track"),  # check mark

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from metrics.compute import MetricResult
-from metrics.registry import Metric
-from metrics.spc import Improvement, SpcConfig, xmr
+from metrics.compute.spc import Improvement, SpcConfig, xmr
+from metrics.core.registry import Metric
+from metrics.core.results import MetricResult
 
 _VARIATION = {
     "common_cause": "common cause variation (no significant change)",

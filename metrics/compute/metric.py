@@ -1,7 +1,7 @@
 """Run each metric's SQL in DuckDB and turn its rows into estimates with CIs.
 
 SQL does the set work (filtering, grouping by HWB and stratum); the method
-named in the declaration picks the statistic from ``metrics.stats``.
+named in the declaration picks the statistic from ``metrics.compute.stats``.
 """
 
 from __future__ import annotations
@@ -9,51 +9,15 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import duckdb
 
-from metrics import stats
-from metrics.periods import Period
-from metrics.registry import Metric, MetricWindow, StatusScheme
-from metrics.status import CONTEXT, NO_DATA, Assessment, PlanKey, assess, assess_rag, plan_for
-
-
-@dataclass(frozen=True)
-class MetricResult:
-    """One metric for one HWB and period: the row every output is drawn from."""
-
-    metric_id: str
-    hwb_code: str
-    period: str
-    window_start: dt.date
-    window_end: dt.date
-    numerator: float | None
-    denominator: float | None
-    value: float | None
-    lower: float | None
-    upper: float | None
-    method: str
-    note: str
-    plan: float | None
-    assessed_value: float | None
-    projection: float | None
-    status: str
-    status_reason: str
-    # "" for the metric's headline window; else the further view (e.g. rolling_12_months).
-    view: str = ""
-    # Not small itself, but withheld so a total cannot give back a suppressed category
-    # (``metrics.suppression.mark_secondary``).
-    secondary_suppressed: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def headline(results: Iterable[MetricResult]) -> list[MetricResult]:
-    """The results charts, returns and status are drawn from (further views left out)."""
-    return [r for r in results if not r.view]
+from metrics.compute import stats
+from metrics.compute.status import CONTEXT, NO_DATA, Assessment, PlanKey, assess, assess_rag, plan_for
+from metrics.core.periods import Period
+from metrics.core.registry import Metric, MetricWindow, StatusScheme
+from metrics.core.results import MetricResult
 
 
 def window(metric: Metric, period: Period, kind: MetricWindow | None = None) -> tuple[dt.date, dt.date]:

@@ -1,7 +1,7 @@
 """The contract's row rules as DuckDB SQL over the typed staging table.
 
 These are the same rules, with the same rule ids and reasons, as the Great Expectations suite
-that ``metrics.validation.build_expectations`` generates from the contract. GX validates a pandas
+that ``metrics.validate.gx.build_expectations`` generates from the contract. GX validates a pandas
 frame, and turning a national quarter (4-5 million spells) into one took most of a run's time and
 memory; DuckDB checks every row in place in a fraction of that. GX still validates each file -
 whole for files up to ``validation.GX_MAX_ROWS`` rows, otherwise every line these rules flag plus a
@@ -16,8 +16,9 @@ from collections import Counter
 import duckdb
 
 from metrics.contracts import Extract
-from metrics.periods import Period
-from metrics.validation import Problem, Rule, contract_rules
+from metrics.core.periods import Period
+from metrics.core.results import Problem
+from metrics.validate.rules import Rule, contract_rules
 
 
 def _q(name: str) -> str:

@@ -15,9 +15,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from metrics.compute import MetricResult
-from metrics.ingest import LoadOutcome, sha256_of
-from metrics.suppression import publishable
+from metrics.compute.suppression import publishable
+from metrics.core.results import LoadOutcome, MetricResult
+from metrics.ingest.load import sha256_of
 
 _PACKAGES = ("hwb-scorecard", "prefect", "duckdb", "great-expectations", "pandas", "numpy", "scipy",
              "matplotlib", "xlsxwriter", "openpyxl")

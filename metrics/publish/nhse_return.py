@@ -2,7 +2,7 @@
 
 The official template could not be confirmed, so sheet names, title and
 columns come from ``metrics/reference/nhse_return_layout.toml`` and can be
-changed without touching code. Figures go through ``metrics.suppression`` so
+changed without touching code. Figures go through ``metrics.compute.suppression`` so
 the return can never publish a count the charts and tables suppress.
 
 Narrative cells hold free text typed by people and later opened in Excel by
@@ -25,17 +25,18 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
-from metrics import registry
-from metrics.compute import MetricResult
-from metrics.periods import Period
-from metrics.registry import Metric
-from metrics.status import STATUSES
-from metrics.suppression import DEFAULT_THRESHOLD, SUPPRESSED, publishable
-from metrics.xlsx_cells import Formats as _Formats
-from metrics.xlsx_cells import write_number as _write_number
-from metrics.xlsx_cells import write_text as _write_text
+from metrics.compute.status import STATUSES
+from metrics.compute.suppression import DEFAULT_THRESHOLD, SUPPRESSED, publishable
+from metrics.core import registry
+from metrics.core.paths import REFERENCE
+from metrics.core.periods import Period
+from metrics.core.registry import Metric
+from metrics.core.results import MetricResult
+from metrics.publish.xlsx_cells import Formats as _Formats
+from metrics.publish.xlsx_cells import write_number as _write_number
+from metrics.publish.xlsx_cells import write_text as _write_text
 
-DEFAULT_LAYOUT = Path(__file__).parent / "reference" / "nhse_return_layout.toml"
+DEFAULT_LAYOUT = REFERENCE / "nhse_return_layout.toml"
 
 NARRATIVE_FIELDS = ("challenges", "achievements")
 # Figures shown to the metric's own number of decimals.
@@ -255,6 +256,6 @@ def _write_metrics(ws: Worksheet, formats: _Formats, layout: Layout, rows: list[
     ws.freeze_panes(FIRST_DATA_ROW, 1)
     if layout.protect:
         # Only the narrative cells are unlocked. The status stays locked: it is computed from value,
-        # plan and polarity (metrics.status) and must not be typed by hand; the dropdown documents
+        # plan and polarity (metrics.compute.status) and must not be typed by hand; the dropdown documents
         # and enforces the allowed values if the sheet is unprotected.
         ws.protect("", {"format_columns": True, "format_rows": True})

@@ -15,12 +15,13 @@ from pathlib import Path
 import duckdb
 
 from metrics import warehouse
-from metrics.compute import MetricResult, compute_metric
+from metrics.compute.metric import compute_metric
+from metrics.compute.suppression import DEFAULT_THRESHOLD, mark_secondary
+from metrics.compute.targets import targets_for
 from metrics.contracts import EXTRACTS, Extract
-from metrics.periods import Period
-from metrics.quarterly import targets_for
-from metrics.registry import metrics_for, scorecard
-from metrics.suppression import DEFAULT_THRESHOLD, mark_secondary
+from metrics.core.periods import Period
+from metrics.core.registry import metrics_for, scorecard
+from metrics.core.results import MetricResult
 
 # The column holding the area code in each extract.
 AREA_COLUMN = {name: ("code" if "code" in e.column_names else "la_code" if "la_code" in e.column_names

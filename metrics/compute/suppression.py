@@ -20,8 +20,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from metrics.compute import MetricResult
-from metrics.registry import all_metrics
+from metrics.core.registry import all_metrics
+from metrics.core.results import MetricResult
 
 SUPPRESSED = "*"
 DEFAULT_THRESHOLD = 5

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from metrics.contracts import EXTRACTS, markdown_table
-from metrics.registry import metrics_for, scorecard
+from metrics.core.registry import metrics_for, scorecard
 
 
 def contracts_markdown(card: str = "bcf") -> str:

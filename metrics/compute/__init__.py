@@ -1,0 +1,1 @@
+"""Compute: metric SQL, OHID statistics, status, suppression and SPC."""

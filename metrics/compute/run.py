@@ -1,0 +1,81 @@
+"""Compute every metric of a scorecard for one period and store the results against the run."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import duckdb
+import pandas as pd
+
+from metrics import warehouse
+from metrics.compute.metric import compute_metric, unavailable_results
+from metrics.compute.readiness import blocked_reason
+from metrics.compute.suppression import DEFAULT_THRESHOLD, mark_secondary
+from metrics.compute.targets import targets_for
+from metrics.core.paths import RunPaths
+from metrics.core.periods import Period
+from metrics.core.registry import metrics_for, scorecard
+from metrics.core.results import LoadOutcome, MetricResult
+
+
+def available_hwbs(paths: RunPaths, period: Period, card: str = "bcf") -> list[str]:
+    """Areas in the period's population extract for the scorecard."""
+    table = scorecard(card).population_extract
+    con = warehouse.connect(paths.warehouse, read_only=True)
+    try:
+        rows = con.execute(
+            f'SELECT DISTINCT code FROM "{table}" WHERE _period = ? ORDER BY 1', [period.label]
+        ).fetchall()
+    finally:
+        con.close()
+    return [r[0] for r in rows]
+
+
+def compute_period(
+    paths: RunPaths,
+    period: Period,
+    hwbs: Sequence[str],
+    loads: Sequence[LoadOutcome],
+    run_id: str,
+    card: str = "bcf",
+    suppression_threshold: int = DEFAULT_THRESHOLD,
+) -> list[MetricResult]:
+    """All metrics of a scorecard for one period, each in its headline window and further views,
+    with secondary suppression marked; results are also stored against the run id."""
+    sc = scorecard(card)
+    con = warehouse.connect(paths.warehouse)
+    try:
+        warehouse.prepare_views(con, period)
+        plans, tolerances = targets_for(con, card, period)
+        results: list[MetricResult] = []
+        for metric in metrics_for(card):
+            for kind in metric.windows:
+                reason = blocked_reason(metric, period, loads, kind)
+                if reason:
+                    results += unavailable_results(metric, period, hwbs, plans, f"not computed: {reason}",
+                                                   sc.status_scheme, kind)
+                else:
+                    results += compute_metric(con, metric, period, hwbs, plans, sc.status_scheme, tolerances, kind)
+        results = mark_secondary(results, suppression_threshold)
+        store_results(con, run_id, period, results)
+    finally:
+        con.close()
+    return results
+
+
+def store_results(
+    con: duckdb.DuckDBPyConnection, run_id: str, period: Period, results: Sequence[MetricResult]
+) -> None:
+    """Replace this run's results for the period, so a retried task never double-counts."""
+    frame = pd.DataFrame([r.as_dict() for r in results])
+    frame.insert(0, "run_id", run_id)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DELETE FROM metric_results WHERE run_id = ? AND period = ?", [run_id, period.label])
+        con.register("result_frame", frame)
+        con.execute("INSERT INTO metric_results BY NAME SELECT * FROM result_frame")
+        con.unregister("result_frame")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise

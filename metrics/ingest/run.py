@@ -1,0 +1,67 @@
+"""Ingest a run's quarters: every extract of the scorecard, one file at a time, all or nothing per file."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pandas as pd
+
+from metrics import warehouse
+from metrics.contracts import BCF_EXTRACTS, EXTRACTS, Extract
+from metrics.core.paths import RunPaths
+from metrics.core.periods import Period
+from metrics.core.progress import Progress, _quiet
+from metrics.core.registry import Scorecard
+from metrics.core.results import LoadOutcome, Problem
+from metrics.ingest.load import load_extract
+
+
+def extracts_of(card: Scorecard) -> tuple[Extract, ...]:
+    return tuple(EXTRACTS[name] for name in card.extracts)
+
+
+def periods_to_load(target: Period, raw_dir: Path, extracts: Sequence[Extract] = BCF_EXTRACTS) -> list[Period]:
+    """The target's financial year to date and rolling year, plus any earlier quarters in which
+    one of these extracts was delivered (up to two years back, for the trend), oldest first."""
+    wanted = set(target.year_to_date())
+    p = target
+    for _ in range(8):
+        p = p.previous()
+        if any((raw_dir / p.label / e.filename).exists() for e in extracts):
+            wanted.add(p)
+    return sorted(wanted)
+
+
+def ingest_periods(
+    paths: RunPaths,
+    periods: Sequence[Period],
+    run_id: str,
+    docs_dir: Path,
+    extracts: Sequence[Extract] = BCF_EXTRACTS,
+    progress: Progress = _quiet,
+) -> list[LoadOutcome]:
+    from metrics.validate.gx import Validator
+
+    # Importing GX and building its context takes seconds of Python; it happens on another thread
+    # while DuckDB (which releases the GIL) hashes, parses and checks the first file.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gx-context") as pool:
+        validator = pool.submit(Validator, docs_dir)
+
+        def validate(extract: Extract, period: Period, frame: pd.DataFrame) -> list[Problem]:
+            return validator.result().validate(extract, period, frame)
+
+        outcomes = []
+        con = warehouse.connect(paths.warehouse)
+        try:
+            for period in periods:
+                for extract in extracts:
+                    path = paths.raw_dir / period.label / extract.filename
+                    outcome = load_extract(con, extract, path, period, run_id, validate)
+                    outcomes.append(outcome)
+                    progress(f"{period.label} {extract.name}: {outcome.status}")
+        finally:
+            con.close()
+        validator.result()  # a GX set-up failure is reported even when no file needed validating
+    return outcomes

@@ -1,0 +1,1 @@
+"""Publish: charts, workbooks, HTML scorecards and the manifest."""

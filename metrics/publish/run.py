@@ -1,0 +1,149 @@
+"""Publish a run: charts, workbooks and HTML scorecards, all drawn from the same result rows."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from metrics import warehouse
+from metrics.compute.readiness import data_quality_notes
+from metrics.compute.status import PlanKey
+from metrics.compute.targets import targets_for
+from metrics.core.paths import RunPaths
+from metrics.core.periods import Period
+from metrics.core.progress import Progress, _quiet
+from metrics.core.reference import hwb_names
+from metrics.core.registry import metrics_for, scorecard
+from metrics.core.results import LoadOutcome, MetricResult, headline
+
+# Below this many charts, starting worker processes costs more than it saves.
+PARALLEL_CHARTS_FROM = 40
+
+
+def render_charts(
+    paths: RunPaths,
+    target: Period,
+    results: Sequence[MetricResult],
+    suppression_threshold: int,
+    card: str = "bcf",
+    progress: Progress = _quiet,
+    workers: int | None = None,
+) -> list[Path]:
+    """One trend chart (PNG + SVG) per HWB and metric, drawn from this run's headline results.
+
+    Charts are independent pure functions of their rows, so many are drawn in worker processes on
+    every core (``spawn``: no forked copy of the run's threads and open connections).
+    """
+    out_dir = paths.period_reports(target, card) / "charts"
+    names = hwb_names()
+    rag = scorecard(card).status_scheme == "rag"
+    results = headline(results)
+    hwbs = sorted({r.hwb_code for r in results})
+    jobs = []
+    for hwb in hwbs:
+        for metric in metrics_for(card):
+            history = sorted(
+                (r for r in results if r.hwb_code == hwb and r.metric_id == metric.id
+                 and Period.parse(r.period) <= target),
+                key=lambda r: Period.parse(r.period),
+            )
+            jobs.append((metric, hwb, names.get(hwb, hwb), history, out_dir, suppression_threshold, rag))
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    if workers < 2 or len(jobs) < PARALLEL_CHARTS_FROM:
+        written: list[Path] = []
+        for i, job in enumerate(jobs, start=1):
+            written += _chart_job(job)
+            if i % len(metrics_for(card)) == 0:
+                progress(f"charts for {job[1]}")
+        return written
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        drawn = list(pool.map(_chart_job, jobs, chunksize=max(1, len(jobs) // (4 * workers))))
+    progress(f"{len(jobs)} charts for {len(hwbs)} areas on {workers} processes")
+    return [p for pair in drawn for p in pair]
+
+
+def _chart_job(job: tuple[Any, ...]) -> list[Path]:
+    from metrics.publish.charts import trend_chart
+
+    metric, hwb, name, history, out_dir, threshold, rag = job
+    return trend_chart(metric, hwb, name, history, out_dir, threshold, rag=rag)
+
+
+def export_returns(
+    paths: RunPaths,
+    target: Period,
+    results: Sequence[MetricResult],
+    generated_at: str,
+    suppression_threshold: int,
+    card: str = "bcf",
+    progress: Progress = _quiet,
+) -> list[Path]:
+    """The workbook for each area for the target period: the NHSE BCF return, or for other
+    scorecards a scorecard workbook carrying every view of every measure."""
+    from metrics.publish.nhse_return import write_return
+    from metrics.publish.scorecard_workbook import write_scorecard_workbook
+
+    names = hwb_names()
+    out: list[Path] = []
+    current = [r for r in results if r.period == target.label]
+    tolerances: dict[PlanKey, float] = {}
+    if card != "bcf":
+        con = warehouse.connect(paths.warehouse, read_only=True)
+        try:
+            tolerances = targets_for(con, card, target)[1]
+        finally:
+            con.close()
+    for hwb in sorted({r.hwb_code for r in current}):
+        rows = [r for r in current if r.hwb_code == hwb]
+        if card == "bcf":
+            path = paths.period_reports(target) / f"bcf_return_{hwb}_{target.label}.xlsx"
+            out.append(write_return(path, headline(rows), hwb, names.get(hwb, hwb), target, generated_at,
+                                    suppression_threshold=suppression_threshold))
+        else:
+            path = paths.period_reports(target, card) / f"{card}_{hwb}_{target.label}.xlsx"
+            history = [r for r in results if r.hwb_code == hwb and Period.parse(r.period) <= target]
+            tol = {k[1]: v for k, v in tolerances.items() if k[0] == hwb and k[2] == target.financial_year}
+            out.append(write_scorecard_workbook(path, scorecard(card), rows, history, hwb, names.get(hwb, hwb),
+                                                target, generated_at, suppression_threshold, tol))
+        progress(f"workbook for {hwb}")
+    return out
+
+
+def render_scorecards(
+    paths: RunPaths,
+    target: Period,
+    results: Sequence[MetricResult],
+    loads: Sequence[LoadOutcome],
+    generated_at: str,
+    suppression_threshold: int,
+    card: str = "bcf",
+    progress: Progress = _quiet,
+) -> list[Path]:
+    """The HTML scorecard per HWB, from the same result rows as the workbook and charts."""
+    from metrics.publish.charts import chart_paths
+    from metrics.publish.html import render_scorecard, write_scorecard
+    from metrics.publish.spc_notes import spc_summary
+
+    names = hwb_names()
+    metrics = metrics_for(card)
+    results = headline(results)
+    out_dir = paths.period_reports(target, card)
+    prefix = "scorecard" if card == "bcf" else card
+    quality = {m.id: data_quality_notes(m, target, loads) for m in metrics}
+    out = []
+    for hwb in sorted({r.hwb_code for r in results if r.period == target.label}):
+        mine = [r for r in results if r.hwb_code == hwb and Period.parse(r.period) <= target]
+        current = [r for r in mine if r.period == target.label]
+        charts = {m.id: chart_paths(out_dir / "charts", hwb, m.id)[1] for m in metrics}
+        spc = {m.id: spc_summary(m, sorted((r for r in mine if r.metric_id == m.id),
+                                           key=lambda r: Period.parse(r.period))) for m in metrics}
+        page = render_scorecard(metrics, current, mine, hwb, names.get(hwb, hwb), target, charts, quality, spc,
+                                generated_at, suppression_threshold, None if card == "bcf" else scorecard(card))
+        out.append(write_scorecard(out_dir / f"{prefix}_{hwb}_{target.label}.html", page))
+        progress(f"scorecard for {hwb}")
+    return out

@@ -1,0 +1,1 @@
+"""Synthetic data generators for the demo, tests and benchmarks; never imported by the pipeline."""
