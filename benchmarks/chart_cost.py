@@ -29,11 +29,34 @@ from metrics.publish.charts import DPI, trend_chart
 
 def _history(metric_id: str, hwb: str) -> list[MetricResult]:
     out = []
-    for label, value, plan in (("2023-24-Q1", 260.1, 250.0), ("2023-24-Q2", 255.0, 250.0),
-                               ("2023-24-Q3", 240.0, 245.0), ("2023-24-Q4", 230.0, 240.0)):
+    for label, value, plan in (
+        ("2023-24-Q1", 260.1, 250.0),
+        ("2023-24-Q2", 255.0, 250.0),
+        ("2023-24-Q3", 240.0, 245.0),
+        ("2023-24-Q4", 230.0, 240.0),
+    ):
         p = Period.parse(label)
-        out.append(MetricResult(metric_id, hwb, label, p.start, p.end, 120.0, 50_000.0, value, value - 20,
-                                value + 20, "isr", "", plan, value, None, ON_TRACK, "value vs plan"))
+        out.append(
+            MetricResult(
+                metric_id,
+                hwb,
+                label,
+                p.start,
+                p.end,
+                120.0,
+                50_000.0,
+                value,
+                value - 20,
+                value + 20,
+                "isr",
+                "",
+                plan,
+                value,
+                None,
+                ON_TRACK,
+                "value vs plan",
+            )
+        )
     return out
 
 

@@ -37,9 +37,15 @@ TARGET = "2023-24-Q2"
 # Approximate mid-2022 populations (all ages, share 65+) of the East Midlands HWBs; UNCONFIRMED, from
 # memory, used only to give the generator realistic relative sizes.
 SIZES = {
-    "E06000015": (263_000, 0.16), "E06000016": (373_000, 0.13), "E06000017": (41_000, 0.26),
-    "E06000018": (324_000, 0.12), "E06000061": (365_000, 0.213), "E06000062": (425_000, 0.19),
-    "E10000007": (804_000, 0.23), "E10000018": (729_000, 0.22), "E10000019": (773_000, 0.25),
+    "E06000015": (263_000, 0.16),
+    "E06000016": (373_000, 0.13),
+    "E06000017": (41_000, 0.26),
+    "E06000018": (324_000, 0.12),
+    "E06000061": (365_000, 0.213),
+    "E06000062": (425_000, 0.19),
+    "E10000007": (804_000, 0.23),
+    "E10000018": (729_000, 0.22),
+    "E10000019": (773_000, 0.25),
     "E10000024": (835_000, 0.22),
 }
 
@@ -66,15 +72,23 @@ def generate(workdir: Path, hwbs: list[str], population_scale: float, spells_sca
     if hwbs == ["all"]:  # every HWB at national volume (illustrative sizes)
         for p in synthetic_national.national_profiles(seed, synthetic_national.NATIONAL_SPELLS_PER_1000 * spells_scale):
             total = max(int(p.total_population * population_scale), 2_000)
-            profiles.append(dataclasses.replace(p, total_population=total, population_65_plus=int(
-                total * p.population_65_plus / p.total_population)))
+            profiles.append(
+                dataclasses.replace(
+                    p, total_population=total, population_65_plus=int(total * p.population_65_plus / p.total_population)
+                )
+            )
     for code in [] if hwbs == ["all"] else SIZES if hwbs == ["east-midlands"] else hwbs:
         total, share = SIZES.get(code, (300_000, 0.19))
         total = max(int(total * population_scale), 2_000)
-        profiles.append(synthetic.HwbProfile(code=code, name=names[code], total_population=total,
-                                             population_65_plus=int(total * share),
-                                             spells_per_1000=synthetic_national.NATIONAL_SPELLS_PER_1000
-                                             * spells_scale))
+        profiles.append(
+            synthetic.HwbProfile(
+                code=code,
+                name=names[code],
+                total_population=total,
+                population_65_plus=int(total * share),
+                spells_per_1000=synthetic_national.NATIONAL_SPELLS_PER_1000 * spells_scale,
+            )
+        )
     synthetic.generate(raw, [Period.parse(p) for p in PERIODS], profiles, seed=seed)
     stamp.write_text(json.dumps(params))
     return raw
@@ -136,8 +150,9 @@ def stage_duckdb(raw: Path) -> dict[str, Any]:
     for e in BCF_EXTRACTS:
         types = ", ".join(f"'{c.name}': '{c.dtype}'" for c in e.columns)
         parts = " UNION ALL ".join(
-            f"SELECT '{p}' AS _period, * FROM read_csv('{raw / p / e.filename}', header = true, "
-            f"columns = {{{types}}})" for p in PERIODS)
+            f"SELECT '{p}' AS _period, * FROM read_csv('{raw / p / e.filename}', header = true, columns = {{{types}}})"
+            for p in PERIODS
+        )
         con.execute(f'CREATE TABLE "{e.name}" AS {parts}')
     times["read CSVs"] = time.perf_counter() - t
     t = time.perf_counter()
@@ -194,8 +209,12 @@ def stage_pandas(raw: Path) -> dict[str, Any]:
 
     # Avoidable admissions: observed O and expected E from England age-sex rates.
     prefixes = tuple(pd.read_csv(ref / "acsc_icd10.csv", dtype=str).code_prefix)
-    acsc = spells[spells.admission_method.isin(emergency) & (spells.admission_method != "2B")
-                  & spells.admission_date.between(q_start, q_end) & spells.primary_diagnosis.str.startswith(prefixes)]
+    acsc = spells[
+        spells.admission_method.isin(emergency)
+        & (spells.admission_method != "2B")
+        & spells.admission_date.between(q_start, q_end)
+        & spells.primary_diagnosis.str.startswith(prefixes)
+    ]
     england = pd.read_csv(ref / "england_acsc_reference.csv")
     england["rate"] = england.admissions * 0.25 / england.population
     long["age_band"] = band(long.age)
@@ -204,10 +223,14 @@ def stage_pandas(raw: Path) -> dict[str, Any]:
 
     # Falls 65+ (year to date): events and population aged 65+.
     sec = spells.secondary_diagnoses.fillna("")
-    falls = spells[spells.admission_method.isin(emergency) & (spells.age >= 65)
-                   & spells.admission_date.between(fy_start, q_end)
-                   & spells.primary_diagnosis.str[0].isin(["S", "T"]) & (spells.primary_diagnosis.str[:3] <= "T98")
-                   & sec.str.contains(r"(?:^|;)W(?:0[0-9]|1[0-9])", regex=True)]
+    falls = spells[
+        spells.admission_method.isin(emergency)
+        & (spells.age >= 65)
+        & spells.admission_date.between(fy_start, q_end)
+        & spells.primary_diagnosis.str[0].isin(["S", "T"])
+        & (spells.primary_diagnosis.str[:3] <= "T98")
+        & sec.str.contains(r"(?:^|;)W(?:0[0-9]|1[0-9])", regex=True)
+    ]
     pop65 = long[long.age >= 65].groupby("code").n.sum()
 
     # Discharge to usual residence (quarter).
@@ -225,10 +248,14 @@ def stage_pandas(raw: Path) -> dict[str, Any]:
         d = dis[dis.hwb_code == h]
         figures[f"discharge_usual_residence|{h}"] = [float(d.discharge_destination.isin(usual).sum()), float(len(d))]
         figures[f"residential_admissions_65_plus|{h}"] = [
-            float(care65[care65.hwb_code == h].person_id.nunique()), float(pop65.get(h, 0))]
+            float(care65[care65.hwb_code == h].person_id.nunique()),
+            float(pop65.get(h, 0)),
+        ]
         r = reab65[reab65.hwb_code == h]
-        figures[f"reablement_91_days|{h}"] = [float((r.status_91_days == "at_home").sum()),
-                                              float((r.status_91_days != "unknown").sum())]
+        figures[f"reablement_91_days|{h}"] = [
+            float((r.status_91_days == "at_home").sum()),
+            float((r.status_91_days != "unknown").sum()),
+        ]
     times["metrics"] = time.perf_counter() - t
     return {"times": times, "figures": figures}
 
@@ -257,8 +284,13 @@ def _agree(a: dict[str, list[float]], other: dict[str, list[float]]) -> list[str
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--hwbs", nargs="+", default=["all"], metavar="CODE",
-                    help="'all' (default: every HWB), 'east-midlands', or HWB codes")
+    ap.add_argument(
+        "--hwbs",
+        nargs="+",
+        default=["all"],
+        metavar="CODE",
+        help="'all' (default: every HWB), 'east-midlands', or HWB codes",
+    )
     ap.add_argument("--population-scale", type=float, default=1.0)
     ap.add_argument("--spells-scale", type=float, default=1.0, help="multiplies 78 spells per 1,000 per quarter")
     ap.add_argument("--seed", type=int, default=2024)
@@ -269,8 +301,11 @@ def main() -> int:
     workdir = Path(args.workdir)
     if args.stage:
         raw = Path(args.raw)
-        res = {"a": lambda: stage_pipeline(raw, workdir), "b": lambda: stage_duckdb(raw),
-               "c": lambda: stage_pandas(raw)}[args.stage]()
+        res = {
+            "a": lambda: stage_pipeline(raw, workdir),
+            "b": lambda: stage_duckdb(raw),
+            "c": lambda: stage_pandas(raw),
+        }[args.stage]()
         res["peak_mib"] = _peak_mib()
         print(json.dumps(res))
         return 0
@@ -279,8 +314,10 @@ def main() -> int:
     raw = generate(workdir, args.hwbs, args.population_scale, args.spells_scale, args.seed)
     spells = sum(_lines(raw / p / "apc_spells.csv") - 1 for p in PERIODS)
     hwb_count = len({line.split(",")[0] for line in (raw / PERIODS[0] / "population.csv").read_text().splitlines()[1:]})
-    print(f"data: {hwb_count} HWBs, {spells:,} spell rows over {len(PERIODS)} quarters in {raw} "
-          f"(ready in {time.perf_counter() - t:.1f} s)")
+    print(
+        f"data: {hwb_count} HWBs, {spells:,} spell rows over {len(PERIODS)} quarters in {raw} "
+        f"(ready in {time.perf_counter() - t:.1f} s)"
+    )
     runs = {s: _child(s, raw, workdir) for s in ("b", "a", "c")}
     names = {"a": "(a) pipeline", "b": "(b) bare DuckDB SQL", "c": "(c) pandas"}
     total = {s: sum(r["times"].values()) for s, r in runs.items()}
@@ -288,11 +325,16 @@ def main() -> int:
         stages = ", ".join(f"{k} {v:.1f} s" for k, v in runs[s]["times"].items())
         print(f"{names[s]:22s} {total[s]:7.1f} s  peak {runs[s]['peak_mib']:7.0f} MiB  [{stages}]")
     work = runs["a"]["times"]["ingest + validation"] + runs["a"]["times"]["metrics"]
-    print(f"a/b = {total['a'] / total['b']:.1f} (ingest, validation and metrics only: {work / total['b']:.1f}); "
-          f"c/a = {total['c'] / total['a']:.2f}; c/b = {total['c'] / total['b']:.1f}")
+    print(
+        f"a/b = {total['a'] / total['b']:.1f} (ingest, validation and metrics only: {work / total['b']:.1f}); "
+        f"c/a = {total['c'] / total['a']:.2f}; c/b = {total['c'] / total['b']:.1f}"
+    )
     problems = _agree(runs["a"]["figures"], runs["b"]["figures"]) + _agree(runs["a"]["figures"], runs["c"]["figures"])
-    print("numerators and denominators agree across (a), (b), (c)" if not problems else "DISAGREE:\n" + "\n".join(
-        problems[:20]))
+    print(
+        "numerators and denominators agree across (a), (b), (c)"
+        if not problems
+        else "DISAGREE:\n" + "\n".join(problems[:20])
+    )
     return 1 if problems else 0
 
 

@@ -54,31 +54,62 @@ def rejects_table(loads: Sequence[LoadOutcome], limit: int = 200) -> list[dict[s
         for p in o.problems:
             if len(rows) >= limit:
                 return rows
-            rows.append({"period": o.period, "file": o.file_path, "line": p.line, "column": p.column,
-                         "rule": p.rule, "reason": p.reason})
+            rows.append(
+                {
+                    "period": o.period,
+                    "file": o.file_path,
+                    "line": p.line,
+                    "column": p.column,
+                    "rule": p.rule,
+                    "reason": p.reason,
+                }
+            )
     return rows
 
 
-def publish(period: Period, results: Sequence[MetricResult], loads: Sequence[LoadOutcome], charts: Sequence[Path],
-            documents: Sequence[Path], docs: Path, manifest: Path, threshold: int, card: str = "bcf") -> None:
+def publish(
+    period: Period,
+    results: Sequence[MetricResult],
+    loads: Sequence[LoadOutcome],
+    charts: Sequence[Path],
+    documents: Sequence[Path],
+    docs: Path,
+    manifest: Path,
+    threshold: int,
+    card: str = "bcf",
+) -> None:
     """Artifacts keyed ``<scorecard>-<what>-<period>`` (e.g. ``bcf-rejects-2023-24-q2``)."""
-    create_markdown_artifact(key=_key(f"{card}-scorecard", period),
-                             markdown=scorecard_markdown(period, results, threshold, card),
-                             description=f"{card} metrics for {period.label}")
+    create_markdown_artifact(
+        key=_key(f"{card}-scorecard", period),
+        markdown=scorecard_markdown(period, results, threshold, card),
+        description=f"{card} metrics for {period.label}",
+    )
     create_table_artifact(
         key=_key(f"{card}-rejects", period),
-        table=rejects_table(loads) or [{"period": period.label, "file": "", "line": None, "column": None,
-                                        "rule": "", "reason": "no rejected rows"}],
+        table=rejects_table(loads)
+        or [
+            {"period": period.label, "file": "", "line": None, "column": None, "rule": "", "reason": "no rejected rows"}
+        ],
         description="Rejected rows (first 200): file, line, column and rule; values stay in the warehouse",
     )
     links = ["# Outputs", ""]
-    links += [f"- {'Scorecard' if p.suffix == '.html' else 'Return workbook'}: [{p.name}]({p.resolve().as_uri()})"
-              for p in documents]
+    links += [
+        f"- {'Scorecard' if p.suffix == '.html' else 'Return workbook'}: [{p.name}]({p.resolve().as_uri()})"
+        for p in documents
+    ]
     links += [f"- Chart: [{p.name}]({p.resolve().as_uri()})" for p in charts if p.suffix == ".png"]
-    links += [f"- GX Data Docs: [{docs.name}]({docs.resolve().as_uri()})",
-              f"- Manifest: [{manifest.name}]({manifest.resolve().as_uri()})"]
-    create_markdown_artifact(key=_key(f"{card}-outputs", period), markdown="\n".join(links),
-                             description="Links to the run's charts, workbook, Data Docs and manifest")
+    links += [
+        f"- GX Data Docs: [{docs.name}]({docs.resolve().as_uri()})",
+        f"- Manifest: [{manifest.name}]({manifest.resolve().as_uri()})",
+    ]
+    create_markdown_artifact(
+        key=_key(f"{card}-outputs", period),
+        markdown="\n".join(links),
+        description="Links to the run's charts, workbook, Data Docs and manifest",
+    )
     for p in (r for r in documents if r.suffix == ".xlsx"):
-        create_link_artifact(key=_key(f"{card}-workbook" if card != "bcf" else "bcf-return", period),
-                             link=p.resolve().as_uri(), link_text=p.name)
+        create_link_artifact(
+            key=_key(f"{card}-workbook" if card != "bcf" else "bcf-return", period),
+            link=p.resolve().as_uri(),
+            link_text=p.name,
+        )

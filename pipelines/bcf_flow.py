@@ -39,8 +39,10 @@ LISTENERS: list[Callable[[str], None]] = []
 
 PeriodParam = Annotated[
     str | None,
-    Field(pattern=r"^\d{4}-\d{2}-Q[1-4]$",
-          description="Financial-year quarter, e.g. 2023-24-Q2; empty = the quarter just closed (Europe/London)"),
+    Field(
+        pattern=r"^\d{4}-\d{2}-Q[1-4]$",
+        description="Financial-year quarter, e.g. 2023-24-Q2; empty = the quarter just closed (Europe/London)",
+    ),
 ]
 HwbParam = Annotated[
     str | list[str] | None,
@@ -59,8 +61,9 @@ class ExtractsRejected(RuntimeError):
 
 
 @task(name="ingest-and-validate", cache_policy=NO_CACHE)
-def ingest_task(paths: RunPaths, periods: list[Period], run_id: str, docs_dir: Path,
-                card: str = "bcf") -> list[LoadOutcome]:
+def ingest_task(
+    paths: RunPaths, periods: list[Period], run_id: str, docs_dir: Path, card: str = "bcf"
+) -> list[LoadOutcome]:
     extracts = extracts_of(scorecard(card))
     outcomes = ingest_periods(paths, periods, run_id, docs_dir, extracts, progress=_emit)
     logger = get_run_logger()
@@ -71,30 +74,45 @@ def ingest_task(paths: RunPaths, periods: list[Period], run_id: str, docs_dir: P
 
 
 @task(name="compute-metrics", cache_policy=NO_CACHE)
-def compute_task(paths: RunPaths, period: Period, hwbs: list[str], loads: list[LoadOutcome],
-                 run_id: str, card: str = "bcf", threshold: int = 5) -> list[MetricResult]:
+def compute_task(
+    paths: RunPaths,
+    period: Period,
+    hwbs: list[str],
+    loads: list[LoadOutcome],
+    run_id: str,
+    card: str = "bcf",
+    threshold: int = 5,
+) -> list[MetricResult]:
     results = compute_period(paths, period, hwbs, loads, run_id, card, threshold)
     _emit(f"computed {len(results)} results for {period.label}")
     return results
 
 
 @task(name="render-charts", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
-def charts_task(paths: RunPaths, target: Period, results: list[MetricResult], threshold: int,
-                card: str = "bcf") -> list[Path]:
+def charts_task(
+    paths: RunPaths, target: Period, results: list[MetricResult], threshold: int, card: str = "bcf"
+) -> list[Path]:
     return render_charts(paths, target, results, threshold, card, progress=_emit)
 
 
 @task(name="export-return", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
-def export_task(paths: RunPaths, target: Period, results: list[MetricResult], generated_at: str,
-                threshold: int, card: str = "bcf") -> list[Path]:
+def export_task(
+    paths: RunPaths, target: Period, results: list[MetricResult], generated_at: str, threshold: int, card: str = "bcf"
+) -> list[Path]:
     return export_returns(paths, target, results, generated_at, threshold, card, progress=_emit)
 
 
 @task(name="render-scorecards", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
-def scorecard_task(paths: RunPaths, target: Period, results: list[MetricResult], loads: list[LoadOutcome],
-                   generated_at: str, threshold: int, card: str = "bcf") -> list[Path]:
-    return render_scorecards(paths, target, results, loads, generated_at, threshold, card,
-                                       progress=_emit)
+def scorecard_task(
+    paths: RunPaths,
+    target: Period,
+    results: list[MetricResult],
+    loads: list[LoadOutcome],
+    generated_at: str,
+    threshold: int,
+    card: str = "bcf",
+) -> list[Path]:
+    return render_scorecards(paths, target, results, loads, generated_at, threshold, card, progress=_emit)
 
 
 def resolve_period(period: str | None, today: dt.date | None = None) -> Period:
@@ -147,8 +165,15 @@ def safeguarding_quarterly(
 FLOWS = {"bcf": bcf_quarterly, "safeguarding": safeguarding_quarterly}
 
 
-def _start(card: str, period: str | None, hwb: str | list[str] | None, raw_dir: str, warehouse: str,
-           reports_dir: str, suppression_threshold: int) -> dict[str, Any]:
+def _start(
+    card: str,
+    period: str | None,
+    hwb: str | list[str] | None,
+    raw_dir: str,
+    warehouse: str,
+    reports_dir: str,
+    suppression_threshold: int,
+) -> dict[str, Any]:
     target = resolve_period(period)
     paths = RunPaths(Path(raw_dir), Path(warehouse), Path(reports_dir))
     if not (paths.raw_dir / target.label).is_dir():
@@ -158,8 +183,14 @@ def _start(card: str, period: str | None, hwb: str | list[str] | None, raw_dir: 
         return _run(paths, target, hwb, run_id, suppression_threshold, card)
 
 
-def _run(paths: RunPaths, target: Period, hwb: str | list[str] | None, run_id: str,
-         suppression_threshold: int, card: str = "bcf") -> dict[str, Any]:
+def _run(
+    paths: RunPaths,
+    target: Period,
+    hwb: str | list[str] | None,
+    run_id: str,
+    suppression_threshold: int,
+    card: str = "bcf",
+) -> dict[str, Any]:
     started = dt.datetime.now(dt.UTC)
     out_dir = paths.period_reports(target, card)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -184,13 +215,24 @@ def _run(paths: RunPaths, target: Period, hwb: str | list[str] | None, run_id: s
     rejected = [o for o in loads if o.status == REJECTED]
     status = "failed: rejected extracts" if rejected else "completed"
     docs = paths.data_docs(target, card) / "index.html"
-    manifest = build_manifest(run_id, target.label, hwbs, started, loads, results, [*charts, *returns, *pages, docs],
-                              suppression_threshold, status, run_history(paths, target, card))
+    manifest = build_manifest(
+        run_id,
+        target.label,
+        hwbs,
+        started,
+        loads,
+        results,
+        [*charts, *returns, *pages, docs],
+        suppression_threshold,
+        status,
+        run_history(paths, target, card),
+    )
     manifest_path = write_manifest(out_dir / "manifest.json", manifest)
     record_run(paths, run_id, target, hwbs, started, status, manifest_path, card)
     current = headline(r for r in results if r.period == target.label)
-    artifacts.publish(target, current, loads, charts, [*returns, *pages], docs, manifest_path,
-                      suppression_threshold, card)
+    artifacts.publish(
+        target, current, loads, charts, [*returns, *pages], docs, manifest_path, suppression_threshold, card
+    )
     _emit(f"manifest written to {manifest_path}")
     if rejected:
         raise ExtractsRejected(
@@ -198,9 +240,15 @@ def _run(paths: RunPaths, target: Period, hwb: str | list[str] | None, run_id: s
             + "\n".join(o.summary() for o in rejected)
         )
     return {
-        "run_id": run_id, "period": target.label, "hwbs": hwbs, "status": status,
-        "reports_dir": str(out_dir), "manifest": str(manifest_path),
-        "returns": [str(p) for p in returns], "scorecards": [str(p) for p in pages], "charts": len(charts),
+        "run_id": run_id,
+        "period": target.label,
+        "hwbs": hwbs,
+        "status": status,
+        "reports_dir": str(out_dir),
+        "manifest": str(manifest_path),
+        "returns": [str(p) for p in returns],
+        "scorecards": [str(p) for p in pages],
+        "charts": len(charts),
         "data_docs": str(docs),
         "results": [r.as_dict() for r in current],
     }

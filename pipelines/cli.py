@@ -58,8 +58,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         console.print(f"[red]error:[/red] {exc}")
         return 2
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=console, transient=True) as progress:
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=True
+    ) as progress:
         job = progress.add_task(f"{label} {period}: starting Prefect (embedded) ...", total=None)
 
         def listener(message: str) -> None:
@@ -69,8 +70,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         bcf_flow.LISTENERS.append(listener)
         try:
             state = bcf_flow.FLOWS[card](
-                period=period, hwb=args.hwb or None, raw_dir=str(raw_dir), warehouse=args.warehouse,
-                reports_dir=args.reports_dir, suppression_threshold=args.suppression_threshold,
+                period=period,
+                hwb=args.hwb or None,
+                raw_dir=str(raw_dir),
+                warehouse=args.warehouse,
+                reports_dir=args.reports_dir,
+                suppression_threshold=args.suppression_threshold,
                 return_state=True,
             )
         finally:
@@ -104,9 +109,15 @@ def _print_summary(console: Console, summary: dict[str, Any], manifest: Path, la
         r = publishable(MetricResult(**raw))
         m = get(raw["metric_id"])
         value = r.get("value")
-        shown = "n/a" if value is None else (
-            f"{value:.{m.decimals}f} ({r['lower']:.{m.decimals}f}-{r['upper']:.{m.decimals}f})"
-            if r.get("lower") is not None and r.get("upper") is not None else f"{value:.{m.decimals}f}")
+        shown = (
+            "n/a"
+            if value is None
+            else (
+                f"{value:.{m.decimals}f} ({r['lower']:.{m.decimals}f}-{r['upper']:.{m.decimals}f})"
+                if r.get("lower") is not None and r.get("upper") is not None
+                else f"{value:.{m.decimals}f}"
+            )
+        )
         plan = "" if raw["plan"] is None else f"{raw['plan']:g}"
         table.add_row(raw["hwb_code"], m.title, shown, plan, raw["status"])
     console.print(table)
@@ -126,8 +137,10 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
 
     synthetic.write_demo(Path(args.out))
     synthetic_safeguarding.write_demo(Path(args.out))
-    print(f"demo extracts written under {args.out}: BCF for North Northamptonshire 2023-24 Q1-Q2; "
-          "safeguarding for North and West Northamptonshire 2022-23 Q3 to 2023-24 Q2")
+    print(
+        f"demo extracts written under {args.out}: BCF for North Northamptonshire 2023-24 Q1-Q2; "
+        "safeguarding for North and West Northamptonshire 2022-23 Q3 to 2023-24 Q2"
+    )
     return 0
 
 
@@ -163,8 +176,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if unknown:
         print(f"error: HWB code(s) {unknown} are not in metrics/reference/hwb_codes.csv", file=sys.stderr)
         return 2
-    profiles = [synthetic.HwbProfile(code=h, name=names[h], total_population=args.population,
-                                     population_65_plus=round(args.population * 0.19)) for h in args.hwb]
+    profiles = [
+        synthetic.HwbProfile(
+            code=h, name=names[h], total_population=args.population, population_65_plus=round(args.population * 0.19)
+        )
+        for h in args.hwb
+    ]
     periods = [Period.parse(p) for p in args.periods]
     written = synthetic.generate(Path(args.out), periods, profiles, seed=args.seed)
     print(f"wrote {sum(len(v) for v in written.values())} files for {len(profiles)} HWB(s) under {args.out}")
@@ -188,8 +205,11 @@ def cmd_deploy(args: argparse.Namespace) -> int:
             return 2
     from pipelines.deployments import deploy_all
 
-    defaults = {k: v for k, v in (("raw_dir", args.raw_dir), ("warehouse", args.warehouse),
-                                  ("reports_dir", args.reports_dir)) if v}
+    defaults = {
+        k: v
+        for k, v in (("raw_dir", args.raw_dir), ("warehouse", args.warehouse), ("reports_dir", args.reports_dir))
+        if v
+    }
     ids = deploy_all(work_pool=args.pool, cron=args.cron, defaults=defaults)
     from pipelines.deployments import FLOWS
 
@@ -217,17 +237,27 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run a quarterly scorecard flow (ingest, validate, compute, chart, export)")
-    run.add_argument("--scorecard", default="bcf", choices=("bcf", "safeguarding"),
-                     help="which scorecard (default %(default)s)")
+    run.add_argument(
+        "--scorecard", default="bcf", choices=("bcf", "safeguarding"), help="which scorecard (default %(default)s)"
+    )
     run.add_argument("--period", help="financial-year quarter, e.g. 2023-24-Q2 (default: latest under --raw-dir)")
-    run.add_argument("--hwb", action="append", metavar="CODE",
-                     help="HWB ONS code; repeat for several (default: every HWB in the population extract)")
-    run.add_argument("--raw-dir", default="data/raw",
-                     help="folder holding <period>/<extract>.csv (default %(default)s)")
+    run.add_argument(
+        "--hwb",
+        action="append",
+        metavar="CODE",
+        help="HWB ONS code; repeat for several (default: every HWB in the population extract)",
+    )
+    run.add_argument(
+        "--raw-dir", default="data/raw", help="folder holding <period>/<extract>.csv (default %(default)s)"
+    )
     run.add_argument("--warehouse", default="data/processed/warehouse.duckdb", help="DuckDB file (default %(default)s)")
     run.add_argument("--reports-dir", default="reports", help="output folder (default %(default)s)")
-    run.add_argument("--suppression-threshold", type=int, default=5,
-                     help="published counts below this (and above 0) are suppressed (default %(default)s)")
+    run.add_argument(
+        "--suppression-threshold",
+        type=int,
+        default=5,
+        help="published counts below this (and above 0) are suppressed (default %(default)s)",
+    )
     run.set_defaults(func=cmd_run)
 
     demo = sub.add_parser("demo-data", help="(re)write the shipped synthetic demo extracts")
@@ -237,8 +267,11 @@ def build_parser() -> argparse.ArgumentParser:
     gen = sub.add_parser("generate", help="write seeded synthetic extracts for any HWBs and quarters")
     gen.add_argument("--out", required=True)
     gen.add_argument("--hwb", action="append", metavar="CODE", help="HWB code; repeat for several")
-    gen.add_argument("--national", action="store_true",
-                     help="every HWB in England at national volume (illustrative sizes; ~4.2M spells a quarter)")
+    gen.add_argument(
+        "--national",
+        action="store_true",
+        help="every HWB in England at national volume (illustrative sizes; ~4.2M spells a quarter)",
+    )
     gen.add_argument("--periods", nargs="+", required=True, metavar="PERIOD")
     gen.add_argument("--population", type=int, default=300_000, help="all-ages population per HWB")
     gen.add_argument("--seed", type=int, default=2023)
@@ -254,20 +287,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     dep = sub.add_parser("deploy", help="register the quarterly and on-demand deployments with a Prefect server")
     dep.add_argument("--pool", default="scorecard-process", help="process work pool (default %(default)s)")
-    dep.add_argument("--cron", default="0 6 1 1,4,7,10 *",
-                     help="quarterly schedule, Europe/London time (default %(default)r)")
+    dep.add_argument(
+        "--cron", default="0 6 1 1,4,7,10 *", help="quarterly schedule, Europe/London time (default %(default)r)"
+    )
     dep.add_argument("--raw-dir", help="default raw_dir parameter for both deployments")
     dep.add_argument("--warehouse", help="default warehouse parameter")
     dep.add_argument("--reports-dir", help="default reports_dir parameter")
     dep.set_defaults(func=cmd_deploy)
 
-    for name, what, func in (("contracts", "extract contracts", cmd_contracts),
-                             ("metrics", "metric definitions", cmd_metrics)):
+    for name, what, func in (
+        ("contracts", "extract contracts", cmd_contracts),
+        ("metrics", "metric definitions", cmd_metrics),
+    ):
         cmd = sub.add_parser(name, help=f"print the {what} as Markdown")
         cmd.add_argument("--scorecard", default="bcf", choices=("bcf", "safeguarding"))
         cmd.set_defaults(func=func)
-    sub.add_parser("readme", help="regenerate the README's contract and metric sections").set_defaults(
-        func=cmd_readme)
+    sub.add_parser("readme", help="regenerate the README's contract and metric sections").set_defaults(func=cmd_readme)
     return parser
 
 
@@ -278,4 +313,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-

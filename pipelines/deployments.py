@@ -54,15 +54,35 @@ def deploy_all(
     for card, (entrypoint, _) in FLOWS.items():
         # from_source is sync-compatible: called from sync code it returns the Flow, not a coroutine.
         base = cast(Flow[..., Any], prefect_flow.from_source(source=str(project_dir), entrypoint=entrypoint))
-        ids.append(str(base.deploy(
-            name="quarterly", work_pool_name=work_pool, schedule=quarterly_schedule(cron),
-            parameters={**params, "period": None}, tags=[card, "quarterly"],
-            description="Runs the quarter just closed, at 06:00 UK time on the first day of each quarter.",
-            concurrency_limit=one_at_a_time, build=False, push=False, print_next_steps=False,
-        )))
-        ids.append(str(base.deploy(
-            name="on-demand", work_pool_name=work_pool, parameters=params, tags=[card, "on-demand"],
-            description="Run any quarter for one, several or all areas: --param period=2023-24-Q2 ...",
-            concurrency_limit=one_at_a_time, build=False, push=False, print_next_steps=False,
-        )))
+        ids.append(
+            str(
+                base.deploy(
+                    name="quarterly",
+                    work_pool_name=work_pool,
+                    schedule=quarterly_schedule(cron),
+                    parameters={**params, "period": None},
+                    tags=[card, "quarterly"],
+                    description="Runs the quarter just closed, at 06:00 UK time on the first day of each quarter.",
+                    concurrency_limit=one_at_a_time,
+                    build=False,
+                    push=False,
+                    print_next_steps=False,
+                )
+            )
+        )
+        ids.append(
+            str(
+                base.deploy(
+                    name="on-demand",
+                    work_pool_name=work_pool,
+                    parameters=params,
+                    tags=[card, "on-demand"],
+                    description="Run any quarter for one, several or all areas: --param period=2023-24-Q2 ...",
+                    concurrency_limit=one_at_a_time,
+                    build=False,
+                    push=False,
+                    print_next_steps=False,
+                )
+            )
+        )
     return ids

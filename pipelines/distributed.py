@@ -38,7 +38,16 @@ def on_dask(cluster_address: str | None = None, n_workers: int = 2) -> Any:
     from prefect_dask import DaskTaskRunner
 
     # prefect-dask's runner is a TaskRunner, but its future type is not the one Flow's stub names.
-    runner: Any = (DaskTaskRunner(address=cluster_address) if cluster_address else
-              DaskTaskRunner(cluster_kwargs={"n_workers": n_workers, "threads_per_worker": 1, "processes": True,
-                                             "dashboard_address": None}))
+    runner: Any = (
+        DaskTaskRunner(address=cluster_address)
+        if cluster_address
+        else DaskTaskRunner(
+            cluster_kwargs={
+                "n_workers": n_workers,
+                "threads_per_worker": 1,
+                "processes": True,
+                "dashboard_address": None,
+            }
+        )
+    )
     return metrics_by_area.with_options(task_runner=runner)

@@ -22,9 +22,16 @@ def write_extract(path: Path, extract: Extract, rows: Iterable[Mapping[str, Any]
 
 def spell(n: int, **kw: Any) -> dict[str, Any]:
     base = {
-        "person_id": f"P{n:05d}", "spell_id": f"S{n:05d}", "admission_date": "2023-07-10",
-        "discharge_date": "2023-07-12", "admission_method": "21", "age_at_admission": 70, "sex": "F",
-        "primary_diagnosis": "R69", "secondary_diagnoses": None, "discharge_destination": "19",
+        "person_id": f"P{n:05d}",
+        "spell_id": f"S{n:05d}",
+        "admission_date": "2023-07-10",
+        "discharge_date": "2023-07-12",
+        "admission_method": "21",
+        "age_at_admission": 70,
+        "sex": "F",
+        "primary_diagnosis": "R69",
+        "secondary_diagnoses": None,
+        "discharge_destination": "19",
         "hwb_code": "E06000061",
     }
     base.update(kw)
@@ -36,8 +43,13 @@ def population_rows(code: str, name: str, by_age: Mapping[str, Mapping[int, int]
     rows = []
     for sex in ("M", "F"):
         ages = by_age.get(sex, {})
-        row: dict[str, Any] = {"code": code, "name": name, "geography": "Unitary Authority", "sex": sex,
-                               "mid_year": 2022}
+        row: dict[str, Any] = {
+            "code": code,
+            "name": name,
+            "geography": "Unitary Authority",
+            "sex": sex,
+            "mid_year": 2022,
+        }
         for c in POPULATION.columns[6:]:
             age = 90 if c.name == "90+" else int(c.name)
             row[c.name] = ages.get(age, 0)

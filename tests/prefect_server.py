@@ -44,8 +44,9 @@ class PrefectServer:
 
     def start_process(self, name: str, *args: str) -> subprocess.Popen[bytes]:
         log = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
-        p = subprocess.Popen([str(BIN / "prefect"), *args], env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                             start_new_session=True)
+        p = subprocess.Popen(
+            [str(BIN / "prefect"), *args], env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         self.procs.append(p)
         return p
 
@@ -63,10 +64,18 @@ class PrefectServer:
             time.sleep(0.5)
         raise RuntimeError(f"prefect server did not start; see {self.log_dir / 'server.log'}")
 
-    def cli(self, *args: str, timeout: float = 600, env: Mapping[str, str] | None = None,
-            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(BIN / "prefect"), *args], env={**self.env, **(env or {})}, capture_output=True,
-                              text=True, timeout=timeout, cwd=cwd, check=False)
+    def cli(
+        self, *args: str, timeout: float = 600, env: Mapping[str, str] | None = None, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(BIN / "prefect"), *args],
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=cwd,
+            check=False,
+        )
 
     def post(self, path: str, body: dict[str, Any]) -> Any:
         r = httpx.post(f"{self.api}{path}", json=body, timeout=30)

@@ -48,48 +48,120 @@ def _field(path: Path, line: int, column: str, value: str) -> None:
 Mutation = Callable[[Path], None]
 CASES: list[tuple[str, Mutation, str, int | None, str | None, str]] = [
     # (case, mutation, rule, line, column ("*" = any), words in the reason)
-    ("semicolon delimiter", lambda p: _put(p, [ln.replace(",", ";") for ln in _lines(p)]),
-     "header", 1, None, "does not look comma-delimited"),
+    (
+        "semicolon delimiter",
+        lambda p: _put(p, [ln.replace(",", ";") for ln in _lines(p)]),
+        "header",
+        1,
+        None,
+        "does not look comma-delimited",
+    ),
     ("utf-16", lambda p: p.write_bytes(p.read_text().encode("utf-16")), "encoding", 1, None, "UTF-16"),
-    ("missing column", lambda p: _put(p, [",".join(ln.split(",")[:-1]) for ln in _lines(p)]),
-     "header", 1, None, "missing columns hwb_code"),
+    (
+        "missing column",
+        lambda p: _put(p, [",".join(ln.split(",")[:-1]) for ln in _lines(p)]),
+        "header",
+        1,
+        None,
+        "missing columns hwb_code",
+    ),
     ("extra column", lambda p: _put(p, [ln + ",x" for ln in _lines(p)]), "header", 1, None, "unexpected columns"),
-    ("renamed column", lambda p: _put(p, [_lines(p)[0].replace("spell_id", "spellid"), *_lines(p)[1:]]),
-     "header", 1, None, "was spell_id renamed to spellid?"),
-    ("case of header", lambda p: _put(p, [_lines(p)[0].upper(), *_lines(p)[1:]]),
-     "header", 1, None, "differ only in case"),
-    ("unbalanced quote", lambda p: _put(p, [*_lines(p)[:2], _lines(p)[2].replace("P00002", '"P00002'),
-                                            *_lines(p)[3:]]), "csv_", 3, None, "quote"),
+    (
+        "renamed column",
+        lambda p: _put(p, [_lines(p)[0].replace("spell_id", "spellid"), *_lines(p)[1:]]),
+        "header",
+        1,
+        None,
+        "was spell_id renamed to spellid?",
+    ),
+    (
+        "case of header",
+        lambda p: _put(p, [_lines(p)[0].upper(), *_lines(p)[1:]]),
+        "header",
+        1,
+        None,
+        "differ only in case",
+    ),
+    (
+        "unbalanced quote",
+        lambda p: _put(p, [*_lines(p)[:2], _lines(p)[2].replace("P00002", '"P00002'), *_lines(p)[3:]]),
+        "csv_",
+        3,
+        None,
+        "quote",
+    ),
     ("truncated file", lambda p: p.write_bytes(p.read_bytes()[:-40]), "csv_", 4, "*", "too few fields"),
     ("empty file", lambda p: p.write_bytes(b""), "empty_file", None, None, "empty"),
     ("header only", lambda p: _put(p, _lines(p)[:1]), "no_rows", None, None, "no data rows"),
     ("duplicate row", lambda p: _put(p, [*_lines(p), _lines(p)[1]]), "unique", 5, "spell_id", "duplicate"),
-    ("UK date format", lambda p: _field(p, 3, "admission_date", "10/07/2023"), "type", 3, "admission_date",
-     "YYYY-MM-DD"),
-    ("date out of period", lambda p: _field(p, 2, "discharge_date", "2023-10-01"), "date_window", 2,
-     "discharge_date", "2023-07-01..2023-09-30"),
+    (
+        "UK date format",
+        lambda p: _field(p, 3, "admission_date", "10/07/2023"),
+        "type",
+        3,
+        "admission_date",
+        "YYYY-MM-DD",
+    ),
+    (
+        "date out of period",
+        lambda p: _field(p, 2, "discharge_date", "2023-10-01"),
+        "date_window",
+        2,
+        "discharge_date",
+        "2023-07-01..2023-09-30",
+    ),
     ("negative age", lambda p: _field(p, 4, "age_at_admission", "-3"), "range", 4, "age_at_admission", "0-120"),
     ("impossible age", lambda p: _field(p, 4, "age_at_admission", "203"), "range", 4, "age_at_admission", "0-120"),
-    ("age not a number", lambda p: _field(p, 4, "age_at_admission", "70y"), "type", 4, "age_at_admission",
-     "whole number"),
-    ("unknown admission method", lambda p: _field(p, 2, "admission_method", "99"), "code", 2, "admission_method",
-     "admission_methods"),
+    (
+        "age not a number",
+        lambda p: _field(p, 4, "age_at_admission", "70y"),
+        "type",
+        4,
+        "age_at_admission",
+        "whole number",
+    ),
+    (
+        "unknown admission method",
+        lambda p: _field(p, 2, "admission_method", "99"),
+        "code",
+        2,
+        "admission_method",
+        "admission_methods",
+    ),
     ("unknown HWB", lambda p: _field(p, 2, "hwb_code", "E06999999"), "code", 2, "hwb_code", "hwb_codes"),
-    ("bad ICD-10", lambda p: _field(p, 3, "primary_diagnosis", "J44.1"), "pattern", 3, "primary_diagnosis",
-     "does not match"),
+    (
+        "bad ICD-10",
+        lambda p: _field(p, 3, "primary_diagnosis", "J44.1"),
+        "pattern",
+        3,
+        "primary_diagnosis",
+        "does not match",
+    ),
     ("missing required", lambda p: _field(p, 3, "person_id", ""), "required", 3, "person_id", "required"),
-    ("wrong quarter", lambda p: _put(p, [ln.replace("2023-07-", "2023-05-") for ln in _lines(p)]),
-     "wrong_quarter", None, "discharge_date", "most are in 2023-24-Q1"),
+    (
+        "wrong quarter",
+        lambda p: _put(p, [ln.replace("2023-07-", "2023-05-") for ln in _lines(p)]),
+        "wrong_quarter",
+        None,
+        "discharge_date",
+        "most are in 2023-24-Q1",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("case", "mutate", "rule", "line", "column", "words"), CASES, ids=[c[0] for c in CASES])
 def test_bad_extract_is_rejected_with_file_line_column_and_nothing_changes(
-    tmp_path: Path, con: duckdb.DuckDBPyConnection, validator: Validator,
-    case: str, mutate: Mutation, rule: str, line: int | None, column: str | None, words: str,
+    tmp_path: Path,
+    con: duckdb.DuckDBPyConnection,
+    validator: Validator,
+    case: str,
+    mutate: Mutation,
+    rule: str,
+    line: int | None,
+    column: str | None,
+    words: str,
 ) -> None:
-    before = load_extract(con, APC_SPELLS, _good_file(tmp_path / "v1" / "apc_spells.csv"), Q2, "r1",
-                          validator.validate)
+    before = load_extract(con, APC_SPELLS, _good_file(tmp_path / "v1" / "apc_spells.csv"), Q2, "r1", validator.validate)
     assert before.status == ACCEPTED
     snapshot = con.execute("SELECT * FROM apc_spells ORDER BY spell_id").fetchall()
 
@@ -98,8 +170,9 @@ def test_bad_extract_is_rejected_with_file_line_column_and_nothing_changes(
     out = load_extract(con, APC_SPELLS, bad, Q2, "r2", validator.validate)
 
     assert out.status == REJECTED, case
-    match = [p for p in out.problems
-             if p.rule.startswith(rule) and p.line == line and (column == "*" or p.column == column)]
+    match = [
+        p for p in out.problems if p.rule.startswith(rule) and p.line == line and (column == "*" or p.column == column)
+    ]
     assert match, f"{case}: {out.problems}"
     assert words in match[0].reason
     assert "v2/apc_spells.csv" in out.summary()
@@ -109,8 +182,9 @@ def test_bad_extract_is_rejected_with_file_line_column_and_nothing_changes(
 
 
 def test_cp1252_file_is_named_as_such(tmp_path: Path, con: duckdb.DuckDBPyConnection, validator: Validator) -> None:
-    f = write_extract(tmp_path / "population.csv", POPULATION,
-                      population_rows("E06000061", "Kettering & Corby", {"F": {70: 10}}))
+    f = write_extract(
+        tmp_path / "population.csv", POPULATION, population_rows("E06000061", "Kettering & Corby", {"F": {70: 10}})
+    )
     f.write_bytes(f.read_bytes().replace(b"Kettering & Corby", "Kettering – Corby".encode("cp1252")))
     out = load_extract(con, POPULATION, f, Q2, "r", validator.validate)
     assert out.status == REJECTED
@@ -141,7 +215,10 @@ def test_same_file_twice(tmp_path: Path, con: duckdb.DuckDBPyConnection, validat
 
 @pytest.mark.parametrize("step", ["deleted_old_partition", "inserted_new_partition", "logged_load"])
 def test_failure_mid_commit_leaves_the_warehouse_exactly_as_before(
-    tmp_path: Path, con: duckdb.DuckDBPyConnection, validator: Validator, step: str,
+    tmp_path: Path,
+    con: duckdb.DuckDBPyConnection,
+    validator: Validator,
+    step: str,
 ) -> None:
     v1 = write_extract(tmp_path / "v1" / "apc_spells.csv", APC_SPELLS, GOOD[:2])
     assert load_extract(con, APC_SPELLS, v1, Q2, "r1", validator.validate).status == ACCEPTED
@@ -164,7 +241,6 @@ def test_failure_mid_commit_leaves_the_warehouse_exactly_as_before(
     assert load_extract(con, APC_SPELLS, v2, Q2, "r3", validator.validate).status == ACCEPTED
 
 
-
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_random_damage_never_half_loads(tmp_path: Path, validator: Validator, data: st.DataObject) -> None:
@@ -181,7 +257,7 @@ def test_random_damage_never_half_loads(tmp_path: Path, validator: Validator, da
             if kind == "insert":
                 raw[pos:pos] = data.draw(st.binary(min_size=1, max_size=6))
             elif kind == "delete":
-                del raw[pos:pos + data.draw(st.integers(1, 10))]
+                del raw[pos : pos + data.draw(st.integers(1, 10))]
             else:
                 lines = bytes(raw).split(b"\n")
                 i = data.draw(st.integers(0, len(lines) - 1))

@@ -15,9 +15,23 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_benchmark_runs_and_all_three_agree(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "national.py"), "--hwbs", "E06000017", "E06000061",
-         "--population-scale", "0.05", "--workdir", str(tmp_path)],
-        capture_output=True, text=True, timeout=600, check=False, cwd=ROOT)
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "national.py"),
+            "--hwbs",
+            "E06000017",
+            "E06000061",
+            "--population-scale",
+            "0.05",
+            "--workdir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+        cwd=ROOT,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "numerators and denominators agree across (a), (b), (c)" in done.stdout
     for label in ("(a) pipeline", "(b) bare DuckDB SQL", "(c) pandas", "a/b = ", "c/a = "):

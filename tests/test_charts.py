@@ -21,14 +21,35 @@ HWB, NAME = "E06000061", "North Northamptonshire"
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
 
-def _result(metric_id: str, period: str, value: float | None, plan: float | None = 250.0,
-            numerator: float | None = 120.0, projection: float | None = None, status: str = ON_TRACK,
-            reason: str = "value vs plan") -> MetricResult:
+def _result(
+    metric_id: str,
+    period: str,
+    value: float | None,
+    plan: float | None = 250.0,
+    numerator: float | None = 120.0,
+    projection: float | None = None,
+    status: str = ON_TRACK,
+    reason: str = "value vs plan",
+) -> MetricResult:
     p = Period.parse(period)
     return MetricResult(
-        metric_id, HWB, period, p.start, p.end, numerator, 50_000.0 if numerator is not None else None,
-        value, None if value is None else value - 20, None if value is None else value + 20, "isr", "", plan,
-        value if projection is None else projection, projection, status, reason,
+        metric_id,
+        HWB,
+        period,
+        p.start,
+        p.end,
+        numerator,
+        50_000.0 if numerator is not None else None,
+        value,
+        None if value is None else value - 20,
+        None if value is None else value + 20,
+        "isr",
+        "",
+        plan,
+        value if projection is None else projection,
+        projection,
+        status,
+        reason,
     )
 
 
@@ -81,8 +102,9 @@ def test_svg_is_deterministic(tmp_path: Path) -> None:
 
 def test_all_none_still_renders_with_note(tmp_path: Path) -> None:
     metric = registry.get("avoidable_admissions")
-    history = [_result(metric.id, f"2023-24-Q{q}", None, numerator=None, status=NO_DATA, reason="no data")
-               for q in (1, 2)]
+    history = [
+        _result(metric.id, f"2023-24-Q{q}", None, numerator=None, status=NO_DATA, reason="no data") for q in (1, 2)
+    ]
     png, svg = trend_chart(metric, HWB, NAME, history, tmp_path)
     _assert_not_blank(png)
     text = _svg_text(svg)
@@ -101,8 +123,15 @@ def test_suppressed_value_is_not_drawn_or_labelled(tmp_path: Path) -> None:
     history = [
         _result(metric.id, "2023-24-Q1", 111.1, plan=564.0, projection=444.4),
         # 3 admissions: the rate 6.2 and its projection would give the count back.
-        _result(metric.id, "2023-24-Q2", 6.2, plan=564.0, numerator=3, projection=12.4,
-                reason="year-end projection 12.4 vs plan 564 (lower is better)"),
+        _result(
+            metric.id,
+            "2023-24-Q2",
+            6.2,
+            plan=564.0,
+            numerator=3,
+            projection=12.4,
+            reason="year-end projection 12.4 vs plan 564 (lower is better)",
+        ),
     ]
     _, svg = trend_chart(metric, HWB, NAME, history, tmp_path)
     text = _svg_text(svg)
@@ -115,8 +144,14 @@ def test_cumulative_projection_is_marked(tmp_path: Path) -> None:
     metric = registry.get("residential_admissions_65_plus")
     history = [
         _result(metric.id, "2023-24-Q1", 140.0, plan=564.0, projection=560.0),
-        _result(metric.id, "2023-24-Q2", 246.0, plan=564.0, projection=492.0,
-                reason="year-end projection 492.0 vs plan 564 (lower is better)"),
+        _result(
+            metric.id,
+            "2023-24-Q2",
+            246.0,
+            plan=564.0,
+            projection=492.0,
+            reason="year-end projection 492.0 vs plan 564 (lower is better)",
+        ),
     ]
     _, svg = trend_chart(metric, HWB, NAME, history, tmp_path)
     text = _svg_text(svg)
@@ -132,8 +167,25 @@ def test_no_figures_left_open(tmp_path: Path) -> None:
 
 def test_rejects_other_hwb_and_unsafe_codes(tmp_path: Path) -> None:
     metric = registry.get("avoidable_admissions")
-    other = MetricResult(metric.id, "E99", "2023-24-Q1", dt.date(2023, 4, 1), dt.date(2023, 6, 30), 1, 1, 1, 1, 1,
-                         "isr", "", None, None, None, NO_DATA, "")
+    other = MetricResult(
+        metric.id,
+        "E99",
+        "2023-24-Q1",
+        dt.date(2023, 4, 1),
+        dt.date(2023, 6, 30),
+        1,
+        1,
+        1,
+        1,
+        1,
+        "isr",
+        "",
+        None,
+        None,
+        None,
+        NO_DATA,
+        "",
+    )
     with pytest.raises(ValueError):
         trend_chart(metric, HWB, NAME, [other], tmp_path)
     with pytest.raises(ValueError):

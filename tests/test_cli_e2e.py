@@ -170,8 +170,10 @@ def test_html_scorecard_and_workbook_show_the_same_figures(ws: Workspace) -> Non
     assert list(table) == list(SEED)
     sheet = openpyxl.load_workbook(ws.reports / PERIOD / f"bcf_return_{HWB}_{PERIOD}.xlsx")["Metrics"]
     headers = [c.value for c in sheet[HEADER_ROW + 1]]
-    actual, status = headers.index("Actual performance"), next(
-        i for i, h in enumerate(headers) if h and h.startswith("Assessment of progress"))
+    actual, status = (
+        headers.index("Actual performance"),
+        next(i for i, h in enumerate(headers) if h and h.startswith("Assessment of progress")),
+    )
     for row, metric_id in zip(sheet.iter_rows(min_row=FIRST_DATA_ROW + 1, values_only=True), SEED, strict=True):
         m = get(metric_id)
         assert table[metric_id]["value"] == f"{row[actual]:,.{m.decimals}f}"
@@ -192,9 +194,17 @@ def test_html_scorecard_renders_in_chromium_and_prints_to_pdf(ws: Workspace, tmp
     errors: list[str] = []
     requests: list[str] = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+        browser = pw.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
         try:
             page = browser.new_page(viewport={"width": 1366, "height": 900})
             page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)

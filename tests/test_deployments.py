@@ -35,23 +35,39 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectServer]:
     with running_server(base / "home", base) as srv:
         created = srv.cli("work-pool", "create", POOL, "--type", "process")
         assert created.returncode == 0, created.stdout + created.stderr
-        deployed = subprocess.run([str(BIN / "scorecard"), "deploy", "--pool", POOL], env=srv.env, cwd=ROOT,
-                                  capture_output=True, text=True, timeout=300, check=False)
+        deployed = subprocess.run(
+            [str(BIN / "scorecard"), "deploy", "--pool", POOL],
+            env=srv.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         assert deployed.returncode == 0, deployed.stdout + deployed.stderr
         srv.start_process("worker", "worker", "start", "--pool", POOL, "--limit", "1")
         yield srv
 
 
-def _run(server: PrefectServer, tmp: Path, raw: Path, *extra: str,
-         deployment: str = "bcf-quarterly/on-demand") -> subprocess.CompletedProcess[str]:
+def _run(
+    server: PrefectServer, tmp: Path, raw: Path, *extra: str, deployment: str = "bcf-quarterly/on-demand"
+) -> subprocess.CompletedProcess[str]:
     return server.cli(
-        "deployment", "run", deployment,
-        "--param", "period=2023-24-Q2",
-        "--param", f"raw_dir={raw}",
-        "--param", f"warehouse={tmp / 'warehouse.duckdb'}",
-        "--param", f"reports_dir={tmp / 'reports'}",
+        "deployment",
+        "run",
+        deployment,
+        "--param",
+        "period=2023-24-Q2",
+        "--param",
+        f"raw_dir={raw}",
+        "--param",
+        f"warehouse={tmp / 'warehouse.duckdb'}",
+        "--param",
+        f"reports_dir={tmp / 'reports'}",
         *extra,
-        "--watch", "--watch-timeout", "400",
+        "--watch",
+        "--watch-timeout",
+        "400",
         timeout=480,
     )
 
@@ -71,8 +87,14 @@ def test_deployment_run_produces_outputs_and_artifacts(server: PrefectServer, tm
     assert len(wb.sheetnames) >= 2
     assert (reports / "charts" / "E06000061_falls_65_plus.png").stat().st_size > 1000
 
-    arts = server.post("/artifacts/filter", {"artifacts": {"key": {"any_": [
-        "bcf-scorecard-2023-24-q2", "bcf-rejects-2023-24-q2", "bcf-outputs-2023-24-q2"]}}})
+    arts = server.post(
+        "/artifacts/filter",
+        {
+            "artifacts": {
+                "key": {"any_": ["bcf-scorecard-2023-24-q2", "bcf-rejects-2023-24-q2", "bcf-outputs-2023-24-q2"]}
+            }
+        },
+    )
     by_key = {a["key"]: a for a in arts}
     assert set(by_key) == {"bcf-scorecard-2023-24-q2", "bcf-rejects-2023-24-q2", "bcf-outputs-2023-24-q2"}
     assert "Avoidable admissions" in by_key["bcf-scorecard-2023-24-q2"]["data"]
@@ -81,8 +103,7 @@ def test_deployment_run_produces_outputs_and_artifacts(server: PrefectServer, tm
     assert "data_docs/2023-24-Q2/index.html" in by_key["bcf-outputs-2023-24-q2"]["data"]
 
 
-def test_failed_validation_fails_the_run_with_the_reason_in_its_logs(server: PrefectServer,
-                                                                     tmp_path: Path) -> None:
+def test_failed_validation_fails_the_run_with_the_reason_in_its_logs(server: PrefectServer, tmp_path: Path) -> None:
     raw = tmp_path / "raw"
     shutil.copytree(ROOT / "data" / "raw", raw)
     spells = raw / "2023-24-Q2" / "apc_spells.csv"
@@ -95,15 +116,19 @@ def test_failed_validation_fails_the_run_with_the_reason_in_its_logs(server: Pre
     done = _run(server, tmp_path, raw)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "Failed" in done.stdout
-    runs = server.post("/flow_runs/filter", {"flow_runs": {"state": {"type": {"any_": ["FAILED"]}}},
-                                             "sort": "EXPECTED_START_TIME_DESC", "limit": 1})
+    runs = server.post(
+        "/flow_runs/filter",
+        {"flow_runs": {"state": {"type": {"any_": ["FAILED"]}}}, "sort": "EXPECTED_START_TIME_DESC", "limit": 1},
+    )
     logs = server.post("/logs/filter", {"logs": {"flow_run_id": {"any_": [runs[0]["id"]]}}, "limit": 200})
     text = "\n".join(entry["message"] for entry in logs)
     assert "apc_spells.csv: REJECTED" in text
     assert "line 6, column age_at_admission: age_at_admission outside 0-120" in text
     # The rejects table artifact names the line and column, never the value.
-    arts = server.post("/artifacts/filter", {"artifacts": {"key": {"any_": ["bcf-rejects-2023-24-q2"]}},
-                                             "sort": "CREATED_DESC", "limit": 1})
+    arts = server.post(
+        "/artifacts/filter",
+        {"artifacts": {"key": {"any_": ["bcf-rejects-2023-24-q2"]}}, "sort": "CREATED_DESC", "limit": 1},
+    )
     assert "age_at_admission" in json.dumps(arts[0]["data"]) and "171" not in json.dumps(arts[0]["data"])
 
 
@@ -115,8 +140,10 @@ def test_safeguarding_deployment_runs_through_the_worker(server: PrefectServer, 
     manifest = json.loads((tmp_path / "reports" / "2023-24-Q2" / "safeguarding" / "manifest.json").read_text())
     assert manifest["status"] == "completed" and manifest["hwbs"] == ["E06000061", "E06000062"]
     assert {r["metric_id"] for r in manifest["results"]} >= {"contacts", "re_referrals", "rhi_72h"}
-    arts = server.post("/artifacts/filter", {"artifacts": {"key": {"any_": ["safeguarding-scorecard-2023-24-q2"]}},
-                                             "sort": "CREATED_DESC", "limit": 1})
+    arts = server.post(
+        "/artifacts/filter",
+        {"artifacts": {"key": {"any_": ["safeguarding-scorecard-2023-24-q2"]}}, "sort": "CREATED_DESC", "limit": 1},
+    )
     assert arts and "Re-referrals within 12 months" in json.dumps(arts[0]["data"])
     # The quarterly twin is scheduled like the BCF one.
     dep = server.get("/deployments/name/safeguarding-quarterly/quarterly")
@@ -137,9 +164,14 @@ def test_quarterly_deployment_is_scheduled_for_the_next_quarter_start(server: Pr
     expected = _next_quarter_start(dt.datetime.now(LONDON))
     runs: list[dict[str, object]] = []
     for _ in range(60):
-        runs = server.post("/flow_runs/filter", {"deployments": {"id": {"any_": [dep["id"]]}},
-                                                 "flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}},
-                                                 "sort": "EXPECTED_START_TIME_ASC"})
+        runs = server.post(
+            "/flow_runs/filter",
+            {
+                "deployments": {"id": {"any_": [dep["id"]]}},
+                "flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}},
+                "sort": "EXPECTED_START_TIME_ASC",
+            },
+        )
         if runs:
             break
         asyncio.run(asyncio.sleep(1))
@@ -168,11 +200,15 @@ def test_schedule_dates_follow_uk_clock_changes() -> None:
     dates = asyncio.run(sched.get_dates(n=4, start=start))
     utc = [d.astimezone(dt.UTC) for d in dates]
     assert utc == [
-        dt.datetime(2027, 1, 1, 6, tzinfo=dt.UTC), dt.datetime(2027, 4, 1, 5, tzinfo=dt.UTC),
-        dt.datetime(2027, 7, 1, 5, tzinfo=dt.UTC), dt.datetime(2027, 10, 1, 5, tzinfo=dt.UTC),
+        dt.datetime(2027, 1, 1, 6, tzinfo=dt.UTC),
+        dt.datetime(2027, 4, 1, 5, tzinfo=dt.UTC),
+        dt.datetime(2027, 7, 1, 5, tzinfo=dt.UTC),
+        dt.datetime(2027, 10, 1, 5, tzinfo=dt.UTC),
     ]
     # Each run reports the quarter that has just closed.
     assert [resolve_period(None, d.astimezone(LONDON).date()).label for d in dates] == [
-        "2026-27-Q3", "2026-27-Q4", "2027-28-Q1", "2027-28-Q2"]
-
-
+        "2026-27-Q3",
+        "2026-27-Q4",
+        "2027-28-Q1",
+        "2027-28-Q2",
+    ]

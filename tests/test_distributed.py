@@ -22,13 +22,18 @@ PERIODS = [Period.parse("2023-24-Q1"), Period.parse("2023-24-Q2")]
 def test_dask_cluster_over_parquet_partitions_matches_the_warehouse_run(tmp_path: Path) -> None:
     from pipelines.distributed import on_dask
 
-    profiles = [HwbProfile(code=c, name=c, total_population=30_000 + 10_000 * i, population_65_plus=6_000 + 1_000 * i)
-                for i, c in enumerate(HWBS)]
+    profiles = [
+        HwbProfile(code=c, name=c, total_population=30_000 + 10_000 * i, population_65_plus=6_000 + 1_000 * i)
+        for i, c in enumerate(HWBS)
+    ]
     generate(tmp_path / "raw", PERIODS, profiles, seed=3)
     paths = RunPaths(tmp_path / "raw", tmp_path / "w.duckdb", tmp_path / "reports")
     loads = ingest_periods(paths, PERIODS, "load", tmp_path / "docs")
-    local = {(r.metric_id, r.hwb_code, r.period): r
-             for p in PERIODS for r in compute_period(paths, p, list(HWBS), loads, "local")}
+    local = {
+        (r.metric_id, r.hwb_code, r.period): r
+        for p in PERIODS
+        for r in compute_period(paths, p, list(HWBS), loads, "local")
+    }
 
     root = export_partitions(paths.warehouse, tmp_path / "parquet")
     assert sorted(d.name for d in (root / "apc_spells").iterdir()) == [f"area={h}" for h in HWBS]

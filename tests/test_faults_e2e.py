@@ -31,8 +31,9 @@ def _partitions_match_their_loads(w: Workspace) -> None:
     """Every partition holds exactly the rows of its latest accepted load: nothing half-loaded."""
     for e in BCF_EXTRACTS:
         rows = w.query(
-            f"SELECT p._period, count(*), any_value(p._load_id), l.rows FROM \"{e.name}\" AS p "
-            "JOIN loads AS l ON l.load_id = p._load_id GROUP BY p._period, l.rows")
+            f'SELECT p._period, count(*), any_value(p._load_id), l.rows FROM "{e.name}" AS p '
+            "JOIN loads AS l ON l.load_id = p._load_id GROUP BY p._period, l.rows"
+        )
         for period, count, _, expected in rows:
             assert count == expected, (e.name, period)
 
@@ -53,8 +54,9 @@ def test_kill_during_a_run_then_corrected_rerun_matches_a_clean_run(tmp_path: Pa
     assert failed.returncode == 1 and "line 3, column age" in failed.stdout + failed.stderr
 
     target.write_bytes(good)  # 2. the corrected file arrives; that run is killed part-way through ingest
-    proc = subprocess.Popen(w.command(), env=w.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        w.command(), env=w.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     assert proc.stderr is not None
     for line in proc.stderr:
         if "2023-24-Q2 apc_spells" in line:  # next: the corrected reablement file is being loaded
@@ -76,10 +78,8 @@ def test_kill_during_a_run_then_corrected_rerun_matches_a_clean_run(tmp_path: Pa
 
 
 def test_process_killed_inside_the_commit_transaction_leaves_the_previous_partition(tmp_path: Path) -> None:
-    v1 = write_extract(tmp_path / "v1" / "apc_spells.csv", APC_SPELLS,
-                       [spell(1), spell(2)])
-    v2 = write_extract(tmp_path / "v2" / "apc_spells.csv", APC_SPELLS,
-                       [spell(1), spell(2), spell(3)])
+    v1 = write_extract(tmp_path / "v1" / "apc_spells.csv", APC_SPELLS, [spell(1), spell(2)])
+    v2 = write_extract(tmp_path / "v2" / "apc_spells.csv", APC_SPELLS, [spell(1), spell(2), spell(3)])
     db = tmp_path / "w.duckdb"
     script = textwrap.dedent(f"""
         import os, signal, sys
@@ -90,7 +90,7 @@ def test_process_killed_inside_the_commit_transaction_leaves_the_previous_partit
         from metrics.core.periods import Period
         from metrics.validate.gx import Validator
         con = warehouse.connect({str(db)!r})
-        v = Validator(Path({str(tmp_path / 'docs')!r}))
+        v = Validator(Path({str(tmp_path / "docs")!r}))
         q2 = Period.parse("2023-24-Q2")
         assert ingest.load_extract(con, APC_SPELLS, Path({str(v1)!r}), q2, "r1", v.validate).status == "accepted"
         con.execute("CHECKPOINT")
@@ -117,8 +117,13 @@ def test_process_killed_inside_the_commit_transaction_leaves_the_previous_partit
 def small_area_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, str]:
     """A small area where several counts fall below the suppression threshold."""
     base = tmp_path_factory.mktemp("small")
-    tiny = HwbProfile("E06000017", "Rutland", total_population=6_000, population_65_plus=900,
-                      targets=QuarterTargets(residential_people=2, reablement_people=3, reablement_at_home=2))
+    tiny = HwbProfile(
+        "E06000017",
+        "Rutland",
+        total_population=6_000,
+        population_65_plus=900,
+        targets=QuarterTargets(residential_people=2, reablement_people=3, reablement_at_home=2),
+    )
     generate(base / "src", [Period.parse("2023-24-Q1"), Period.parse(PERIOD)], [tiny], seed=5)
     w = Workspace(base / "ws", raw=base / "src")
     done = w.run()

@@ -21,10 +21,12 @@ def _count(con: duckdb.DuckDBPyConnection, sql: str) -> int:
     return int(con.execute(sql).fetchall()[0][0])
 
 
-def test_valid_extract_loads_with_line_numbers(tmp_path: Path, con: duckdb.DuckDBPyConnection,
-                                               validator: Validator) -> None:
-    f = write_extract(tmp_path / "apc_spells.csv", APC_SPELLS, [spell(1), spell(2, discharge_date=None,
-                                                                               discharge_destination=None)])
+def test_valid_extract_loads_with_line_numbers(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection, validator: Validator
+) -> None:
+    f = write_extract(
+        tmp_path / "apc_spells.csv", APC_SPELLS, [spell(1), spell(2, discharge_date=None, discharge_destination=None)]
+    )
     out = load_extract(con, APC_SPELLS, f, Q2, "run1", validator.validate)
     assert out.status == ACCEPTED and out.rows == 2
     rows = con.execute("SELECT _line, spell_id, discharge_date FROM apc_spells ORDER BY _line").fetchall()
@@ -39,13 +41,13 @@ def test_corrupt_extract_is_rejected_whole_and_previous_partition_kept(
 
     bad_rows = [
         spell(1),
-        spell(2, admission_date="2023-13-01"),          # line 3: not a date
-        spell(3, age_at_admission=130),                 # line 4: impossible age
-        spell(4, admission_method="99"),                # line 5: unknown code
-        spell(5, discharge_date="2023-10-02"),          # line 6: outside the quarter
-        spell(6, spell_id="S00001"),                    # line 7: duplicate id (with line 2)
-        spell(7, primary_diagnosis="j44.1"),            # line 8: not ICD-10
-        spell(8, discharge_destination=None),           # line 9: discharged but no destination
+        spell(2, admission_date="2023-13-01"),  # line 3: not a date
+        spell(3, age_at_admission=130),  # line 4: impossible age
+        spell(4, admission_method="99"),  # line 5: unknown code
+        spell(5, discharge_date="2023-10-02"),  # line 6: outside the quarter
+        spell(6, spell_id="S00001"),  # line 7: duplicate id (with line 2)
+        spell(7, primary_diagnosis="j44.1"),  # line 8: not ICD-10
+        spell(8, discharge_destination=None),  # line 9: discharged but no destination
         spell(9, discharge_date="2023-07-01", admission_date="2023-07-05"),  # line 10: ends before start
     ]
     bad = write_extract(tmp_path / "bad" / "apc_spells.csv", APC_SPELLS, [*bad_rows, spell(10)])
@@ -54,9 +56,14 @@ def test_corrupt_extract_is_rejected_whole_and_previous_partition_kept(
     assert out.status == REJECTED
     found = {(p.line, p.column, p.rule) for p in out.problems}
     assert {
-        (3, "admission_date", "type"), (4, "age_at_admission", "range"), (5, "admission_method", "code"),
-        (6, "discharge_date", "date_window"), (2, "spell_id", "unique"), (7, "spell_id", "unique"),
-        (8, "primary_diagnosis", "pattern"), (9, "discharge_destination", "required_if"),
+        (3, "admission_date", "type"),
+        (4, "age_at_admission", "range"),
+        (5, "admission_method", "code"),
+        (6, "discharge_date", "date_window"),
+        (2, "spell_id", "unique"),
+        (7, "spell_id", "unique"),
+        (8, "primary_diagnosis", "pattern"),
+        (9, "discharge_destination", "required_if"),
         (10, "discharge_date", "order"),
     } <= found
     assert not any(p.line == 11 for p in out.problems)  # the clean last row is not blamed
@@ -75,8 +82,7 @@ def test_corrupt_extract_is_rejected_whole_and_previous_partition_kept(
     assert "P00003" not in text and "130" not in text
 
 
-def test_structural_errors_name_the_line(tmp_path: Path, con: duckdb.DuckDBPyConnection,
-                                         validator: Validator) -> None:
+def test_structural_errors_name_the_line(tmp_path: Path, con: duckdb.DuckDBPyConnection, validator: Validator) -> None:
     f = write_extract(tmp_path / "apc_spells.csv", APC_SPELLS, [spell(1), spell(2)])
     lines = f.read_text().splitlines()
     lines[2] = lines[2] + ",extra"
@@ -98,8 +104,9 @@ def test_structural_errors_name_the_line(tmp_path: Path, con: duckdb.DuckDBPyCon
         (",".join(APC_SPELLS.column_names).encode() + b"\nP\xe9001,S1\n" + b"x" * 10, "not valid UTF-8"),
     ],
 )
-def test_file_level_problems(tmp_path: Path, con: duckdb.DuckDBPyConnection, validator: Validator,
-                             content: bytes, expected: str) -> None:
+def test_file_level_problems(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection, validator: Validator, content: bytes, expected: str
+) -> None:
     f = tmp_path / "apc_spells.csv"
     f.write_bytes(content)
     out = load_extract(con, APC_SPELLS, f, Q2, "run", validator.validate)

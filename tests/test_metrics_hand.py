@@ -35,37 +35,81 @@ def _population() -> list[dict[str, object]]:
     ]
 
 
-def _write_quarter(raw: Path, period: Period, spells: list[dict[str, object]], reab: list[dict[str, object]],
-                   care: list[dict[str, object]]) -> None:
+def _write_quarter(
+    raw: Path,
+    period: Period,
+    spells: list[dict[str, object]],
+    reab: list[dict[str, object]],
+    care: list[dict[str, object]],
+) -> None:
     d = raw / period.label
     write_extract(d / APC_SPELLS.filename, APC_SPELLS, spells)
     write_extract(d / REABLEMENT.filename, REABLEMENT, reab)
     write_extract(d / CARE_HOME_ADMISSIONS.filename, CARE_HOME_ADMISSIONS, care)
     write_extract(d / POPULATION.filename, POPULATION, _population())
     plans = [
-        {"hwb_code": HWB, "metric_id": "avoidable_admissions", "financial_year": "2023-24", "quarter": q,
-         "plan_value": 1.0} for q in ("Q1", "Q2", "Q3", "Q4")
+        {
+            "hwb_code": HWB,
+            "metric_id": "avoidable_admissions",
+            "financial_year": "2023-24",
+            "quarter": q,
+            "plan_value": 1.0,
+        }
+        for q in ("Q1", "Q2", "Q3", "Q4")
     ] + [
-        {"hwb_code": HWB, "metric_id": "falls_65_plus", "financial_year": "2023-24", "quarter": "YE",
-         "plan_value": 100.0},
-        {"hwb_code": HWB, "metric_id": "discharge_usual_residence", "financial_year": "2023-24", "quarter": "Q2",
-         "plan_value": 80.0},
-        {"hwb_code": HWB, "metric_id": "residential_admissions_65_plus", "financial_year": "2023-24",
-         "quarter": "YE", "plan_value": 40.0},
-        {"hwb_code": HWB, "metric_id": "reablement_91_days", "financial_year": "2023-24", "quarter": "YE",
-         "plan_value": 70.0},
+        {
+            "hwb_code": HWB,
+            "metric_id": "falls_65_plus",
+            "financial_year": "2023-24",
+            "quarter": "YE",
+            "plan_value": 100.0,
+        },
+        {
+            "hwb_code": HWB,
+            "metric_id": "discharge_usual_residence",
+            "financial_year": "2023-24",
+            "quarter": "Q2",
+            "plan_value": 80.0,
+        },
+        {
+            "hwb_code": HWB,
+            "metric_id": "residential_admissions_65_plus",
+            "financial_year": "2023-24",
+            "quarter": "YE",
+            "plan_value": 40.0,
+        },
+        {
+            "hwb_code": HWB,
+            "metric_id": "reablement_91_days",
+            "financial_year": "2023-24",
+            "quarter": "YE",
+            "plan_value": 70.0,
+        },
     ]
     write_extract(d / PLANS.filename, PLANS, plans)
 
 
 def _episode(n: int, date: str, status: str, age: int = 80) -> dict[str, object]:
-    return {"episode_id": f"R{n:04d}", "person_id": f"P{n:05d}", "age": age, "hospital_discharge_date": date,
-            "service_start_date": date, "status_91_days": status, "hwb_code": HWB}
+    return {
+        "episode_id": f"R{n:04d}",
+        "person_id": f"P{n:05d}",
+        "age": age,
+        "hospital_discharge_date": date,
+        "service_start_date": date,
+        "status_91_days": status,
+        "hwb_code": HWB,
+    }
 
 
 def _care(n: int, person: str, date: str, age: int) -> dict[str, object]:
-    return {"admission_id": f"C{n:04d}", "person_id": person, "age": age, "admission_date": date,
-            "setting": "residential", "hwb_code": HWB}
+    return {
+        "admission_id": f"C{n:04d}",
+        "person_id": person,
+        "age": age,
+        "admission_date": date,
+        "setting": "residential",
+        "hwb_code": HWB,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -74,8 +118,14 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, MetricResult]
     raw = root / "raw"
     q1_spells = [
         # Avoidable admission in Q1, still in hospital at the Q1 extract (re-delivered in Q2).
-        spell(1, admission_date="2023-06-28", discharge_date=None, discharge_destination=None,
-              primary_diagnosis="J441", age_at_admission=72),
+        spell(
+            1,
+            admission_date="2023-06-28",
+            discharge_date=None,
+            discharge_destination=None,
+            primary_diagnosis="J441",
+            age_at_admission=72,
+        ),
         # Four falls in Q1: two aged 67, one 72, one 77.
         spell(2, admission_date="2023-05-01", discharge_date="2023-05-02", age_at_admission=67, **FALL),
         spell(3, admission_date="2023-05-02", discharge_date="2023-05-04", age_at_admission=68, **FALL),
@@ -86,8 +136,14 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, MetricResult]
     ]
     q2_spells = [
         # Spell 1 again, now finished in Q2 to usual residence: counted once, as a Q1 admission.
-        spell(1, admission_date="2023-06-28", discharge_date="2023-07-03", discharge_destination="19",
-              primary_diagnosis="J441", age_at_admission=72),
+        spell(
+            1,
+            admission_date="2023-06-28",
+            discharge_date="2023-07-03",
+            discharge_destination="19",
+            primary_diagnosis="J441",
+            age_at_admission=72,
+        ),
         # Three avoidable admissions in Q2 (emergency, chronic ACSC primary, any age).
         spell(10, primary_diagnosis="J441", age_at_admission=72),
         spell(11, primary_diagnosis="I10", age_at_admission=72, admission_method="22"),
@@ -120,13 +176,24 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, MetricResult]
         # Another area's admission: never counted for HWB.
         spell(35, primary_diagnosis="J441", age_at_admission=72, hwb_code=OTHER),
     ]
-    q1_reab = [_episode(1, "2023-04-10", "at_home"), _episode(2, "2023-05-10", "at_home"),
-               _episode(3, "2023-06-10", "at_home"), _episode(4, "2023-06-11", "died")]
-    q2_reab = [_episode(5, "2023-07-10", "at_home"), _episode(6, "2023-08-10", "at_home"),
-               _episode(7, "2023-08-11", "hospital"), _episode(8, "2023-08-12", "unknown"),
-               _episode(9, "2023-08-13", "at_home", age=60)]
-    q1_care = [_care(1, "PA0001", "2023-04-20", 70), _care(2, "PB0001", "2023-05-20", 66),
-               _care(3, "PC0001", "2023-05-21", 50)]
+    q1_reab = [
+        _episode(1, "2023-04-10", "at_home"),
+        _episode(2, "2023-05-10", "at_home"),
+        _episode(3, "2023-06-10", "at_home"),
+        _episode(4, "2023-06-11", "died"),
+    ]
+    q2_reab = [
+        _episode(5, "2023-07-10", "at_home"),
+        _episode(6, "2023-08-10", "at_home"),
+        _episode(7, "2023-08-11", "hospital"),
+        _episode(8, "2023-08-12", "unknown"),
+        _episode(9, "2023-08-13", "at_home", age=60),
+    ]
+    q1_care = [
+        _care(1, "PA0001", "2023-04-20", 70),
+        _care(2, "PB0001", "2023-05-20", 66),
+        _care(3, "PC0001", "2023-05-21", 50),
+    ]
     q2_care = [_care(4, "PD0001", "2023-07-20", 80), _care(5, "PA0001", "2023-08-20", 71)]
     _write_quarter(raw, Q1, q1_spells, q1_reab, q1_care)
     _write_quarter(raw, Q2, q2_spells, q2_reab, q2_care)
@@ -143,8 +210,11 @@ def test_avoidable_admissions_isr(results: dict[str, MetricResult]) -> None:
     # England reference (metrics/reference/england_acsc_reference.csv): annual admissions / population,
     # scaled to one quarter (x 0.25), times the local population: 10,000 women in each band 65-69 ... 90+
     # and the one man aged 40 (band 40-44, 11,586 admissions / 1,880,000).
-    expected = 0.25 * (10_000 * (28077 / 1560000 + 27456 / 1200000 + 30250 / 1040000
-                                 + 31430 / 850000 + 27733 / 590000 + 22110 / 370000) + 1 * 11586 / 1880000)
+    expected = 0.25 * (
+        10_000
+        * (28077 / 1560000 + 27456 / 1200000 + 30250 / 1040000 + 31430 / 850000 + 27733 / 590000 + 22110 / 370000)
+        + 1 * 11586 / 1880000
+    )
     ref_rate = 543460 * 0.25 / 54310000 * 100_000  # all-England rate per 100,000 per quarter
     assert r.numerator == 3
     assert r.denominator == pytest.approx(expected, rel=1e-9)

@@ -33,8 +33,10 @@ def _same(a: object, b: object) -> bool:
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunPaths, list[Period], list]:
     root = tmp_path_factory.mktemp("nat")
-    profiles = [HwbProfile(code=c, name=c, total_population=40_000 + 15_000 * i, population_65_plus=8_000 + 2_000 * i)
-                for i, c in enumerate(HWBS)]
+    profiles = [
+        HwbProfile(code=c, name=c, total_population=40_000 + 15_000 * i, population_65_plus=8_000 + 2_000 * i)
+        for i, c in enumerate(HWBS)
+    ]
     generate(root / "raw", [Period.parse("2023-24-Q1"), TARGET], profiles, seed=11)
     paths = RunPaths(root / "raw", root / "w.duckdb", root / "reports")
     periods = periods_to_load(TARGET, paths.raw_dir)
@@ -64,7 +66,8 @@ def test_all_hwbs_at_once_equals_each_hwb_alone(loaded: tuple[RunPaths, list[Per
 
 
 def test_charts_drawn_on_two_processes_equal_charts_drawn_in_one(
-        loaded: tuple[RunPaths, list[Period], list], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    loaded: tuple[RunPaths, list[Period], list], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     paths, periods, loads = loaded
     results = [r for p in periods for r in compute_period(paths, p, list(HWBS), loads, "charts")]
     serial = dataclasses.replace(paths, reports_dir=tmp_path / "serial")

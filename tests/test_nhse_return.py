@@ -19,8 +19,15 @@ Q2 = Period.parse("2023-24-Q2")
 GENERATED = "2023-10-20T09:30:00"
 SHA = "ab" * 32
 HEADERS = [
-    "Metric", "Definition", "Planned performance", "Actual performance", "95% CI lower", "95% CI upper",
-    "Numerator", "Denominator", "Year-end projection",
+    "Metric",
+    "Definition",
+    "Planned performance",
+    "Actual performance",
+    "95% CI lower",
+    "95% CI upper",
+    "Numerator",
+    "Denominator",
+    "Year-end projection",
     "Assessment of progress against the metric plan for the reporting period",
     "Challenges and any Support Needs",
     "Achievements - including where BCF funding is supporting improvements",
@@ -30,13 +37,37 @@ HEADER = HEADER_ROW + 1
 FIRST = FIRST_DATA_ROW + 1
 
 
-def _r(metric_id: str, num: float | None, den: float | None, value: float | None, plan: float | None,
-       status: str, projection: float | None = None, period: Period = Q2) -> MetricResult:
+def _r(
+    metric_id: str,
+    num: float | None,
+    den: float | None,
+    value: float | None,
+    plan: float | None,
+    status: str,
+    projection: float | None = None,
+    period: Period = Q2,
+) -> MetricResult:
     lower = None if value is None else value * 0.9
     upper = None if value is None else value * 1.1
-    return MetricResult(metric_id, HWB, period.label, period.start, period.end, num, den, value, lower, upper,
-                        "x", "", plan, value if projection is None else projection, projection, status,
-                        "reason 123.456")
+    return MetricResult(
+        metric_id,
+        HWB,
+        period.label,
+        period.start,
+        period.end,
+        num,
+        den,
+        value,
+        lower,
+        upper,
+        "x",
+        "",
+        plan,
+        value if projection is None else projection,
+        projection,
+        status,
+        "reason 123.456",
+    )
 
 
 def _results() -> list[MetricResult]:
@@ -50,11 +81,24 @@ def _results() -> list[MetricResult]:
     ]
 
 
-def _write(tmp_path: Path, narrative: dict[str, dict[str, str]] | None = None, layout_path: Path | None = None,
-           suppression_threshold: int = 5) -> openpyxl.Workbook:
-    path = write_return(tmp_path / "out" / "return.xlsx", _results(), HWB, NAME, Q2, GENERATED,
-                        narrative=narrative, layout_path=layout_path, suppression_threshold=suppression_threshold,
-                        manifest_sha256=SHA)
+def _write(
+    tmp_path: Path,
+    narrative: dict[str, dict[str, str]] | None = None,
+    layout_path: Path | None = None,
+    suppression_threshold: int = 5,
+) -> openpyxl.Workbook:
+    path = write_return(
+        tmp_path / "out" / "return.xlsx",
+        _results(),
+        HWB,
+        NAME,
+        Q2,
+        GENERATED,
+        narrative=narrative,
+        layout_path=layout_path,
+        suppression_threshold=suppression_threshold,
+        manifest_sha256=SHA,
+    )
     assert path.exists()
     return openpyxl.load_workbook(path)
 
@@ -83,8 +127,16 @@ def test_sheets_headers_and_metric_order(tmp_path: Path) -> None:
 def test_figures_are_full_precision_with_display_rounding(tmp_path: Path) -> None:
     ws = _write(tmp_path)["Metrics"]
     avoidable = _row(ws, FIRST)
-    assert avoidable[2:10] == [250.0, 260.1000123, pytest.approx(234.09001107), pytest.approx(286.11001353), 260,
-                               99.96155, None, NOT_ON_TRACK]
+    assert avoidable[2:10] == [
+        250.0,
+        260.1000123,
+        pytest.approx(234.09001107),
+        pytest.approx(286.11001353),
+        260,
+        99.96155,
+        None,
+        NOT_ON_TRACK,
+    ]
     assert ws.cell(FIRST, 3).number_format == "#,##0.0"
     assert ws.cell(FIRST, 4).number_format == "#,##0.0"
     assert ws.cell(FIRST, 7).number_format == "#,##0"  # whole count
@@ -120,10 +172,13 @@ def test_missing_values_are_blank_with_no_data_status(tmp_path: Path) -> None:
 
 def test_narrative_formula_is_stored_as_quoted_text(tmp_path: Path) -> None:
     payload = '=HYPERLINK("http://x")'
-    wb = _write(tmp_path, narrative={
-        "avoidable_admissions": {"challenges": payload, "achievements": "Fewer admissions in Q2."},
-        "falls_65_plus": {"achievements": "@SUM(A1)", "challenges": "-1+2"},
-    })
+    wb = _write(
+        tmp_path,
+        narrative={
+            "avoidable_admissions": {"challenges": payload, "achievements": "Fewer admissions in Q2."},
+            "falls_65_plus": {"achievements": "@SUM(A1)", "challenges": "-1+2"},
+        },
+    )
     ws = wb["Metrics"]
     challenges, achievements = ws.cell(FIRST, 11), ws.cell(FIRST, 12)
     assert challenges.value == payload
@@ -153,10 +208,23 @@ def test_hwb_name_that_looks_like_a_formula_is_quoted(tmp_path: Path) -> None:
     assert cover["B4"].data_type == "s" and cover["B4"].quotePrefix is True
 
 
-@pytest.mark.parametrize(("text", "risky"), [
-    ("=1+1", True), ("+1", True), ("-1", True), ("@x", True), ("\tx", True), ("\rx", True), ("  =x", True),
-    ("\uff1dSUM(A1)", True), ("Fine.", False), ("", False), ("a=b", False), ("1-2", False),
-])
+@pytest.mark.parametrize(
+    ("text", "risky"),
+    [
+        ("=1+1", True),
+        ("+1", True),
+        ("-1", True),
+        ("@x", True),
+        ("\tx", True),
+        ("\rx", True),
+        ("  =x", True),
+        ("\uff1dSUM(A1)", True),
+        ("Fine.", False),
+        ("", False),
+        ("a=b", False),
+        ("1-2", False),
+    ],
+)
 def test_needs_quote_prefix(text: str, risky: bool) -> None:
     assert needs_quote_prefix(text) is risky
 
@@ -225,8 +293,10 @@ field = "actual"
 
 def test_layout_with_unknown_field_is_rejected(tmp_path: Path) -> None:
     layout = tmp_path / "bad.toml"
-    layout.write_text('title = "x"\n[sheets]\ncover = "C"\nmetrics = "M"\n[[columns]]\nheader = "A"\nfield = "valu"\n',
-                      encoding="utf-8")
+    layout.write_text(
+        'title = "x"\n[sheets]\ncover = "C"\nmetrics = "M"\n[[columns]]\nheader = "A"\nfield = "valu"\n',
+        encoding="utf-8",
+    )
     with pytest.raises(ValueError, match="valu"):
         write_return(tmp_path / "r.xlsx", _results(), HWB, NAME, Q2, GENERATED, layout_path=layout)
 
@@ -234,8 +304,14 @@ def test_layout_with_unknown_field_is_rejected(tmp_path: Path) -> None:
 def test_inputs_are_checked(tmp_path: Path) -> None:
     out = tmp_path / "r.xlsx"
     with pytest.raises(ValueError, match="does not belong"):
-        write_return(out, [_r("falls_65_plus", 1, 1, 1, 1, ON_TRACK, period=Period.parse("2023-24-Q1"))], HWB, NAME,
-                     Q2, GENERATED)
+        write_return(
+            out,
+            [_r("falls_65_plus", 1, 1, 1, 1, ON_TRACK, period=Period.parse("2023-24-Q1"))],
+            HWB,
+            NAME,
+            Q2,
+            GENERATED,
+        )
     with pytest.raises(ValueError, match="two results"):
         write_return(out, _results() + _results()[:1], HWB, NAME, Q2, GENERATED)
     with pytest.raises(ValueError, match="not in the return"):

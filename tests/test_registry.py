@@ -10,8 +10,11 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_five_bcf_metrics_declared_once_each() -> None:
     ids = [m.id for m in registry.metrics_for("bcf")]
     assert ids == [
-        "avoidable_admissions", "falls_65_plus", "discharge_usual_residence",
-        "residential_admissions_65_plus", "reablement_91_days",
+        "avoidable_admissions",
+        "falls_65_plus",
+        "discharge_usual_residence",
+        "residential_admissions_65_plus",
+        "reablement_91_days",
     ]
     for m in registry.metrics_for("bcf"):
         assert set(m.sources) <= set(EXTRACTS), m.id

@@ -15,11 +15,33 @@ from metrics.publish.html import render_scorecard, trend
 Q1, Q2 = Period.parse("2023-24-Q1"), Period.parse("2023-24-Q2")
 
 
-def _r(metric_id: str, period: Period, value: float | None, numerator: float = 100, projection: float | None = None,
-       status: str = ON_TRACK) -> MetricResult:
-    return MetricResult(metric_id, "E06000061", period.label, period.start, period.end, numerator, 1000.0, value,
-                        None if value is None else value - 1, None if value is None else value + 1, "Wilson", "",
-                        50.0, value, projection, status, "reason <b>")
+def _r(
+    metric_id: str,
+    period: Period,
+    value: float | None,
+    numerator: float = 100,
+    projection: float | None = None,
+    status: str = ON_TRACK,
+) -> MetricResult:
+    return MetricResult(
+        metric_id,
+        "E06000061",
+        period.label,
+        period.start,
+        period.end,
+        numerator,
+        1000.0,
+        value,
+        None if value is None else value - 1,
+        None if value is None else value + 1,
+        "Wilson",
+        "",
+        50.0,
+        value,
+        projection,
+        status,
+        "reason <b>",
+    )
 
 
 def test_trend_direction_follows_polarity() -> None:
@@ -44,11 +66,12 @@ def test_page_suppresses_small_counts_and_escapes_text(tmp_path: Path) -> None:
     metrics = registry.metrics_for("bcf")
     rows = [_r(m.id, Q2, 50.0) for m in metrics]
     rows[4] = replace(rows[4], numerator=3, status=NOT_ON_TRACK)
-    page = render_scorecard(metrics, rows, rows, "E06000061", "North <Northants>", Q2, {}, {}, {},
-                            dt.date(2023, 11, 1).isoformat(), 5)
+    page = render_scorecard(
+        metrics, rows, rows, "E06000061", "North <Northants>", Q2, {}, {}, {}, dt.date(2023, 11, 1).isoformat(), 5
+    )
     assert "North &lt;Northants&gt;" in page and "<Northants>" not in page
     assert "reason &lt;b&gt;" in page
-    reab = page[page.index('data-metric="reablement_91_days"'):]
+    reab = page[page.index('data-metric="reablement_91_days"') :]
     assert '<td class="num value">n/a</td>' in reab.split("</tr>")[0]  # value withheld with its count
     assert "<dd>* at home after 91 days</dd>" in page
 

@@ -38,8 +38,14 @@ def _pool(c: Column, period: Period) -> list[object]:
         return [None, -1, 0, 7, 65, 90, 121, 2023]
     if c.dtype == "DOUBLE":
         return [None, -0.5, 0.0, 12.5, 1e6]
-    edges = [period.start - day, period.start, period.end, period.end + day, dt.date(1899, 12, 31),
-             period.end.replace(year=period.end.year - 5) - day]
+    edges = [
+        period.start - day,
+        period.start,
+        period.end,
+        period.end + day,
+        dt.date(1899, 12, 31),
+        period.end.replace(year=period.end.year - 5) - day,
+    ]
     if c.dtype == "DATE":
         return [None, *edges]
     return [None, *(dt.datetime.combine(d, t) for d in edges for t in (dt.time(0, 0), dt.time(23, 59)))]
@@ -100,8 +106,8 @@ def test_rules_cover_every_declared_check() -> None:
 
 
 def test_a_file_over_the_gx_limit_is_checked_whole_in_sql_and_gx_sees_every_flagged_line(
-        tmp_path: Path, con: duckdb.DuckDBPyConnection, validator: Validator,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, con: duckdb.DuckDBPyConnection, validator: Validator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SCORECARD_GX_MAX_ROWS", "3")
     rows = [spell(n) for n in range(1, 21)]  # CSV lines 2-21
     rows[4]["age_at_admission"] = 203  # line 6
@@ -118,8 +124,10 @@ def test_a_file_over_the_gx_limit_is_checked_whole_in_sql_and_gx_sees_every_flag
 
     out = load_extract(con, APC_SPELLS, f, Q2, "r", validate)
     assert out.status == REJECTED
-    assert {(p.line, p.column, p.rule) for p in out.problems} == {(6, "age_at_admission", "range"),
-                                                                   (12, "hwb_code", "code")}
+    assert {(p.line, p.column, p.rule) for p in out.problems} == {
+        (6, "age_at_admission", "range"),
+        (12, "hwb_code", "code"),
+    }
     # GX saw the flagged lines and a systematic sample (every 7th line: 20 rows / 3), not the file.
     assert seen == [[6, 7, 12, 14, 21]]
     assert {(p.line, p.rule) for p in gx_found} == {(6, "range"), (12, "code")}

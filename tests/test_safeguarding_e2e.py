@@ -63,8 +63,11 @@ def test_run_covers_every_measure_view_and_area(run: tuple[Workspace, str]) -> N
 
 def test_demo_headline_figures_are_plausible(run: tuple[Workspace, str]) -> None:
     w, _ = run
-    now = {(r["metric_id"], r["hwb_code"]): r for r in _manifest(w)["results"]
-           if r["period"] == PERIOD and r["view"] == "rolling_12_months"}
+    now = {
+        (r["metric_id"], r["hwb_code"]): r
+        for r in _manifest(w)["results"]
+        if r["period"] == PERIOD and r["view"] == "rolling_12_months"
+    }
     for la in LAS:
         assert 18 <= now[("re_referrals", la)]["value"] <= 26  # England 22.4% (2023-24)
         assert 80 <= now[("assessments_45_days", la)]["value"] <= 90  # England 85.7%
@@ -73,8 +76,7 @@ def test_demo_headline_figures_are_plausible(run: tuple[Workspace, str]) -> None
 
 def test_workbook_cells_equal_the_published_results(run: tuple[Workspace, str]) -> None:
     w, _ = run
-    results = {(r["metric_id"], r["view"], r["hwb_code"]): r for r in _manifest(w)["results"]
-               if r["period"] == PERIOD}
+    results = {(r["metric_id"], r["view"], r["hwb_code"]): r for r in _manifest(w)["results"] if r["period"] == PERIOD}
     for la in LAS:
         ws = openpyxl.load_workbook(_out(w) / f"safeguarding_{la}_{PERIOD}.xlsx")["Scorecard"]
         header = [c.value for c in ws[4]]
@@ -102,7 +104,7 @@ def test_html_headline_matches_the_workbook(run: tuple[Workspace, str]) -> None:
         ws = openpyxl.load_workbook(_out(w) / f"safeguarding_{la}_{PERIOD}.xlsx")["Scorecard"]
         by_title = {r[0]: r for r in ws.iter_rows(min_row=5, values_only=True) if r[0]}
         for mt in METRICS:
-            row = page[page.index(f'data-metric="{mt.id}"'):].split("</tr>")[0]
+            row = page[page.index(f'data-metric="{mt.id}"') :].split("</tr>")[0]
             shown = re.search(r'<td class="num value">([^<]*)</td>', row)
             assert shown is not None
             value = by_title[mt.title][3]
@@ -118,8 +120,9 @@ def test_page_renders_in_chromium(run: tuple[Workspace, str], tmp_path: Path) ->
     w, _ = run
     errors: list[str] = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path="/usr/bin/chromium",
-                                     args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+        browser = pw.chromium.launch(
+            executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu", "--no-first-run"]
+        )
         try:
             page = browser.new_page(viewport={"width": 1366, "height": 900})
             page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)

@@ -36,31 +36,63 @@ def _id(short: str) -> str:
 
 
 def _contact(cid: str, date: str, outcome: str, prev: str | None = None, la: str = A) -> dict[str, Any]:
-    return {"contact_id": _id(cid), "child_id": _id(f"K{cid}"), "contact_date": date, "source": "police",
-            "outcome": outcome, "referral_date": date if outcome == "referral" else None,
-            "previous_referral_date": prev, "la_code": la}
+    return {
+        "contact_id": _id(cid),
+        "child_id": _id(f"K{cid}"),
+        "contact_date": date,
+        "source": "police",
+        "outcome": outcome,
+        "referral_date": date if outcome == "referral" else None,
+        "previous_referral_date": prev,
+        "la_code": la,
+    }
 
 
 def _assess(aid: str, referral: str, auth: str | None, la: str = A) -> dict[str, Any]:
-    return {"assessment_id": _id(aid), "child_id": _id(f"K{aid}"), "referral_date": referral, "start_date": referral,
-            "authorisation_date": auth, "la_code": la}
+    return {
+        "assessment_id": _id(aid),
+        "child_id": _id(f"K{aid}"),
+        "referral_date": referral,
+        "start_date": referral,
+        "authorisation_date": auth,
+        "la_code": la,
+    }
 
 
-def _plan(pid: str, child: str, start: str, end: str | None, category: str, seq: int,
-          la: str = A) -> dict[str, Any]:
-    return {"plan_id": _id(pid), "child_id": _id(child), "start_date": start, "end_date": end,
-            "initial_category": category, "plan_sequence": seq, "la_code": la}
+def _plan(pid: str, child: str, start: str, end: str | None, category: str, seq: int, la: str = A) -> dict[str, Any]:
+    return {
+        "plan_id": _id(pid),
+        "child_id": _id(child),
+        "start_date": start,
+        "end_date": end,
+        "initial_category": category,
+        "plan_sequence": seq,
+        "la_code": la,
+    }
 
 
 def _cla(eid: str, child: str, start: str, end: str | None, la: str = A) -> dict[str, Any]:
-    return {"episode_id": _id(eid), "child_id": _id(child), "start_date": start, "end_date": end, "legal_status": "C2",
-            "la_code": la}
+    return {
+        "episode_id": _id(eid),
+        "child_id": _id(child),
+        "start_date": start,
+        "end_date": end,
+        "legal_status": "C2",
+        "la_code": la,
+    }
 
 
 def _missing(mid: str, returned: str, completed: str | None, la: str = A) -> dict[str, Any]:
-    return {"missing_id": _id(mid), "child_id": _id(f"K{mid}"), "looked_after": "Y",
-            "missing_from": returned[:10] + " 00:00", "returned_at": returned, "rhi_offered_at": completed,
-            "rhi_completed_at": completed, "la_code": la}
+    return {
+        "missing_id": _id(mid),
+        "child_id": _id(f"K{mid}"),
+        "looked_after": "Y",
+        "missing_from": returned[:10] + " 00:00",
+        "returned_at": returned,
+        "rhi_offered_at": completed,
+        "rhi_completed_at": completed,
+        "la_code": la,
+    }
 
 
 def _population() -> list[dict[str, Any]]:
@@ -68,16 +100,30 @@ def _population() -> list[dict[str, Any]]:
     for code, name, total in ((A, "North Northamptonshire", 10_000), (B, "West Northamptonshire", 5_000)):
         each = total // 18
         for age in range(18):
-            rows.append({"code": code, "name": name, "mid_year": 2023, "age": age,
-                         "population": each + (total - 18 * each if age == 0 else 0)})
+            rows.append(
+                {
+                    "code": code,
+                    "name": name,
+                    "mid_year": 2023,
+                    "age": age,
+                    "population": each + (total - 18 * each if age == 0 else 0),
+                }
+            )
     return rows
 
 
 def _targets(fy: str) -> list[dict[str, Any]]:
-    t = {"re_referrals": (60, 10), "rhi_72h": (50, 5), "assessments_45_days": (70, 10),
-         "cp_ended_2y_plus": (30, 5), "cp_second_subsequent": (40, 10)}
-    return [{"la_code": A, "metric_id": k, "financial_year": fy, "target": v[0], "amber_tolerance": v[1]}
-            for k, v in t.items()]
+    t = {
+        "re_referrals": (60, 10),
+        "rhi_72h": (50, 5),
+        "assessments_45_days": (70, 10),
+        "cp_ended_2y_plus": (30, 5),
+        "cp_second_subsequent": (40, 10),
+    }
+    return [
+        {"la_code": A, "metric_id": k, "financial_year": fy, "target": v[0], "amber_tolerance": v[1]}
+        for k, v in t.items()
+    ]
 
 
 # Plans, care episodes and assessments re-delivered each quarter while open ("latest delivery wins").
@@ -112,13 +158,18 @@ QUARTERS: dict[Period, dict[str, list[dict[str, Any]]]] = {
     P2: {
         # C3: previous referral exactly 12 months before (22 Dec 2022) -> re-referral;
         # C4: 12 months and 1 day before (27 Dec 2022 for 28 Dec 2023) -> not.
-        "contacts": [_contact("C3", "2023-12-22", "referral", "2022-12-22"),
-                     _contact("C4", "2023-12-28", "referral", "2022-12-27"),
-                     _contact("C5", "2023-11-01", "early_help")],
+        "contacts": [
+            _contact("C3", "2023-12-22", "referral", "2022-12-22"),
+            _contact("C4", "2023-12-28", "referral", "2022-12-27"),
+            _contact("C5", "2023-11-01", "early_help"),
+        ],
         # 2 Oct -> 4 Dec 2023 = 21 (Oct) + 22 (Nov) + 1 Dec + 4 Dec = 45 working days; 5 Dec = 46.
         # A3 (referred 22 Dec) is still open at the quarter end: delivered without an authorisation date.
-        "assessments": [_assess("A1", "2023-10-02", "2023-12-04"), _assess("A2", "2023-10-02", "2023-12-05"),
-                        _assess("A3", "2023-12-22", None)],
+        "assessments": [
+            _assess("A1", "2023-10-02", "2023-12-04"),
+            _assess("A2", "2023-10-02", "2023-12-05"),
+            _assess("A3", "2023-12-22", None),
+        ],
         "plans": [P1_PLAN, P5_PLAN, P2_PLAN],
         "cla": [E1],
         "missing": [],
@@ -126,8 +177,10 @@ QUARTERS: dict[Period, dict[str, list[dict[str, Any]]]] = {
     P3: {
         # C6: 12 months back from 29 Feb 2024 is 28 Feb 2023 -> re-referral; C7 (31 Mar 2024) had one on
         # 30 Mar 2023, a year and a day -> not.
-        "contacts": [_contact("C6", "2024-02-29", "referral", "2023-02-28"),
-                     _contact("C7", "2024-03-31", "referral", "2023-03-30")],
+        "contacts": [
+            _contact("C6", "2024-02-29", "referral", "2023-02-28"),
+            _contact("C7", "2024-03-31", "referral", "2023-03-30"),
+        ],
         # A3 re-delivered, authorised 2 Jan 2024: 27, 28, 29 Dec and 2 Jan = 4 working days
         # (25, 26 Dec and 1 Jan are bank holidays).
         "assessments": [_assess("A3", "2023-12-22", "2024-01-02")],
@@ -137,8 +190,10 @@ QUARTERS: dict[Period, dict[str, list[dict[str, Any]]]] = {
     },
     P4: {
         # C8: previous referral the day before, across the financial-year end -> re-referral.
-        "contacts": [_contact("C8", "2024-04-01", "referral", "2024-03-31"),
-                     _contact("C9", "2024-05-10", "information_advice")],
+        "contacts": [
+            _contact("C8", "2024-04-01", "referral", "2024-03-31"),
+            _contact("C9", "2024-05-10", "information_advice"),
+        ],
         "assessments": [],
         "plans": [
             _plan("CP1", "KC1", "2022-05-01", "2024-05-01", "neglect", 1),  # exactly 2 years
@@ -165,8 +220,13 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> list[MetricResult]:
     for period, parts in QUARTERS.items():
         d = raw / period.label
         filler = _filler(period)
-        for key, extract in (("contacts", CONTACTS), ("assessments", ASSESSMENTS), ("plans", CP_PLANS),
-                             ("cla", CLA_EPISODES), ("missing", MISSING_EPISODES)):
+        for key, extract in (
+            ("contacts", CONTACTS),
+            ("assessments", ASSESSMENTS),
+            ("plans", CP_PLANS),
+            ("cla", CLA_EPISODES),
+            ("missing", MISSING_EPISODES),
+        ):
             write_extract(d / extract.filename, extract, parts[key] + filler[key])
         write_extract(d / CHILD_POPULATION.filename, CHILD_POPULATION, _population())
         write_extract(d / TARGETS.filename, TARGETS, _targets(period.financial_year))
@@ -183,8 +243,11 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> list[MetricResult]:
 
 
 def get(results: list[MetricResult], metric: str, period: Period, view: str = "", area: str = A) -> MetricResult:
-    [r] = [r for r in results if r.metric_id == metric and r.period == period.label and r.view == view
-           and r.hwb_code == area]
+    [r] = [
+        r
+        for r in results
+        if r.metric_id == metric and r.period == period.label and r.view == view and r.hwb_code == area
+    ]
     return r
 
 

@@ -54,8 +54,10 @@ def test_point_beyond_the_lower_limit() -> None:
 
 
 def test_a_point_on_a_limit_is_not_outside() -> None:
-    assert outside_rule([1.0, 2.0, 3.0, 0.5], upper=2.0, lower=1.0) == ([False, False, True, False],
-                                                                          [False, False, False, True])
+    assert outside_rule([1.0, 2.0, 3.0, 0.5], upper=2.0, lower=1.0) == (
+        [False, False, True, False],
+        [False, False, False, True],
+    )
 
 
 def test_trend_of_seven_and_of_six() -> None:

@@ -37,8 +37,18 @@ def _result(numerator: float | None, denominator: float | None, **kw: object) ->
 
 @pytest.mark.parametrize(
     ("x", "expected"),
-    [(None, None), (0, 0), (0.0, 0.0), (1, SUPPRESSED), (4, SUPPRESSED), (4.9, SUPPRESSED), (0.4, SUPPRESSED),
-     (5, 5), (5.0, 5.0), (1234, 1234)],
+    [
+        (None, None),
+        (0, 0),
+        (0.0, 0.0),
+        (1, SUPPRESSED),
+        (4, SUPPRESSED),
+        (4.9, SUPPRESSED),
+        (0.4, SUPPRESSED),
+        (5, 5),
+        (5.0, 5.0),
+        (1234, 1234),
+    ],
 )
 def test_suppress_count_default_threshold(x: float | None, expected: object) -> None:
     assert suppress_count(x) == expected

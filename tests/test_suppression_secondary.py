@@ -14,16 +14,35 @@ CATS = ("neglect", "emotional", "physical", "sexual", "multiple")
 def _cats(counts: dict[str, int], view: str = "", area: str = "E06000061") -> list[MetricResult]:
     total = sum(counts.values())
     return [
-        MetricResult(f"cp_category_{c}", area, "2023-24-Q2", dt.date(2023, 7, 1), dt.date(2023, 9, 30),
-                     counts[c], total, 100 * counts[c] / total, 1.0, 2.0, "Wilson", "", None, None, None,
-                     CONTEXT, "context measure", view)
+        MetricResult(
+            f"cp_category_{c}",
+            area,
+            "2023-24-Q2",
+            dt.date(2023, 7, 1),
+            dt.date(2023, 9, 30),
+            counts[c],
+            total,
+            100 * counts[c] / total,
+            1.0,
+            2.0,
+            "Wilson",
+            "",
+            None,
+            None,
+            None,
+            CONTEXT,
+            "context measure",
+            view,
+        )
         for c in CATS
     ]
 
 
 def _shown(results: list[MetricResult], threshold: int = 5) -> dict[str, object]:
-    return {r.metric_id.removeprefix("cp_category_"): publishable(r, threshold)["numerator"]
-            for r in mark_secondary(results, threshold)}
+    return {
+        r.metric_id.removeprefix("cp_category_"): publishable(r, threshold)["numerator"]
+        for r in mark_secondary(results, threshold)
+    }
 
 
 def test_one_small_category_takes_the_next_smallest_with_it() -> None:
@@ -69,6 +88,24 @@ def test_threshold_is_configurable() -> None:
 
 def test_metrics_outside_a_group_are_untouched() -> None:
     r = _cats({"neglect": 40, "emotional": 30, "physical": 12, "sexual": 3, "multiple": 0})[0]
-    other = MetricResult("re_referrals", r.hwb_code, r.period, r.window_start, r.window_end, 3, 50, 6.0, 1.0,
-                         2.0, "Wilson", "", None, None, None, CONTEXT, "", "")
+    other = MetricResult(
+        "re_referrals",
+        r.hwb_code,
+        r.period,
+        r.window_start,
+        r.window_end,
+        3,
+        50,
+        6.0,
+        1.0,
+        2.0,
+        "Wilson",
+        "",
+        None,
+        None,
+        None,
+        CONTEXT,
+        "",
+        "",
+    )
     assert mark_secondary([other]) == [other]

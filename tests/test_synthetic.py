@@ -24,8 +24,10 @@ ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "metrics" / "reference"
 Q1, Q2 = Period.parse("2023-24-Q1"), Period.parse("2023-24-Q2")
 TWO = [Period.parse("2024-25-Q4"), Period.parse("2025-26-Q1")]  # across a financial-year boundary
-PROFILES = [HwbProfile("E06000061", "North Northamptonshire", 24_000, 120_000),
-            HwbProfile("E06000062", "West Northamptonshire", 27_000, 150_000)]
+PROFILES = [
+    HwbProfile("E06000061", "North Northamptonshire", 24_000, 120_000),
+    HwbProfile("E06000062", "West Northamptonshire", 27_000, 150_000),
+]
 # Seed board paper (North Northamptonshire HWB), 2023-24 Q2 actuals.
 TARGETS = {
     "avoidable_admissions": 260.1,
@@ -196,8 +198,10 @@ def test_population_layout_and_plans(generic: Path) -> None:
 
 
 def test_plans_can_be_overridden(tmp_path: Path) -> None:
-    west: dict[str | tuple[str, str], float] = {("avoidable_admissions", "Q4"): 199.5,
-                                                "discharge_usual_residence": 90.0}
+    west: dict[str | tuple[str, str], float] = {
+        ("avoidable_admissions", "Q4"): 199.5,
+        "discharge_usual_residence": 90.0,
+    }
     generate(tmp_path, TWO[:1], PROFILES, plans={"*": {"falls_65_plus": 1500.0}, "E06000062": west})
     plans = _read(tmp_path / TWO[0].label / PLANS.filename).set_index(["hwb_code", "metric_id", "quarter"])
     value = plans["plan_value"].astype(float)
@@ -297,8 +301,9 @@ def _acsc_primary(s: pd.DataFrame) -> pd.Series:
 
 def _band(age: pd.Series) -> pd.Series:
     a = age.astype(int)
-    return pd.Series(np.where(a >= 90, "90+", (a // 5 * 5).astype(str) + "-" + (a // 5 * 5 + 4).astype(str)),
-                     index=age.index)
+    return pd.Series(
+        np.where(a >= 90, "90+", (a // 5 * 5).astype(str) + "-" + (a // 5 * 5 + 4).astype(str)), index=age.index
+    )
 
 
 def _current(root: Path, extract: Extract, periods: list[Period]) -> pd.DataFrame:
@@ -310,8 +315,9 @@ def _current(root: Path, extract: Extract, periods: list[Period]) -> pd.DataFram
 
 def _population_long(root: Path, period: Period) -> pd.DataFrame:
     pop = _read(root / period.label / POPULATION.filename)
-    long = pop.melt(id_vars=["code", "sex"], value_vars=POPULATION.column_names[6:], var_name="age_col",
-                    value_name="population")
+    long = pop.melt(
+        id_vars=["code", "sex"], value_vars=POPULATION.column_names[6:], var_name="age_col", value_name="population"
+    )
     long["age"] = long["age_col"].replace("90+", "90").astype(int)
     long["population"] = long["population"].astype(int)
     return long
@@ -334,8 +340,12 @@ def demo_metrics(root: Path, period: Period) -> dict[str, float]:
     out = {}
 
     # Avoidable admissions: ISR, quarter window, England reference scaled by 0.25 years.
-    obs = emergency & (spells["admission_method"] != "2B") & _between(
-        spells["admission_date"], period.start, period.end) & _acsc_primary(spells)
+    obs = (
+        emergency
+        & (spells["admission_method"] != "2B")
+        & _between(spells["admission_date"], period.start, period.end)
+        & _acsc_primary(spells)
+    )
     observed = int(obs.sum())
     ref = _ref("england_acsc_reference")
     ref_adm = ref["admissions"].astype(float) * 0.25
@@ -346,9 +356,14 @@ def demo_metrics(root: Path, period: Period) -> dict[str, float]:
     out["avoidable_admissions"] = observed / expected * float(ref_adm.sum() / ref_pop.sum() * 100_000)
 
     # Falls 65+: DSR (ESP2013 65-69 ... 90+), year to date.
-    fall = (emergency & (age >= 65) & _between(spells["admission_date"], fy_first, period.end)
-            & spells["primary_diagnosis"].str[0].isin(["S", "T"]) & (spells["primary_diagnosis"].str[:3] <= "T98")
-            & spells["secondary_diagnoses"].str.contains(r"(?:^|;)W(?:0[0-9]|1[0-9])"))
+    fall = (
+        emergency
+        & (age >= 65)
+        & _between(spells["admission_date"], fy_first, period.end)
+        & spells["primary_diagnosis"].str[0].isin(["S", "T"])
+        & (spells["primary_diagnosis"].str[:3] <= "T98")
+        & spells["secondary_diagnoses"].str.contains(r"(?:^|;)W(?:0[0-9]|1[0-9])")
+    )
     events = _band(spells.loc[fall, "age_at_admission"]).value_counts()
     esp = _ref("esp2013").set_index("age_band")["weight"].astype(float)
     bands = ["65-69", "70-74", "75-79", "80-84", "85-89", "90+"]
@@ -358,21 +373,30 @@ def demo_metrics(root: Path, period: Period) -> dict[str, float]:
 
     # Discharge to usual place of residence: quarter, all ages, 79/98/99 out of the denominator.
     dest = _ref("discharge_destinations").set_index("code")
-    discharged = spells[_between(spells["discharge_date"], period.start, period.end)
-                        & spells["discharge_destination"].isin(dest.index[dest["in_denominator"] == "true"])]
+    discharged = spells[
+        _between(spells["discharge_date"], period.start, period.end)
+        & spells["discharge_destination"].isin(dest.index[dest["in_denominator"] == "true"])
+    ]
     usual = discharged["discharge_destination"].isin(dest.index[dest["usual_residence"] == "true"])
     out["discharge_usual_residence"] = usual.sum() / len(discharged) * 100
 
     # Residential admissions 65+: distinct people year to date per 100,000 aged 65+.
     care = _current(root, CARE_HOME_ADMISSIONS, ytd)
-    care = care[(care["hwb_code"] == "E06000061") & (care["age"].astype(int) >= 65)
-                & _between(care["admission_date"], fy_first, period.end)]
+    care = care[
+        (care["hwb_code"] == "E06000061")
+        & (care["age"].astype(int) >= 65)
+        & _between(care["admission_date"], fy_first, period.end)
+    ]
     out["residential_admissions_65_plus"] = care["person_id"].nunique() / old["population"].sum() * 100_000
 
     # Reablement: at home after 91 days, 65+, year to date, unknown status excluded.
     r = _current(root, REABLEMENT, ytd)
-    r = r[(r["hwb_code"] == "E06000061") & (r["age"].astype(int) >= 65)
-          & _between(r["hospital_discharge_date"], fy_first, period.end) & (r["status_91_days"] != "unknown")]
+    r = r[
+        (r["hwb_code"] == "E06000061")
+        & (r["age"].astype(int) >= 65)
+        & _between(r["hospital_discharge_date"], fy_first, period.end)
+        & (r["status_91_days"] != "unknown")
+    ]
     out["reablement_91_days"] = (r["status_91_days"] == "at_home").sum() / len(r) * 100
     return out
 
@@ -411,8 +435,13 @@ def test_generic_rates_scale_with_population(tmp_path: Path) -> None:
 
 
 def test_quarter_targets_override_the_rates(tmp_path: Path) -> None:
-    tiny = HwbProfile("E06000017", "Rutland", 900, 6_000,
-                      targets=QuarterTargets(residential_people=2, reablement_people=3, reablement_at_home=2))
+    tiny = HwbProfile(
+        "E06000017",
+        "Rutland",
+        900,
+        6_000,
+        targets=QuarterTargets(residential_people=2, reablement_people=3, reablement_at_home=2),
+    )
     generate(tmp_path, [Q1], [tiny], seed=5)
     care = _read(tmp_path / Q1.label / CARE_HOME_ADMISSIONS.filename)
     assert care.loc[care["age"].astype(int) >= 65, "person_id"].nunique() == 2
@@ -432,4 +461,3 @@ def test_generated_multi_hwb_extracts_pass_validation_including_a_year_boundary(
     paths = RunPaths(tmp_path / "raw", tmp_path / "w.duckdb", tmp_path / "reports")
     loads = ingest_periods(paths, TWO, "synthetic", tmp_path / "docs")
     assert [o.status for o in loads] == ["accepted"] * len(loads), [o.summary() for o in loads]
-

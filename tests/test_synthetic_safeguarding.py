@@ -33,7 +33,8 @@ def test_shipped_demo_is_what_the_generator_writes(tmp_path: Path) -> None:
     for p in DEMO:
         for e in SAFEGUARDING_EXTRACTS:
             assert filecmp.cmp(tmp_path / p.label / e.filename, RAW / p.label / e.filename, shallow=False), (
-                f"{p.label}/{e.filename} differs: run `uv run scorecard demo-data`")
+                f"{p.label}/{e.filename} differs: run `uv run scorecard demo-data`"
+            )
 
 
 def test_same_seed_same_bytes_and_authorities_independent(tmp_path: Path) -> None:
@@ -77,7 +78,8 @@ def test_records_open_at_a_quarter_end_are_delivered_again_with_the_same_id() ->
 
 def test_rates_are_near_their_intended_values() -> None:
     holidays = pd.read_csv(ROOT / "metrics" / "reference" / "bank_holidays_england.csv").date.to_numpy(
-        dtype="datetime64[D]")
+        dtype="datetime64[D]"
+    )
     refs = pd.concat([_read(p, CONTACTS.filename) for p in DEMO])
     refs = refs[refs.outcome == "referral"]
     ref_day = refs.referral_date.to_numpy(dtype="datetime64[D]")
@@ -87,8 +89,11 @@ def test_rates_are_near_their_intended_values() -> None:
 
     done = pd.concat([_read(p, ASSESSMENTS.filename) for p in DEMO])
     done = done[done.authorisation_date != ""]
-    days = np.busday_count(done.referral_date.to_numpy(dtype="datetime64[D]") + 1,
-                           done.authorisation_date.to_numpy(dtype="datetime64[D]") + 1, holidays=holidays)
+    days = np.busday_count(
+        done.referral_date.to_numpy(dtype="datetime64[D]") + 1,
+        done.authorisation_date.to_numpy(dtype="datetime64[D]") + 1,
+        holidays=holidays,
+    )
     assert (days <= 45).mean() == pytest.approx(sg.WITHIN_45_DAYS_SHARE, abs=0.02)
 
     missing = pd.concat([_read(p, MISSING_EPISODES.filename) for p in DEMO])

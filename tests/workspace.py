@@ -29,12 +29,24 @@ class Workspace:
         self.env.pop("PREFECT_API_URL", None)
 
     def command(self, *extra: str) -> list[str]:
-        return [str(SCORECARD), "run", "--period", PERIOD, "--raw-dir", str(self.raw), "--warehouse",
-                str(self.warehouse), "--reports-dir", str(self.reports), *extra]
+        return [
+            str(SCORECARD),
+            "run",
+            "--period",
+            PERIOD,
+            "--raw-dir",
+            str(self.raw),
+            "--warehouse",
+            str(self.warehouse),
+            "--reports-dir",
+            str(self.reports),
+            *extra,
+        ]
 
     def run(self, *extra: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(self.command(*extra), env=self.env, capture_output=True, text=True, timeout=600,
-                              check=False)
+        return subprocess.run(
+            self.command(*extra), env=self.env, capture_output=True, text=True, timeout=600, check=False
+        )
 
     def manifest(self) -> dict[str, Any]:
         return dict(json.loads((self.reports / PERIOD / "manifest.json").read_text()))

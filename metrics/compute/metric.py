@@ -146,8 +146,13 @@ def compute_metric(
 
 
 def unavailable_results(
-    metric: Metric, period: Period, hwbs: Iterable[str], plans: dict[PlanKey, float], reason: str,
-    scheme: StatusScheme = "plan", kind: MetricWindow | None = None,
+    metric: Metric,
+    period: Period,
+    hwbs: Iterable[str],
+    plans: dict[PlanKey, float],
+    reason: str,
+    scheme: StatusScheme = "plan",
+    kind: MetricWindow | None = None,
 ) -> list[MetricResult]:
     """Results for a metric whose source extract failed validation: no value, status says why."""
     kind = kind or metric.window
@@ -155,8 +160,23 @@ def unavailable_results(
     status = CONTEXT if metric.polarity == "neutral" else NO_DATA
     return [
         MetricResult(
-            metric.id, hwb, period.label, start, end, None, None, None, None, None, metric.method,
-            reason, judge(metric, hwb, period, None, plans, scheme).plan, None, None, status, reason,
+            metric.id,
+            hwb,
+            period.label,
+            start,
+            end,
+            None,
+            None,
+            None,
+            None,
+            None,
+            metric.method,
+            reason,
+            judge(metric, hwb, period, None, plans, scheme).plan,
+            None,
+            None,
+            status,
+            reason,
             "" if kind == metric.window else kind,
         )
         for hwb in sorted(set(hwbs))

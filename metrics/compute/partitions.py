@@ -24,8 +24,10 @@ from metrics.core.registry import metrics_for, scorecard
 from metrics.core.results import MetricResult
 
 # The column holding the area code in each extract.
-AREA_COLUMN = {name: ("code" if "code" in e.column_names else "la_code" if "la_code" in e.column_names
-                      else "hwb_code") for name, e in EXTRACTS.items()}
+AREA_COLUMN = {
+    name: ("code" if "code" in e.column_names else "la_code" if "la_code" in e.column_names else "hwb_code")
+    for name, e in EXTRACTS.items()
+}
 
 
 def export_partitions(warehouse_path: Path, out_dir: Path, card: str = "bcf") -> Path:
@@ -36,7 +38,7 @@ def export_partitions(warehouse_path: Path, out_dir: Path, card: str = "bcf") ->
         for name in scorecard(card).extracts:
             target = out_dir / name
             con.execute(
-                f"COPY (SELECT *, \"{AREA_COLUMN[name]}\" AS area FROM \"{name}\") TO '{target}' "
+                f'COPY (SELECT *, "{AREA_COLUMN[name]}" AS area FROM "{name}") TO \'{target}\' '
                 "(FORMAT parquet, PARTITION_BY (area), OVERWRITE_OR_IGNORE true)"
             )
     finally:
@@ -47,14 +49,17 @@ def export_partitions(warehouse_path: Path, out_dir: Path, card: str = "bcf") ->
 def _table_from_partition(con: duckdb.DuckDBPyConnection, extract: Extract, root: Path, area: str) -> None:
     folder = root / extract.name / f"area={area}"
     if folder.is_dir():
-        con.execute(f"CREATE TABLE \"{extract.name}\" AS SELECT * FROM read_parquet("
-                    f"'{folder}/*.parquet', hive_partitioning = false)")
+        con.execute(
+            f'CREATE TABLE "{extract.name}" AS SELECT * FROM read_parquet('
+            f"'{folder}/*.parquet', hive_partitioning = false)"
+        )
     else:  # nothing delivered for this area: an empty table of the contract's shape
         con.execute(warehouse.create_table_sql(extract))
 
 
-def compute_area(root: Path, area: str, periods: Sequence[Period], card: str = "bcf",
-                 suppression_threshold: int = DEFAULT_THRESHOLD) -> list[MetricResult]:
+def compute_area(
+    root: Path, area: str, periods: Sequence[Period], card: str = "bcf", suppression_threshold: int = DEFAULT_THRESHOLD
+) -> list[MetricResult]:
     """One area's metrics for ``periods`` from its Parquet partitions (no warehouse file needed),
     marked for secondary suppression like the single-machine run (groups never span areas)."""
     con = duckdb.connect()

@@ -18,17 +18,22 @@ def window_periods(metric: Metric, period: Period, kind: MetricWindow | None = N
     return sorted({p for p in period.rolling_year() + period.year_to_date() if p.end >= start})
 
 
-def loads_read_by(metric: Metric, period: Period, loads: Sequence[LoadOutcome],
-                  kind: MetricWindow | None = None) -> list[LoadOutcome]:
+def loads_read_by(
+    metric: Metric, period: Period, loads: Sequence[LoadOutcome], kind: MetricWindow | None = None
+) -> list[LoadOutcome]:
     """The loads a metric reads for a period: its record sources over the window's quarters;
     populations (no dated records) only the period's own delivery."""
     in_window = {p.label for p in window_periods(metric, period, kind)}
-    return [o for o in loads if o.extract in metric.sources
-            and o.period in (in_window if EXTRACTS[o.extract].dated else {period.label})]
+    return [
+        o
+        for o in loads
+        if o.extract in metric.sources and o.period in (in_window if EXTRACTS[o.extract].dated else {period.label})
+    ]
 
 
-def blocked_reason(metric: Metric, period: Period, loads: Sequence[LoadOutcome],
-                   kind: MetricWindow | None = None) -> str | None:
+def blocked_reason(
+    metric: Metric, period: Period, loads: Sequence[LoadOutcome], kind: MetricWindow | None = None
+) -> str | None:
     """Why a metric (in one window) cannot be computed for a period from this run's loads, or None.
 
     A quarter of the window with no delivery at all blocks it too: a year-to-date or rolling-year
@@ -53,8 +58,10 @@ def data_quality_notes(metric: Metric, target: Period, loads: Sequence[LoadOutco
     notes = []
     for o in loads_read_by(metric, target, loads):
         if o.status == REJECTED:
-            notes.append(f"{o.extract} {o.period}: rejected, {len(o.problems)} problem(s) on {o.rejected_rows} "
-                         "line(s); see the rejects table")
+            notes.append(
+                f"{o.extract} {o.period}: rejected, {len(o.problems)} problem(s) on {o.rejected_rows} "
+                "line(s); see the rejects table"
+            )
         elif o.status == MISSING:
             notes.append(f"{o.extract} {o.period}: not delivered")
         else:

@@ -52,8 +52,9 @@ def compute_period(
             for kind in metric.windows:
                 reason = blocked_reason(metric, period, loads, kind)
                 if reason:
-                    results += unavailable_results(metric, period, hwbs, plans, f"not computed: {reason}",
-                                                   sc.status_scheme, kind)
+                    results += unavailable_results(
+                        metric, period, hwbs, plans, f"not computed: {reason}", sc.status_scheme, kind
+                    )
                 else:
                     results += compute_metric(con, metric, period, hwbs, plans, sc.status_scheme, tolerances, kind)
         results = mark_secondary(results, suppression_threshold)
@@ -63,9 +64,7 @@ def compute_period(
     return results
 
 
-def store_results(
-    con: duckdb.DuckDBPyConnection, run_id: str, period: Period, results: Sequence[MetricResult]
-) -> None:
+def store_results(con: duckdb.DuckDBPyConnection, run_id: str, period: Period, results: Sequence[MetricResult]) -> None:
     """Replace this run's results for the period, so a retried task never double-counts."""
     frame = pd.DataFrame([r.as_dict() for r in results])
     frame.insert(0, "run_id", run_id)

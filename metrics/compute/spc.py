@@ -177,8 +177,13 @@ def assurance(improvement: Improvement, target: float | None, upper: float, lowe
     return "consistent_pass" if passes else "consistent_fail"
 
 
-def xmr(values: Sequence[float], improvement: Improvement = "neutral", target: float | None = None,
-        rebase_at: Sequence[int] = (), config: SpcConfig = SpcConfig()) -> SpcResult:
+def xmr(
+    values: Sequence[float],
+    improvement: Improvement = "neutral",
+    target: float | None = None,
+    rebase_at: Sequence[int] = (),
+    config: SpcConfig = SpcConfig(),
+) -> SpcResult:
     """XmR chart of ``values`` (oldest first) with a new baseline at each index in ``rebase_at``."""
     y = [float(v) for v in values]
     n = len(y)
@@ -205,17 +210,31 @@ def xmr(values: Sequence[float], improvement: Improvement = "neutral", target: f
         lower += [m - LIMIT * mr] * len(seg)
         nu += [m + NEAR * mr] * len(seg)
         nl += [m - NEAR * mr] * len(seg)
-        seg_rules = (outside_rule(seg, upper[-1], lower[-1]), trend_rule(seg, config.trend_length),
-                     two_of_three_rule(seg, m, nu[-1], nl[-1]), shift_rule(seg, m, config.shift_length))
+        seg_rules = (
+            outside_rule(seg, upper[-1], lower[-1]),
+            trend_rule(seg, config.trend_length),
+            two_of_three_rule(seg, m, nu[-1], nl[-1]),
+            shift_rule(seg, m, config.shift_length),
+        )
         for (hi, lo), (seg_hi, seg_lo) in zip(rules, seg_rules, strict=True):
             hi += seg_hi
             lo += seg_lo
-    types = [point_type([d for hi, lo in rules for d, f in ((1, hi[i]), (-1, lo[i])) if f], improvement)
-             for i in range(n)]
+    types = [
+        point_type([d for hi, lo in rules for d, f in ((1, hi[i]), (-1, lo[i])) if f], improvement) for i in range(n)
+    ]
     outside, trend, two3, shift = ([h or low for h, low in zip(hi, lo, strict=True)] for hi, lo in rules)
     return SpcResult(
-        values=y, mean=mean, upper=upper, lower=lower, near_upper=nu, near_lower=nl,
-        outside=outside, trend=trend, two_of_three=two3, shift=shift, point_type=types,
+        values=y,
+        mean=mean,
+        upper=upper,
+        lower=lower,
+        near_upper=nu,
+        near_lower=nl,
+        outside=outside,
+        trend=trend,
+        two_of_three=two3,
+        shift=shift,
+        point_type=types,
         variation_icon=None if trial else variation_icon(types[-1], improvement),
         assurance=None if trial else assurance(improvement, target, upper[-1], lower[-1]),
         trial=trial,

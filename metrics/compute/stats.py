@@ -106,8 +106,7 @@ def count_limits(count: float, confidence: float = 0.95) -> tuple[float, float, 
     return (blo if blo is not None else 0.0), bhi, "Byars"
 
 
-def crude_rate(count: float, population: float, multiplier: float = 100_000,
-               confidence: float = 0.95) -> Estimate:
+def crude_rate(count: float, population: float, multiplier: float = 100_000, confidence: float = 0.95) -> Estimate:
     """Crude rate per ``multiplier`` people; limits are the count's limits scaled by the population."""
     _check_finite("count and population", [count, population])
     if population <= 0:
@@ -139,8 +138,14 @@ def proportion(x: float, n: float, multiplier: float = 100, confidence: float = 
     return Estimate(x / n * multiplier, lower * multiplier, upper * multiplier, x, n, "Wilson", multiplier)
 
 
-def dsr(counts: Sequence[float], populations: Sequence[float], standard: Sequence[float],
-        multiplier: float = 100_000, confidence: float = 0.95, min_count: int = 10) -> Estimate:
+def dsr(
+    counts: Sequence[float],
+    populations: Sequence[float],
+    standard: Sequence[float],
+    multiplier: float = 100_000,
+    confidence: float = 0.95,
+    min_count: int = 10,
+) -> Estimate:
     """Directly standardised rate with Dobson limits (Byar's limits of the total count).
 
     Not calculated below ``min_count`` total events, where Fingertips deems DSRs unreliable.
@@ -170,16 +175,21 @@ def dsr(counts: Sequence[float], populations: Sequence[float], standard: Sequenc
     return Estimate(raw * multiplier, lower, (raw + k * (bhi - total)) * multiplier, total, pop, "Dobson", multiplier)
 
 
-def isr(observed: float, populations: Sequence[float], ref_counts: Sequence[float],
-        ref_populations: Sequence[float], multiplier: float = 100_000, confidence: float = 0.95) -> Estimate:
+def isr(
+    observed: float,
+    populations: Sequence[float],
+    ref_counts: Sequence[float],
+    ref_populations: Sequence[float],
+    multiplier: float = 100_000,
+    confidence: float = 0.95,
+) -> Estimate:
     """Indirectly standardised rate: O / E x the reference crude rate, with the limits of O.
 
     E applies the reference stratum rates to the local populations; ``denominator`` holds E.
     """
     if not (len(populations) == len(ref_counts) == len(ref_populations)) or not populations:
         raise ValueError("populations and reference arrays must have the same, non-zero length")
-    _check_finite("observed, populations and reference arrays", [observed, *populations, *ref_counts,
-                                                                 *ref_populations])
+    _check_finite("observed, populations and reference arrays", [observed, *populations, *ref_counts, *ref_populations])
     if any(n <= 0 for n in ref_populations):
         raise ValueError("every reference population must be > 0")
     if any(n < 0 for n in populations) or any(c < 0 for c in ref_counts):

@@ -17,8 +17,9 @@ def load_plans(con: duckdb.DuckDBPyConnection, period: Period) -> dict[PlanKey, 
     return {(r[0], r[1], r[2], r[3]): float(r[4]) for r in rows}
 
 
-def targets_for(con: duckdb.DuckDBPyConnection, card: str, period: Period) -> tuple[
-        dict[PlanKey, float], dict[PlanKey, float]]:
+def targets_for(
+    con: duckdb.DuckDBPyConnection, card: str, period: Period
+) -> tuple[dict[PlanKey, float], dict[PlanKey, float]]:
     """The plans (BCF) or targets and amber tolerances (Red/Amber/Green scorecards) a period is judged on."""
     if scorecard(card).targets_extract == "plans":
         return load_plans(con, period), {}

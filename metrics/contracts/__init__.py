@@ -78,8 +78,9 @@ class Extract:
 
 
 SEX_CODES = ("M", "F")
-HWB = Column("hwb_code", "VARCHAR", "Health and Wellbeing Board of residence (ONS code, e.g. E06000061)",
-             codes="hwb_codes")
+HWB = Column(
+    "hwb_code", "VARCHAR", "Health and Wellbeing Board of residence (ONS code, e.g. E06000061)", codes="hwb_codes"
+)
 PERSON = Column("person_id", "VARCHAR", "Pseudonymised person identifier", pattern=PSEUDO_ID)
 
 APC_SPELLS = Extract(
@@ -95,19 +96,36 @@ APC_SPELLS = Extract(
         PERSON,
         Column("spell_id", "VARCHAR", "Hospital provider spell identifier", pattern=PSEUDO_ID),
         Column("admission_date", "DATE", "Start date of the spell (YYYY-MM-DD)", window="up_to_period_end"),
-        Column("discharge_date", "DATE", "End date of the spell; empty if still in hospital",
-               required=False, window="period"),
-        Column("admission_method", "VARCHAR", "NHS Data Dictionary admission method code (21-2D, 28 are emergency)",
-               codes="admission_methods"),
+        Column(
+            "discharge_date",
+            "DATE",
+            "End date of the spell; empty if still in hospital",
+            required=False,
+            window="period",
+        ),
+        Column(
+            "admission_method",
+            "VARCHAR",
+            "NHS Data Dictionary admission method code (21-2D, 28 are emergency)",
+            codes="admission_methods",
+        ),
         Column("age_at_admission", "INTEGER", "Age in whole years at admission", minimum=0, maximum=120),
         Column("sex", "VARCHAR", "M or F", codes=SEX_CODES),
-        Column("primary_diagnosis", "VARCHAR", "Primary ICD-10 diagnosis, no dot (e.g. J441, S720)",
-               pattern=ICD10),
-        Column("secondary_diagnoses", "VARCHAR",
-               "Further ICD-10 diagnosis and external-cause codes, ';'-separated (e.g. W19X;I10)",
-               required=False, pattern=ICD10_LIST),
-        Column("discharge_destination", "VARCHAR", "NHS Data Dictionary discharge destination code; "
-               "required when the spell has ended", required=False, codes="discharge_destinations"),
+        Column("primary_diagnosis", "VARCHAR", "Primary ICD-10 diagnosis, no dot (e.g. J441, S720)", pattern=ICD10),
+        Column(
+            "secondary_diagnoses",
+            "VARCHAR",
+            "Further ICD-10 diagnosis and external-cause codes, ';'-separated (e.g. W19X;I10)",
+            required=False,
+            pattern=ICD10_LIST,
+        ),
+        Column(
+            "discharge_destination",
+            "VARCHAR",
+            "NHS Data Dictionary discharge destination code; required when the spell has ended",
+            required=False,
+            codes="discharge_destinations",
+        ),
         HWB,
     ),
     key=("spell_id",),
@@ -129,8 +147,12 @@ REABLEMENT = Extract(
         Column("age", "INTEGER", "Age in whole years at hospital discharge", minimum=0, maximum=120),
         Column("hospital_discharge_date", "DATE", "Date of discharge from hospital", window="period"),
         Column("service_start_date", "DATE", "Start of the reablement/rehabilitation service"),
-        Column("status_91_days", "VARCHAR", "Where the person was 91 days after hospital discharge",
-               codes=("at_home", "care_home", "hospital", "died", "unknown")),
+        Column(
+            "status_91_days",
+            "VARCHAR",
+            "Where the person was 91 days after hospital discharge",
+            codes=("at_home", "care_home", "hospital", "died", "unknown"),
+        ),
         HWB,
     ),
     key=("episode_id",),
@@ -222,14 +244,26 @@ CONTACTS = Extract(
         Column("contact_id", "VARCHAR", "Contact identifier", pattern=PSEUDO_ID),
         CHILD,
         Column("contact_date", "DATE", "Date the contact was received", window="period"),
-        Column("source", "VARCHAR", "Who made the contact (CIN census referral source groups)",
-               codes=("police", "school", "health", "la_services", "individual", "other", "unknown")),
-        Column("outcome", "VARCHAR", "referral (met the threshold), early_help, nfa (no further action) or "
-               "information_advice", codes=("referral", "early_help", "nfa", "information_advice")),
-        Column("referral_date", "DATE", "Date of the referral if the outcome is referral (empty = the contact date)",
-               required=False, window="period"),
-        Column("previous_referral_date", "DATE", "The child's most recent earlier referral, if any",
-               required=False),
+        Column(
+            "source",
+            "VARCHAR",
+            "Who made the contact (CIN census referral source groups)",
+            codes=("police", "school", "health", "la_services", "individual", "other", "unknown"),
+        ),
+        Column(
+            "outcome",
+            "VARCHAR",
+            "referral (met the threshold), early_help, nfa (no further action) or information_advice",
+            codes=("referral", "early_help", "nfa", "information_advice"),
+        ),
+        Column(
+            "referral_date",
+            "DATE",
+            "Date of the referral if the outcome is referral (empty = the contact date)",
+            required=False,
+            window="period",
+        ),
+        Column("previous_referral_date", "DATE", "The child's most recent earlier referral, if any", required=False),
         LA,
     ),
     key=("contact_id",),
@@ -249,11 +283,15 @@ ASSESSMENTS = Extract(
     columns=(
         Column("assessment_id", "VARCHAR", "Assessment identifier", pattern=PSEUDO_ID),
         CHILD,
-        Column("referral_date", "DATE", "Referral that started the clock (45 working days)",
-               window="up_to_period_end"),
+        Column("referral_date", "DATE", "Referral that started the clock (45 working days)", window="up_to_period_end"),
         Column("start_date", "DATE", "Date the assessment started", window="up_to_period_end"),
-        Column("authorisation_date", "DATE", "Date the assessment was completed and authorised; empty if open",
-               required=False, window="period"),
+        Column(
+            "authorisation_date",
+            "DATE",
+            "Date the assessment was completed and authorised; empty if open",
+            required=False,
+            window="period",
+        ),
         LA,
     ),
     key=("assessment_id",),
@@ -275,10 +313,15 @@ CP_PLANS = Extract(
         CHILD,
         Column("start_date", "DATE", "Date the plan started", window="up_to_period_end"),
         Column("end_date", "DATE", "Date the plan ended; empty if still open", required=False, window="period"),
-        Column("initial_category", "VARCHAR", "Initial category of abuse when the plan started",
-               codes=("neglect", "physical", "sexual", "emotional", "multiple")),
-        Column("plan_sequence", "INTEGER", "1 for the child's first plan, 2 for the second, ...",
-               minimum=1, maximum=50),
+        Column(
+            "initial_category",
+            "VARCHAR",
+            "Initial category of abuse when the plan started",
+            codes=("neglect", "physical", "sexual", "emotional", "multiple"),
+        ),
+        Column(
+            "plan_sequence", "INTEGER", "1 for the child's first plan, 2 for the second, ...", minimum=1, maximum=50
+        ),
         LA,
     ),
     key=("plan_id",),
@@ -299,8 +342,12 @@ CLA_EPISODES = Extract(
         CHILD,
         Column("start_date", "DATE", "Episode start", window="by_period_end"),
         Column("end_date", "DATE", "Episode end; empty if still looked after", required=False, window="period"),
-        Column("legal_status", "VARCHAR", "SSDA903 legal status code (e.g. C2 full care order, V2 section 20)",
-               pattern=r"^[A-Z][0-9]$"),
+        Column(
+            "legal_status",
+            "VARCHAR",
+            "SSDA903 legal status code (e.g. C2 full care order, V2 section 20)",
+            pattern=r"^[A-Z][0-9]$",
+        ),
         LA,
     ),
     key=("episode_id",),
@@ -323,10 +370,10 @@ MISSING_EPISODES = Extract(
         Column("looked_after", "VARCHAR", "Y if the child was looked after when missing, else N", codes=("Y", "N")),
         Column("missing_from", "TIMESTAMP", "When the child was reported missing"),
         Column("returned_at", "TIMESTAMP", "When the child returned or was found", window="period"),
-        Column("rhi_offered_at", "TIMESTAMP", "When a return home interview was offered; empty if not",
-               required=False),
-        Column("rhi_completed_at", "TIMESTAMP", "When the return home interview took place; empty if not",
-               required=False),
+        Column("rhi_offered_at", "TIMESTAMP", "When a return home interview was offered; empty if not", required=False),
+        Column(
+            "rhi_completed_at", "TIMESTAMP", "When the return home interview took place; empty if not", required=False
+        ),
         LA,
     ),
     key=("missing_id",),
@@ -375,7 +422,13 @@ TARGETS = Extract(
 )
 
 SAFEGUARDING_EXTRACTS: tuple[Extract, ...] = (
-    CONTACTS, ASSESSMENTS, CP_PLANS, CLA_EPISODES, MISSING_EPISODES, CHILD_POPULATION, TARGETS,
+    CONTACTS,
+    ASSESSMENTS,
+    CP_PLANS,
+    CLA_EPISODES,
+    MISSING_EPISODES,
+    CHILD_POPULATION,
+    TARGETS,
 )
 EXTRACTS: dict[str, Extract] = {e.name: e for e in (*BCF_EXTRACTS, *SAFEGUARDING_EXTRACTS)}
 

@@ -21,8 +21,10 @@ class Benchmark:
 def england_benchmarks() -> dict[str, Benchmark]:
     """England values by metric id from ``metrics/reference/england_benchmarks.csv``."""
     with open(REFERENCE / "england_benchmarks.csv", newline="", encoding="utf-8") as fh:
-        return {r["metric_id"]: Benchmark(float(r["value"]), r["year"], r["source"], r["status"])
-                for r in csv.DictReader(fh)}
+        return {
+            r["metric_id"]: Benchmark(float(r["value"]), r["year"], r["source"], r["status"])
+            for r in csv.DictReader(fh)
+        }
 
 
 def hwb_names() -> dict[str, str]:

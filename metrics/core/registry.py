@@ -174,9 +174,14 @@ def _load_scorecard(path: Path) -> Scorecard:
     raw = tomllib.loads(path.read_text(encoding="utf-8"))
     try:
         card = Scorecard(
-            id=raw["id"], title=raw["title"], area_label=raw["area_label"], status_scheme=raw["status_scheme"],
-            extracts=tuple(raw["extracts"]), population_extract=raw["population_extract"],
-            targets_extract=raw["targets_extract"], description=" ".join(raw.get("description", "").split()),
+            id=raw["id"],
+            title=raw["title"],
+            area_label=raw["area_label"],
+            status_scheme=raw["status_scheme"],
+            extracts=tuple(raw["extracts"]),
+            population_extract=raw["population_extract"],
+            targets_extract=raw["targets_extract"],
+            description=" ".join(raw.get("description", "").split()),
         )
     except KeyError as exc:
         raise ValueError(f"{path}: missing required key {exc}") from exc

@@ -45,8 +45,10 @@ _CASTS = {
     # NaN and infinity parse as doubles but are no plan value; they fail like any other non-number.
     "DOUBLE": ("CASE WHEN isfinite(TRY_CAST({c} AS DOUBLE)) THEN TRY_CAST({c} AS DOUBLE) END", "a number"),
     "DATE": ("CAST(try_strptime({c}, '%Y-%m-%d') AS DATE)", "a date in YYYY-MM-DD form"),
-    "TIMESTAMP": ("try_strptime({c}, ['%Y-%m-%d %H:%M', '%Y-%m-%d %H:%M:%S', '%Y-%m-%dT%H:%M', '%Y-%m-%dT%H:%M:%S'])",
-                  "a date and time in YYYY-MM-DD HH:MM form"),
+    "TIMESTAMP": (
+        "try_strptime({c}, ['%Y-%m-%d %H:%M', '%Y-%m-%d %H:%M:%S', '%Y-%m-%dT%H:%M', '%Y-%m-%dT%H:%M:%S'])",
+        "a date and time in YYYY-MM-DD HH:MM form",
+    ),
 }
 
 
@@ -78,8 +80,14 @@ def check_file(extract: Extract, path: Path) -> list[Problem]:
                 guess = "it looks like Windows-1252 (cp1252, Excel's plain 'CSV' export)"
             except UnicodeDecodeError:
                 guess = "the encoding is not recognised"
-            return [Problem(line, None, "encoding",
-                            f"not valid UTF-8 at byte {exc.start} (line {line}); {guess}: re-save it as CSV UTF-8")]
+            return [
+                Problem(
+                    line,
+                    None,
+                    "encoding",
+                    f"not valid UTF-8 at byte {exc.start} (line {line}); {guess}: re-save it as CSV UTF-8",
+                )
+            ]
     first = text_head.split(b"\n", 1)[0].decode("utf-8", "replace").rstrip("\r")
     try:
         header = next(csv.reader(io.StringIO(first)), [])
@@ -142,19 +150,28 @@ def _unparsed_lines(con: duckdb.DuckDBPyConnection, path: Path, tag: str) -> lis
     DuckDB 2.0 silently ends the file at an unterminated quote. No contract field may contain a
     line break, so every non-blank physical line after the header must be one parsed row.
     """
-    lines = ("SELECT row_number() OVER () AS n, l FROM read_csv(?, header = false, auto_detect = false, "
-             "delim = chr(31), quote = '', escape = '', columns = {'l': 'VARCHAR'}, strict_mode = false, "
-             "parallel = false)")
+    lines = (
+        "SELECT row_number() OVER () AS n, l FROM read_csv(?, header = false, auto_detect = false, "
+        "delim = chr(31), quote = '', escape = '', columns = {'l': 'VARCHAR'}, strict_mode = false, "
+        "parallel = false)"
+    )
     physical, odd = con.execute(
         f"SELECT count(*) FILTER (n > 1 AND NOT regexp_full_match(l, '\\s*')), "
         f"min(n) FILTER (n > 1 AND (length(l) - length(replace(l, '\"', ''))) % 2 = 1) FROM ({lines})",
-        [str(path)]).fetchall()[0]
+        [str(path)],
+    ).fetchall()[0]
     parsed = int(con.execute(f"SELECT count(*) FROM raw_{tag}").fetchall()[0][0])
     if parsed == int(physical):
         return []
     where = f"an unbalanced quote on line {odd}" if odd else "a quoted line break or unreadable lines"
-    return [Problem(odd, None, "csv_unparsed_lines",
-                    f"{physical - parsed} of {physical} data lines could not be read as rows, from {where}")]
+    return [
+        Problem(
+            odd,
+            None,
+            "csv_unparsed_lines",
+            f"{physical - parsed} of {physical} data lines could not be read as rows, from {where}",
+        )
+    ]
 
 
 def _structural_reason(etype: str, msg: str) -> str:
@@ -189,11 +206,20 @@ def _cast_problems(con: duckdb.DuckDBPyConnection, extract: Extract, tag: str) -
     typed: list[Column] = [c for c in extract.columns if c.dtype != "VARCHAR"]
     if not typed:
         return []
-    lines = row_rules.failing_lines(con, f"raw_{tag}", [
-        f"NULLIF(trim({q}), '') IS NOT NULL AND {_CASTS[c.dtype][0].format(c=f'trim({q})')} IS NULL"
-        for c in typed for q in [f'"{c.name}"']])
-    return [Problem(line, c.name, "type", f"{c.name} is not {_CASTS[c.dtype][1]}")
-            for c, found in zip(typed, lines, strict=True) for line in found]
+    lines = row_rules.failing_lines(
+        con,
+        f"raw_{tag}",
+        [
+            f"NULLIF(trim({q}), '') IS NOT NULL AND {_CASTS[c.dtype][0].format(c=f'trim({q})')} IS NULL"
+            for c in typed
+            for q in [f'"{c.name}"']
+        ],
+    )
+    return [
+        Problem(line, c.name, "type", f"{c.name} is not {_CASTS[c.dtype][1]}")
+        for c, found in zip(typed, lines, strict=True)
+        for line in found
+    ]
 
 
 def load_extract(
@@ -218,8 +244,15 @@ def load_extract(
             [period.label, extract.name, digest, ACCEPTED, period.label, extract.name, ACCEPTED],
         ).fetchall()
         if prior:
-            return LoadOutcome(extract.name, period.label, shown, UNCHANGED, digest, int(prior[0][0]),
-                               message="same SHA-256 as the accepted load; skipped")
+            return LoadOutcome(
+                extract.name,
+                period.label,
+                shown,
+                UNCHANGED,
+                digest,
+                int(prior[0][0]),
+                message="same SHA-256 as the accepted load; skipped",
+            )
     load_id = uuid.uuid4().hex
     tag = load_id[:12]
     problems = check_file(extract, path) or _delivered_for_another_period(con, extract, period, digest)
@@ -239,8 +272,9 @@ def load_extract(
             frame = _gx_frame(con, f"typed_{tag}", rows, found)
             # Both checks run the same rules; their union is kept, so a disagreement can only reject more.
             union = list(dict.fromkeys(found + validate(extract, period, frame)))
-            problems = sorted(cast + [p for p in union if (p.line, p.column) not in seen],
-                              key=lambda p: (p.line or 0, p.column or ""))
+            problems = sorted(
+                cast + [p for p in union if (p.line, p.column) not in seen], key=lambda p: (p.line or 0, p.column or "")
+            )
             problems = row_rules.wrong_quarter(con, extract, period, f"typed_{tag}", problems) + problems
         if problems:
             return _reject(con, extract, path, period, run_id, load_id, digest, rows, problems, tag)
@@ -251,8 +285,9 @@ def load_extract(
         con.execute(f"DROP TABLE IF EXISTS typed_{tag}")
 
 
-def _delivered_for_another_period(con: duckdb.DuckDBPyConnection, extract: Extract, period: Period,
-                                  digest: str) -> list[Problem]:
+def _delivered_for_another_period(
+    con: duckdb.DuckDBPyConnection, extract: Extract, period: Period, digest: str
+) -> list[Problem]:
     """The same bytes accepted for another quarter: a file copied into the wrong folder.
 
     Only for extracts dated inside their quarter; population and plans files legitimately repeat.
@@ -265,9 +300,15 @@ def _delivered_for_another_period(con: duckdb.DuckDBPyConnection, extract: Extra
     ).fetchall()[0][0]
     if other is None:
         return []
-    return [Problem(None, None, "duplicate_delivery",
-                    f"identical (same SHA-256) to the {extract.filename} accepted for {other}; "
-                    f"was it copied into the {period.label} folder by mistake?")]
+    return [
+        Problem(
+            None,
+            None,
+            "duplicate_delivery",
+            f"identical (same SHA-256) to the {extract.filename} accepted for {other}; "
+            f"was it copied into the {period.label} folder by mistake?",
+        )
+    ]
 
 
 def _gx_frame(con: duckdb.DuckDBPyConnection, table: str, rows: int, found: list[Problem]) -> pd.DataFrame:
@@ -279,12 +320,26 @@ def _gx_frame(con: duckdb.DuckDBPyConnection, table: str, rows: int, found: list
         return con.execute(f"SELECT * FROM {table} ORDER BY _line").df().set_index("_line")
     flagged = sorted({p.line for p in found if p.line is not None})[:limit]
     step = -(-rows // limit)
-    return con.execute(f"SELECT * FROM {table} WHERE _line % ? = 0 OR _line IN (SELECT unnest(?)) ORDER BY _line",
-                       [step, flagged]).df().set_index("_line")
+    return (
+        con.execute(
+            f"SELECT * FROM {table} WHERE _line % ? = 0 OR _line IN (SELECT unnest(?)) ORDER BY _line", [step, flagged]
+        )
+        .df()
+        .set_index("_line")
+    )
 
 
-def _commit(con: duckdb.DuckDBPyConnection, extract: Extract, period: Period, run_id: str,
-            load_id: str, path: str, digest: str, rows: int, tag: str) -> None:
+def _commit(
+    con: duckdb.DuckDBPyConnection,
+    extract: Extract,
+    period: Period,
+    run_id: str,
+    load_id: str,
+    path: str,
+    digest: str,
+    rows: int,
+    tag: str,
+) -> None:
     cols = ", ".join(f'"{c}"' for c in extract.column_names)
     con.execute("BEGIN TRANSACTION")
     try:
@@ -308,13 +363,26 @@ def _commit(con: duckdb.DuckDBPyConnection, extract: Extract, period: Period, ru
         raise
 
 
-def _reject(con: duckdb.DuckDBPyConnection, extract: Extract, path: Path, period: Period, run_id: str,
-            load_id: str, digest: str, rows: int, problems: list[Problem], tag: str) -> LoadOutcome:
+def _reject(
+    con: duckdb.DuckDBPyConnection,
+    extract: Extract,
+    path: Path,
+    period: Period,
+    run_id: str,
+    load_id: str,
+    digest: str,
+    rows: int,
+    problems: list[Problem],
+    tag: str,
+) -> LoadOutcome:
     lines = {p.line for p in problems if p.line is not None}
     records = _records(con, tag, lines)
     frame = pd.DataFrame(
         {
-            "load_id": load_id, "run_id": run_id, "period": period.label, "extract": extract.name,
+            "load_id": load_id,
+            "run_id": run_id,
+            "period": period.label,
+            "extract": extract.name,
             "file_path": str(path),
             "line": pd.array([p.line for p in problems], dtype="Int64"),
             "column_name": [p.column for p in problems],
@@ -327,8 +395,10 @@ def _reject(con: duckdb.DuckDBPyConnection, extract: Extract, path: Path, period
     con.execute("BEGIN TRANSACTION")
     try:
         con.register("reject_frame", frame)
-        con.execute("INSERT INTO rejects SELECT load_id, run_id, period, extract, file_path, line, column_name, "
-                    "rule, reason, record FROM reject_frame")
+        con.execute(
+            "INSERT INTO rejects SELECT load_id, run_id, period, extract, file_path, line, column_name, "
+            "rule, reason, record FROM reject_frame"
+        )
         con.unregister("reject_frame")
         con.execute(
             "INSERT INTO loads (load_id, run_id, period, extract, file_path, sha256, rows, rejected_rows, "
@@ -339,8 +409,7 @@ def _reject(con: duckdb.DuckDBPyConnection, extract: Extract, path: Path, period
     except BaseException:
         con.execute("ROLLBACK")
         raise
-    return LoadOutcome(extract.name, period.label, str(path), REJECTED, digest, rows, len(lines), message,
-                       problems)
+    return LoadOutcome(extract.name, period.label, str(path), REJECTED, digest, rows, len(lines), message, problems)
 
 
 def _records(con: duckdb.DuckDBPyConnection, tag: str, lines: set[int]) -> dict[int, str]:

@@ -59,8 +59,9 @@ def _nan(x: float | None) -> float:
     return math.nan if x is None else float(x)
 
 
-def _series(metric: Metric, hwb_code: str, history: Sequence[MetricResult],
-            threshold: int) -> list[tuple[Period, dict[str, Any]]]:
+def _series(
+    metric: Metric, hwb_code: str, history: Sequence[MetricResult], threshold: int
+) -> list[tuple[Period, dict[str, Any]]]:
     """One publishable row per period, in period order; rejects rows for other metrics or HWBs."""
     rows: dict[Period, dict[str, Any]] = {}
     for r in history:
@@ -103,9 +104,7 @@ def _segments(series: list[tuple[Period, dict[str, Any]]], drawn: list[int], yea
     year for year-to-date metrics, whose value restarts from zero on 1 April."""
     runs: list[list[int]] = []
     for i in drawn:
-        if runs and runs[-1][-1] == i - 1 and not (
-            year_to_date and series[i][0].fy_start != series[i - 1][0].fy_start
-        ):
+        if runs and runs[-1][-1] == i - 1 and not (year_to_date and series[i][0].fy_start != series[i - 1][0].fy_start):
             runs[-1].append(i)
         else:
             runs.append([i])
@@ -136,42 +135,102 @@ def _draw(ax: Axes, metric: Metric, series: list[tuple[Period, dict[str, Any]]],
         hi = [0.0 if math.isnan(v) else v for v in hi]
         for run in _segments(series, drawn, metric.window == "year_to_date"):
             ax.plot(run, [values[i] for i in run], color=VALUE_COLOUR, linewidth=2, zorder=3)
-        handles.append(ax.errorbar(drawn, ys, yerr=[lo, hi], color=VALUE_COLOUR, ecolor=VALUE_COLOUR,
-                                   elinewidth=1.2, capsize=4, marker="o", markersize=6, linestyle="none",
-                                   label="Actual (95% CI)", zorder=3))
+        handles.append(
+            ax.errorbar(
+                drawn,
+                ys,
+                yerr=[lo, hi],
+                color=VALUE_COLOUR,
+                ecolor=VALUE_COLOUR,
+                elinewidth=1.2,
+                capsize=4,
+                marker="o",
+                markersize=6,
+                linestyle="none",
+                label="Actual (95% CI)",
+                zorder=3,
+            )
+        )
         for i, y in zip(drawn, ys, strict=True):
-            ax.annotate(_fmt(y, metric.decimals), (i, y), textcoords="offset points", xytext=(7, 5),
-                        fontsize=8, color=VALUE_COLOUR, bbox=_LABEL_BOX, zorder=5)
+            ax.annotate(
+                _fmt(y, metric.decimals),
+                (i, y),
+                textcoords="offset points",
+                xytext=(7, 5),
+                fontsize=8,
+                color=VALUE_COLOUR,
+                bbox=_LABEL_BOX,
+                zorder=5,
+            )
 
     # Plan as a step held across each quarter's slot, so an annual plan reads as a flat line.
     plans = [_nan(row["plan"]) for _, row in series]
     if any(not math.isnan(p) for p in plans):
         edges = [x - 0.5 for x in xs] + [n - 0.5]
         label = "Target" if rag else "Plan (year end)" if metric.plan_basis == "annual" else "Plan"
-        handles += ax.step(edges, [*plans, plans[-1]], where="post", color=PLAN_COLOUR, linestyle="--",
-                           linewidth=2, label=label, zorder=2)
+        handles += ax.step(
+            edges,
+            [*plans, plans[-1]],
+            where="post",
+            color=PLAN_COLOUR,
+            linestyle="--",
+            linewidth=2,
+            label=label,
+            zorder=2,
+        )
 
     bench = england_benchmarks().get(metric.id) if rag else None
     if bench is not None:
-        handles.append(ax.axhline(bench.value, color=BENCHMARK_COLOUR, linestyle=":", linewidth=2,
-                                  label=f"England {bench.year}", zorder=1))
+        handles.append(
+            ax.axhline(
+                bench.value, color=BENCHMARK_COLOUR, linestyle=":", linewidth=2, label=f"England {bench.year}", zorder=1
+            )
+        )
 
     if metric.cumulative and series and series[-1][1]["projection"] is not None:
         i, proj = n - 1, float(series[-1][1]["projection"])
-        handles += ax.plot([i], [proj], linestyle="none", marker="D", markersize=8, markerfacecolor="white",
-                           markeredgecolor=PROJECTION_COLOUR, markeredgewidth=2,
-                           label=f"Year-end projection\n(from {series[-1][0].short_label})", zorder=4)
+        handles += ax.plot(
+            [i],
+            [proj],
+            linestyle="none",
+            marker="D",
+            markersize=8,
+            markerfacecolor="white",
+            markeredgecolor=PROJECTION_COLOUR,
+            markeredgewidth=2,
+            label=f"Year-end projection\n(from {series[-1][0].short_label})",
+            zorder=4,
+        )
         if not math.isnan(values[i]):
             ax.plot([i, i], [values[i], proj], color=PROJECTION_COLOUR, linestyle=":", linewidth=1.2, zorder=1)
-        ax.annotate(_fmt(proj, metric.decimals), (i, proj), textcoords="offset points", xytext=(8, -3),
-                    fontsize=8, color=PROJECTION_COLOUR, bbox=_LABEL_BOX, zorder=5)
+        ax.annotate(
+            _fmt(proj, metric.decimals),
+            (i, proj),
+            textcoords="offset points",
+            xytext=(8, -3),
+            fontsize=8,
+            color=PROJECTION_COLOUR,
+            bbox=_LABEL_BOX,
+            zorder=5,
+        )
 
     if not drawn:
-        ax.text(0.5, 0.75, "Data not available", transform=ax.transAxes, ha="center", va="center",
-                fontsize=12, color=TEXT_COLOUR, bbox={**_LABEL_BOX, "alpha": 1.0, "pad": 0.3}, zorder=5)
+        ax.text(
+            0.5,
+            0.75,
+            "Data not available",
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=12,
+            color=TEXT_COLOUR,
+            bbox={**_LABEL_BOX, "alpha": 1.0, "pad": 0.3},
+            zorder=5,
+        )
 
-    ax.set_xticks(xs, [p.short_label for p, _ in series], rotation=30 if n > 6 else 0,
-                  ha="right" if n > 6 else "center")
+    ax.set_xticks(
+        xs, [p.short_label for p, _ in series], rotation=30 if n > 6 else 0, ha="right" if n > 6 else "center"
+    )
     ax.set_xlim(-0.6, max(n - 0.4, 0.6))
     ax.set_ylabel(textwrap.fill(metric.unit, 45), fontsize=9)
     ax.grid(axis="y", color=GRID_COLOUR, linewidth=0.8)
@@ -203,15 +262,22 @@ def trend_chart(
     # rc_context keeps these settings from leaking into other plots in the process. A fixed hash
     # salt makes SVG element ids repeatable; fonttype "none" keeps text as <text> elements, so
     # the SVG is searchable and readable by screen readers rather than glyph outlines.
-    with plt.rc_context({"svg.hashsalt": f"{hwb_code}_{metric.id}", "svg.fonttype": "none",
-                         "font.family": "DejaVu Sans",
-                         "text.color": TEXT_COLOUR, "axes.labelcolor": TEXT_COLOUR}):
+    with plt.rc_context(
+        {
+            "svg.hashsalt": f"{hwb_code}_{metric.id}",
+            "svg.fonttype": "none",
+            "font.family": "DejaVu Sans",
+            "text.color": TEXT_COLOUR,
+            "axes.labelcolor": TEXT_COLOUR,
+        }
+    ):
         fig: Figure = plt.figure(figsize=(10, 5.6))
         try:
             ax = fig.add_axes((0.1, 0.25, 0.66, 0.62))
             _draw(ax, metric, series, rag)
-            fig.suptitle(textwrap.fill(f"{metric.title} - {hwb_name}", 80), x=0.1, ha="left", fontsize=13,
-                         fontweight="bold")
+            fig.suptitle(
+                textwrap.fill(f"{metric.title} - {hwb_name}", 80), x=0.1, ha="left", fontsize=13, fontweight="bold"
+            )
             fig.text(0.01, 0.02, _footnote(metric, series), fontsize=8, va="bottom", ha="left")
             fig.savefig(png, dpi=DPI, format="png", metadata={"Software": None})
             fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})

@@ -15,8 +15,13 @@ def metrics_markdown(scorecard: str = "bcf") -> str:
         "| # | id | metric | unit | polarity | method (95% CI) | window (further views) | plan basis | sources |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    ci = {"isr": "ISR, exact/Byar", "dsr": "DSR ESP2013, Dobson", "crude_rate": "crude rate, exact/Byar",
-          "proportion": "proportion, Wilson", "count": "count, exact/Byar"}
+    ci = {
+        "isr": "ISR, exact/Byar",
+        "dsr": "DSR ESP2013, Dobson",
+        "crude_rate": "crude rate, exact/Byar",
+        "proportion": "proportion, Wilson",
+        "count": "count, exact/Byar",
+    }
     for m in metrics_for(scorecard):
         views = f" ({', '.join(v.replace('_', ' ') for v in m.views)})" if m.views else ""
         lines.append(
@@ -44,13 +49,20 @@ def refresh_readme(path: str = "README.md") -> bool:
     p = Path(path)
     text = p.read_text(encoding="utf-8")
     new = text
-    sections = [("contracts", contracts_markdown()), ("metrics", metrics_markdown()),
-                ("safeguarding-contracts", contracts_markdown("safeguarding")),
-                ("safeguarding-metrics", metrics_markdown("safeguarding"))]
+    sections = [
+        ("contracts", contracts_markdown()),
+        ("metrics", metrics_markdown()),
+        ("safeguarding-contracts", contracts_markdown("safeguarding")),
+        ("safeguarding-metrics", metrics_markdown("safeguarding")),
+    ]
     for name, body in sections:
         start, end = f"<!-- {name}:start -->\n", f"<!-- {name}:end -->"
-        new = re.sub(re.escape(start) + ".*?" + re.escape(end), (start + body + "\n" + end).replace("\\", "\\\\"),
-                     new, flags=re.S)
+        new = re.sub(
+            re.escape(start) + ".*?" + re.escape(end),
+            (start + body + "\n" + end).replace("\\", "\\\\"),
+            new,
+            flags=re.S,
+        )
     if new != text:
         p.write_text(new, encoding="utf-8")
     return new != text

@@ -88,12 +88,17 @@ def trend(metric: Metric, current: MetricResult, previous: MetricResult | None) 
     if abs(diff) < 10 ** -(metric.decimals + 1):
         return Trend("&#9654;", "same", f"{what}no change")
     if metric.polarity == "neutral":  # a context measure: the change is shown, not judged
-        return Trend("&#9650;" if diff > 0 else "&#9660;", "same",
-                     f"{'up' if diff > 0 else 'down'} {abs(diff):,.{metric.decimals}f}")
+        return Trend(
+            "&#9650;" if diff > 0 else "&#9660;",
+            "same",
+            f"{'up' if diff > 0 else 'down'} {abs(diff):,.{metric.decimals}f}",
+        )
     better = (diff > 0) == metric.higher_is_better
-    return Trend("&#9650;" if diff > 0 else "&#9660;", "better" if better else "worse",
-                 f"{what}{'up' if diff > 0 else 'down'} {abs(diff):,.{metric.decimals}f} "
-                 f"({'better' if better else 'worse'})")
+    return Trend(
+        "&#9650;" if diff > 0 else "&#9660;",
+        "better" if better else "worse",
+        f"{what}{'up' if diff > 0 else 'down'} {abs(diff):,.{metric.decimals}f} ({'better' if better else 'worse'})",
+    )
 
 
 def _num(v: Any, decimals: int) -> str:
@@ -162,8 +167,12 @@ def render_scorecard(
             t = trend(m, r, before)
         plan = "none" if r.plan is None else f"{r.plan:g}"
         b = bench.get(m.id)
-        bench_cell = f'<td class="num england">{"n/a" if b is None else _num(b.value, d)}' + (
-            f' <span class="note">({e(b.year)})</span></td>' if b else "</td>") if rag else ""
+        bench_cell = (
+            f'<td class="num england">{"n/a" if b is None else _num(b.value, d)}'
+            + (f' <span class="note">({e(b.year)})</span></td>' if b else "</td>")
+            if rag
+            else ""
+        )
         rows.append(
             f'<tr data-metric="{e(m.id)}"><td><a href="#{e(m.id)}">{e(m.title)}</a></td>'
             f'<td class="num value">{_num(p["value"], d)}</td><td class="num ci">{ci}</td>'
@@ -174,8 +183,11 @@ def render_scorecard(
         )
         dq = data_quality.get(m.id, ())
         dq_html = "".join(f"<li>{e(x)}</li>" for x in dq) or "<li>No rejected rows in this metric's extracts.</li>"
-        projection = "" if p.get("projection") is None else (
-            f"<dt>Year-end projection</dt><dd>{_num(p['projection'], d)} (year to date &times; 4 / quarter)</dd>")
+        projection = (
+            ""
+            if p.get("projection") is None
+            else (f"<dt>Year-end projection</dt><dd>{_num(p['projection'], d)} (year to date &times; 4 / quarter)</dd>")
+        )
         reading = spc.get(m.id)
         spc_html = "not assessed" if reading is None else f"{icon_svg(reading)} {e(reading.text)}"
         sections.append(f"""
@@ -189,8 +201,11 @@ def render_scorecard(
     <dt>Numerator</dt><dd>{_count(p["numerator"])} {e(m.numerator_label)}</dd>
     <dt>Denominator</dt><dd>{_count(p["denominator"])} {e(m.denominator_label)}</dd>
     <dt>{plan_word}</dt><dd>{plan} ({e(m.plan_basis)} {plan_word.lower()})</dd>{projection}{
-        f"<dt>England</dt><dd>{_num(bench[m.id].value, d)} ({e(bench[m.id].year)}, {e(bench[m.id].status)}): "
-        f"{e(bench[m.id].source)}</dd>" if m.id in bench else ""}
+            f"<dt>England</dt><dd>{_num(bench[m.id].value, d)} ({e(bench[m.id].year)}, {e(bench[m.id].status)}): "
+            f"{e(bench[m.id].source)}</dd>"
+            if m.id in bench
+            else ""
+        }
     <dt>Status</dt><dd>{e(r.status)}: {e(p["status_reason"] or "")}</dd>
     <dt>SPC</dt><dd>{spc_html}</dd>
     <dt>Data quality</dt><dd><ul>{dq_html}</ul>{f'<p class="note">{e(p["note"])}</p>' if p.get("note") else ""}</dd>

@@ -19,8 +19,18 @@ from metrics.compute.suppression import publishable
 from metrics.core.results import LoadOutcome, MetricResult
 from metrics.ingest.load import sha256_of
 
-_PACKAGES = ("hwb-scorecard", "prefect", "duckdb", "great-expectations", "pandas", "numpy", "scipy",
-             "matplotlib", "xlsxwriter", "openpyxl")
+_PACKAGES = (
+    "hwb-scorecard",
+    "prefect",
+    "duckdb",
+    "great-expectations",
+    "pandas",
+    "numpy",
+    "scipy",
+    "matplotlib",
+    "xlsxwriter",
+    "openpyxl",
+)
 
 
 def versions() -> dict[str, str]:
@@ -31,8 +41,14 @@ def versions() -> dict[str, str]:
         except importlib.metadata.PackageNotFoundError:
             out[name] = "not installed"
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-                                cwd=Path(__file__).parent, check=False).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            cwd=Path(__file__).parent,
+            check=False,
+        ).stdout.strip()
         out["git_commit"] = commit or "unknown"
     except OSError:
         out["git_commit"] = "unknown"
@@ -62,8 +78,14 @@ def build_manifest(
         "versions": versions(),
         "inputs": [
             {
-                "extract": o.extract, "period": o.period, "path": o.file_path, "sha256": o.sha256,
-                "status": o.status, "rows": o.rows, "rejected_rows": o.rejected_rows, "message": o.message,
+                "extract": o.extract,
+                "period": o.period,
+                "path": o.file_path,
+                "sha256": o.sha256,
+                "status": o.status,
+                "rows": o.rows,
+                "rejected_rows": o.rejected_rows,
+                "message": o.message,
             }
             for o in loads
         ],

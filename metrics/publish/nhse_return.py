@@ -85,8 +85,9 @@ def load_layout(path: Path | None = None) -> Layout:
             Column(str(c["header"]), str(c["field"]), float(c["width"]) if "width" in c else None)
             for c in raw["columns"]
         )
-        layout = Layout(str(raw["title"]), str(sheets["cover"]), str(sheets["metrics"]),
-                        bool(raw.get("protect", True)), columns)
+        layout = Layout(
+            str(raw["title"]), str(sheets["cover"]), str(sheets["metrics"]), bool(raw.get("protect", True)), columns
+        )
     except KeyError as exc:
         raise ValueError(f"{path}: missing required key {exc}") from exc
     if not columns:
@@ -128,8 +129,17 @@ def _check_narrative(narrative: Mapping[str, Mapping[str, str]], metric_ids: set
             raise ValueError(f"narrative for {metric_id!r} has unknown keys {sorted(extra)}; use {NARRATIVE_FIELDS}")
 
 
-def _write_cover(ws: Worksheet, formats: _Formats, layout: Layout, hwb_code: str, hwb_name: str, period: Period,
-                 generated_at: str, manifest_sha256: str | None, threshold: int) -> None:
+def _write_cover(
+    ws: Worksheet,
+    formats: _Formats,
+    layout: Layout,
+    hwb_code: str,
+    hwb_name: str,
+    period: Period,
+    generated_at: str,
+    manifest_sha256: str | None,
+    threshold: int,
+) -> None:
     ws.set_column(0, 0, 34)
     ws.set_column(1, 1, 80)
     _write_text(ws, 0, 0, layout.title, formats, bold=True, font_size=14)
@@ -140,8 +150,10 @@ def _write_cover(ws: Worksheet, formats: _Formats, layout: Layout, hwb_code: str
         ("Period dates", f"{period.start.day} {period.start:%B %Y} to {period.end.day} {period.end:%B %Y}"),
         ("Generated", generated_at),
         ("Source manifest (sha256)", manifest_sha256 or "not provided"),
-        ("Small-number suppression",
-         f"counts from 1 to {threshold - 1} are shown as {SUPPRESSED}; the figures derived from them are withheld"),
+        (
+            "Small-number suppression",
+            f"counts from 1 to {threshold - 1} are shown as {SUPPRESSED}; the figures derived from them are withheld",
+        ),
         ("Figures", f"see sheet '{layout.metrics_sheet}'"),
     ]
     for i, (label, value) in enumerate(rows, start=2):
@@ -187,8 +199,9 @@ def write_return(
             workbook.set_properties({"title": layout.title})
         formats = _Formats(workbook)
         cover = workbook.add_worksheet(layout.cover_sheet)
-        _write_cover(cover, formats, layout, hwb_code, hwb_name, period, generated_at, manifest_sha256,
-                     suppression_threshold)
+        _write_cover(
+            cover, formats, layout, hwb_code, hwb_name, period, generated_at, manifest_sha256, suppression_threshold
+        )
         ws = workbook.add_worksheet(layout.metrics_sheet)
         _write_metrics(ws, formats, layout, rows, hwb_code, hwb_name, period, narrative, suppression_threshold)
         if layout.protect:
@@ -198,15 +211,24 @@ def write_return(
     return path
 
 
-def _write_metrics(ws: Worksheet, formats: _Formats, layout: Layout, rows: list[tuple[Metric, MetricResult]],
-                   hwb_code: str, hwb_name: str, period: Period, narrative: Mapping[str, Mapping[str, str]],
-                   threshold: int) -> None:
+def _write_metrics(
+    ws: Worksheet,
+    formats: _Formats,
+    layout: Layout,
+    rows: list[tuple[Metric, MetricResult]],
+    hwb_code: str,
+    hwb_name: str,
+    period: Period,
+    narrative: Mapping[str, Mapping[str, str]],
+    threshold: int,
+) -> None:
     _write_text(ws, TITLE_ROW, 0, layout.title, formats, bold=True, font_size=14)
     _write_text(ws, SUBTITLE_ROW, 0, f"{hwb_code} {hwb_name}, {period.short_label}", formats, bold=True)
     border = {"border": 1, "valign": "top"}
     for col, column in enumerate(layout.columns):
-        _write_text(ws, HEADER_ROW, col, column.header, formats, bold=True, text_wrap=True, bg_color=HEADER_FILL,
-                    **border)
+        _write_text(
+            ws, HEADER_ROW, col, column.header, formats, bold=True, text_wrap=True, bg_color=HEADER_FILL, **border
+        )
         if column.width is not None:
             ws.set_column(col, col, column.width)
 
@@ -225,8 +247,13 @@ def _write_metrics(ws: Worksheet, formats: _Formats, layout: Layout, rows: list[
             "hwb_name": hwb_name,
         }
         numbers: dict[str, Any] = {
-            "plan": pub["plan"], "actual": pub["value"], "lower": pub["lower"], "upper": pub["upper"],
-            "projection": pub["projection"], "numerator": pub["numerator"], "denominator": pub["denominator"],
+            "plan": pub["plan"],
+            "actual": pub["value"],
+            "lower": pub["lower"],
+            "upper": pub["upper"],
+            "projection": pub["projection"],
+            "numerator": pub["numerator"],
+            "denominator": pub["denominator"],
         }
         for col, column in enumerate(layout.columns):
             f = column.field
@@ -240,19 +267,26 @@ def _write_metrics(ws: Worksheet, formats: _Formats, layout: Layout, rows: list[
             elif f in TEXT_FIELDS:
                 _write_text(ws, row, col, texts[f], formats, text_wrap=True, **border)
             else:
-                _write_number(ws, row, col, numbers[f], formats, border,
-                              metric.decimals if f in FIGURE_FIELDS else None)
+                _write_number(
+                    ws, row, col, numbers[f], formats, border, metric.decimals if f in FIGURE_FIELDS else None
+                )
 
     last = FIRST_DATA_ROW + len(rows) - 1
     fields = [c.field for c in layout.columns]
     if "status" in fields:
         col = fields.index("status")
-        ws.data_validation(FIRST_DATA_ROW, col, last, col, {
-            "validate": "list",
-            "source": list(STATUSES),
-            "error_title": "Assessment of progress",
-            "error_message": "Choose one of the listed statuses.",
-        })
+        ws.data_validation(
+            FIRST_DATA_ROW,
+            col,
+            last,
+            col,
+            {
+                "validate": "list",
+                "source": list(STATUSES),
+                "error_title": "Assessment of progress",
+                "error_message": "Choose one of the listed statuses.",
+            },
+        )
     ws.freeze_panes(FIRST_DATA_ROW, 1)
     if layout.protect:
         # Only the narrative cells are unlocked. The status stays locked: it is computed from value,

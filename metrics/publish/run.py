@@ -45,8 +45,11 @@ def render_charts(
     for hwb in hwbs:
         for metric in metrics_for(card):
             history = sorted(
-                (r for r in results if r.hwb_code == hwb and r.metric_id == metric.id
-                 and Period.parse(r.period) <= target),
+                (
+                    r
+                    for r in results
+                    if r.hwb_code == hwb and r.metric_id == metric.id and Period.parse(r.period) <= target
+                ),
                 key=lambda r: Period.parse(r.period),
             )
             jobs.append((metric, hwb, names.get(hwb, hwb), history, out_dir, suppression_threshold, rag))
@@ -102,14 +105,35 @@ def export_returns(
         rows = [r for r in current if r.hwb_code == hwb]
         if card == "bcf":
             path = paths.period_reports(target) / f"bcf_return_{hwb}_{target.label}.xlsx"
-            out.append(write_return(path, headline(rows), hwb, names.get(hwb, hwb), target, generated_at,
-                                    suppression_threshold=suppression_threshold))
+            out.append(
+                write_return(
+                    path,
+                    headline(rows),
+                    hwb,
+                    names.get(hwb, hwb),
+                    target,
+                    generated_at,
+                    suppression_threshold=suppression_threshold,
+                )
+            )
         else:
             path = paths.period_reports(target, card) / f"{card}_{hwb}_{target.label}.xlsx"
             history = [r for r in results if r.hwb_code == hwb and Period.parse(r.period) <= target]
             tol = {k[1]: v for k, v in tolerances.items() if k[0] == hwb and k[2] == target.financial_year}
-            out.append(write_scorecard_workbook(path, scorecard(card), rows, history, hwb, names.get(hwb, hwb),
-                                                target, generated_at, suppression_threshold, tol))
+            out.append(
+                write_scorecard_workbook(
+                    path,
+                    scorecard(card),
+                    rows,
+                    history,
+                    hwb,
+                    names.get(hwb, hwb),
+                    target,
+                    generated_at,
+                    suppression_threshold,
+                    tol,
+                )
+            )
         progress(f"workbook for {hwb}")
     return out
 
@@ -140,10 +164,24 @@ def render_scorecards(
         mine = [r for r in results if r.hwb_code == hwb and Period.parse(r.period) <= target]
         current = [r for r in mine if r.period == target.label]
         charts = {m.id: chart_paths(out_dir / "charts", hwb, m.id)[1] for m in metrics}
-        spc = {m.id: spc_summary(m, sorted((r for r in mine if r.metric_id == m.id),
-                                           key=lambda r: Period.parse(r.period))) for m in metrics}
-        page = render_scorecard(metrics, current, mine, hwb, names.get(hwb, hwb), target, charts, quality, spc,
-                                generated_at, suppression_threshold, None if card == "bcf" else scorecard(card))
+        spc = {
+            m.id: spc_summary(m, sorted((r for r in mine if r.metric_id == m.id), key=lambda r: Period.parse(r.period)))
+            for m in metrics
+        }
+        page = render_scorecard(
+            metrics,
+            current,
+            mine,
+            hwb,
+            names.get(hwb, hwb),
+            target,
+            charts,
+            quality,
+            spc,
+            generated_at,
+            suppression_threshold,
+            None if card == "bcf" else scorecard(card),
+        )
         out.append(write_scorecard(out_dir / f"{prefix}_{hwb}_{target.label}.html", page))
         progress(f"scorecard for {hwb}")
     return out

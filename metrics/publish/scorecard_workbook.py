@@ -27,8 +27,21 @@ from metrics.publish.xlsx_cells import Formats, write_number, write_text
 STATUS_FILL = {GREEN: "#C6E6C3", AMBER: "#FFE3A3", RED: "#F4B6B6", CONTEXT: "#E4E4E4", NO_DATA: "#FFFFFF"}
 
 SCORECARD_COLUMNS = (
-    "Measure", "Unit", "Better", "Quarter value", "95% CI lower", "95% CI upper", "Numerator", "Denominator",
-    "Year to date", "Rolling 12 months", "Target", "Amber tolerance", "Status", "England", "England year",
+    "Measure",
+    "Unit",
+    "Better",
+    "Quarter value",
+    "95% CI lower",
+    "95% CI upper",
+    "Numerator",
+    "Denominator",
+    "Year to date",
+    "Rolling 12 months",
+    "Target",
+    "Amber tolerance",
+    "Status",
+    "England",
+    "England year",
     "Change on previous quarter",
 )
 
@@ -55,8 +68,11 @@ def write_scorecard_workbook(
     mine = [r for r in current if r.hwb_code == hwb_code and r.period == period.label]
     by_view = {(r.metric_id, r.view): publishable(r, suppression_threshold) for r in mine}
     previous = period.previous().label
-    before = {r.metric_id: publishable(r, suppression_threshold)
-              for r in history if r.hwb_code == hwb_code and r.period == previous and not r.view}
+    before = {
+        r.metric_id: publishable(r, suppression_threshold)
+        for r in history
+        if r.hwb_code == hwb_code and r.period == previous and not r.view
+    }
     wb = xlsxwriter.Workbook(str(path))
     try:
         f = Formats(wb)
@@ -69,15 +85,30 @@ def write_scorecard_workbook(
     return path
 
 
-def _scorecard_sheet(wb: xlsxwriter.Workbook, f: Formats, card: Scorecard, metrics: Sequence[Metric],
-                     by_view: dict[tuple[str, str], dict[str, Any]], before: dict[str, dict[str, Any]],
-                     hwb_code: str, hwb_name: str, period: Period, tolerances: dict[str, float]) -> None:
+def _scorecard_sheet(
+    wb: xlsxwriter.Workbook,
+    f: Formats,
+    card: Scorecard,
+    metrics: Sequence[Metric],
+    by_view: dict[tuple[str, str], dict[str, Any]],
+    before: dict[str, dict[str, Any]],
+    hwb_code: str,
+    hwb_name: str,
+    period: Period,
+    tolerances: dict[str, float],
+) -> None:
     ws = wb.add_worksheet("Scorecard")
     border = {"border": 1}
-    write_text(ws, 0, 0, f"{card.title}: {hwb_name} ({hwb_code}), {period.short_label}", f, bold=True,
-               font_size=14)
-    write_text(ws, 1, 0, "Status is computed from the value, the target, the tolerance and the measure's polarity; "
-                         "'*' = suppressed small number.", f, italic=True)
+    write_text(ws, 0, 0, f"{card.title}: {hwb_name} ({hwb_code}), {period.short_label}", f, bold=True, font_size=14)
+    write_text(
+        ws,
+        1,
+        0,
+        "Status is computed from the value, the target, the tolerance and the measure's polarity; "
+        "'*' = suppressed small number.",
+        f,
+        italic=True,
+    )
     for c, name in enumerate(SCORECARD_COLUMNS):
         write_text(ws, 3, c, name, f, bold=True, bg_color="#D9E1F2", text_wrap=True, **border)
     bench = england_benchmarks()
@@ -116,8 +147,15 @@ def _scorecard_sheet(wb: xlsxwriter.Workbook, f: Formats, card: Scorecard, metri
     ws.freeze_panes(4, 1)
 
 
-def _trend_sheet(wb: xlsxwriter.Workbook, f: Formats, metrics: Sequence[Metric], history: Sequence[MetricResult],
-                 hwb_code: str, period: Period, threshold: int) -> None:
+def _trend_sheet(
+    wb: xlsxwriter.Workbook,
+    f: Formats,
+    metrics: Sequence[Metric],
+    history: Sequence[MetricResult],
+    hwb_code: str,
+    period: Period,
+    threshold: int,
+) -> None:
     ws = wb.add_worksheet("Trend")
     rows = [r for r in history if r.hwb_code == hwb_code and not r.view and Period.parse(r.period) <= period]
     periods = sorted({Period.parse(r.period) for r in rows})
@@ -135,34 +173,64 @@ def _trend_sheet(wb: xlsxwriter.Workbook, f: Formats, metrics: Sequence[Metric],
 
 def _definitions_sheet(wb: xlsxwriter.Workbook, f: Formats, metrics: Sequence[Metric]) -> None:
     ws = wb.add_worksheet("Definitions")
-    for c, name in enumerate(("Measure", "Id", "Definition", "Method (95% CI)", "Numerator", "Denominator",
-                              "Sources", "Reference")):
+    for c, name in enumerate(
+        ("Measure", "Id", "Definition", "Method (95% CI)", "Numerator", "Denominator", "Sources", "Reference")
+    ):
         write_text(ws, 0, c, name, f, bold=True, border=1)
     for i, m in enumerate(metrics, start=1):
-        for c, text in enumerate((m.title, m.id, m.definition, m.method, m.numerator_label, m.denominator_label,
-                                  ", ".join(m.sources), m.reference)):
+        for c, text in enumerate(
+            (
+                m.title,
+                m.id,
+                m.definition,
+                m.method,
+                m.numerator_label,
+                m.denominator_label,
+                ", ".join(m.sources),
+                m.reference,
+            )
+        ):
             write_text(ws, i, c, text, f, text_wrap=True, valign="top", border=1)
     ws.set_column(0, 1, 28)
     ws.set_column(2, 2, 80)
     ws.set_column(3, 7, 22)
 
 
-def _notes_sheet(wb: xlsxwriter.Workbook, f: Formats, card: Scorecard, hwb_code: str, hwb_name: str,
-                 period: Period, generated_at: str, threshold: int) -> None:
+def _notes_sheet(
+    wb: xlsxwriter.Workbook,
+    f: Formats,
+    card: Scorecard,
+    hwb_code: str,
+    hwb_name: str,
+    period: Period,
+    generated_at: str,
+    threshold: int,
+) -> None:
     ws = wb.add_worksheet("Notes")
     notes = [
         ("Area", f"{hwb_name} ({hwb_code})"),
         ("Period", f"{period.short_label} ({period.start.isoformat()} to {period.end.isoformat()})"),
         ("Generated", generated_at),
-        ("Small-number suppression", f"Counts from 1 to {threshold - 1} are shown as *, with the values, "
-                                     "intervals and status derived from them. Where one category of a total is "
-                                     "suppressed, another is withheld too so the total cannot reveal it."),
-        ("Status", "Green: target met. Amber: short of the target by no more than the tolerance. Red: further "
-                   "off. Context measures have no status. Targets and tolerances come from cs_targets.csv."),
-        ("Views", "Quarter = the quarter; year to date = 1 April to the quarter end; rolling 12 months = the "
-                  "four quarters to the quarter end. Snapshot measures (rates per 10,000) are at the quarter end."),
-        ("England benchmarks", "; ".join(f"{k}: {b.value:g} ({b.year}, {b.status}) {b.source}"
-                                         for k, b in england_benchmarks().items())),
+        (
+            "Small-number suppression",
+            f"Counts from 1 to {threshold - 1} are shown as *, with the values, "
+            "intervals and status derived from them. Where one category of a total is "
+            "suppressed, another is withheld too so the total cannot reveal it.",
+        ),
+        (
+            "Status",
+            "Green: target met. Amber: short of the target by no more than the tolerance. Red: further "
+            "off. Context measures have no status. Targets and tolerances come from cs_targets.csv.",
+        ),
+        (
+            "Views",
+            "Quarter = the quarter; year to date = 1 April to the quarter end; rolling 12 months = the "
+            "four quarters to the quarter end. Snapshot measures (rates per 10,000) are at the quarter end.",
+        ),
+        (
+            "England benchmarks",
+            "; ".join(f"{k}: {b.value:g} ({b.year}, {b.status}) {b.source}" for k, b in england_benchmarks().items()),
+        ),
         ("Scorecard", card.description),
     ]
     for i, (k, v) in enumerate(notes):

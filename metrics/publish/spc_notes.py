@@ -44,17 +44,21 @@ def icon_svg(reading: SpcReading) -> str:
         colour = _ICON_COLOUR["common" if kind == "common" else kind]
         letter = "" if kind == "common" else hl[:1].upper()
         label = _VARIATION[reading.variation_icon]
-        out.append(f'<svg class="spc-icon" role="img" aria-label="{label}" width="32" height="32" viewBox="0 0 32 32">'
-                   f'<title>{label}</title><circle cx="16" cy="16" r="14" fill="white" stroke="{colour}" '
-                   f'stroke-width="3"/><text x="16" y="21" text-anchor="middle" font-size="14" font-weight="bold" '
-                   f'fill="{colour}">{letter}</text></svg>')
+        out.append(
+            f'<svg class="spc-icon" role="img" aria-label="{label}" width="32" height="32" viewBox="0 0 32 32">'
+            f'<title>{label}</title><circle cx="16" cy="16" r="14" fill="white" stroke="{colour}" '
+            f'stroke-width="3"/><text x="16" y="21" text-anchor="middle" font-size="14" font-weight="bold" '
+            f'fill="{colour}">{letter}</text></svg>'
+        )
     if reading.assurance:
         colour = {"consistent_pass": "#00B0F0", "consistent_fail": "#E46C0A"}.get(reading.assurance, "#A6A6A6")
         letter = {"consistent_pass": "P", "consistent_fail": "F"}.get(reading.assurance, "?")
         label = _ASSURANCE[reading.assurance]
-        out.append(f'<svg class="spc-icon" role="img" aria-label="{label}" width="32" height="32" viewBox="0 0 32 32">'
-                   f'<title>{label}</title><circle cx="16" cy="16" r="14" fill="{colour}"/><text x="16" y="21" '
-                   f'text-anchor="middle" font-size="14" font-weight="bold" fill="white">{letter}</text></svg>')
+        out.append(
+            f'<svg class="spc-icon" role="img" aria-label="{label}" width="32" height="32" viewBox="0 0 32 32">'
+            f'<title>{label}</title><circle cx="16" cy="16" r="14" fill="{colour}"/><text x="16" y="21" '
+            f'text-anchor="middle" font-size="14" font-weight="bold" fill="white">{letter}</text></svg>'
+        )
     return "".join(out)
 
 
@@ -65,15 +69,17 @@ def spc_summary(metric: Metric, history: Sequence[MetricResult], config: SpcConf
     values = [r.value for r in history if r.value is not None]
     if len(values) < 2:
         return SpcReading(f"not enough quarters for SPC ({len(values)} of {config.min_points} needed)")
-    improvement: Improvement = ("neutral" if metric.polarity == "neutral"
-                                else "increase" if metric.higher_is_better else "decrease")
+    improvement: Improvement = (
+        "neutral" if metric.polarity == "neutral" else "increase" if metric.higher_is_better else "decrease"
+    )
     plan = history[-1].plan if history else None
     res = xmr(values, improvement, plan, config=config)
     if res.trial:
         return SpcReading(
             f"trial limits only: {len(values)} of {config.min_points} quarters needed before variation "
             f"and assurance icons are shown (mean {res.mean[-1]:,.{metric.decimals}f}, "
-            f"process limits {res.lower[-1]:,.{metric.decimals}f} to {res.upper[-1]:,.{metric.decimals}f})")
+            f"process limits {res.lower[-1]:,.{metric.decimals}f} to {res.upper[-1]:,.{metric.decimals}f})"
+        )
     text = _VARIATION[res.variation_icon or "common_cause"]
     if res.assurance:
         text += f"; {_ASSURANCE[res.assurance]}"

@@ -48,8 +48,9 @@ def figure_format(decimals: int) -> str:
     return "#,##0" if decimals <= 0 else "#,##0." + "0" * decimals
 
 
-def write_number(ws: Worksheet, row: int, col: int, value: Any, formats: Formats, border: dict[str, Any],
-                  decimals: int | None) -> None:
+def write_number(
+    ws: Worksheet, row: int, col: int, value: Any, formats: Formats, border: dict[str, Any], decimals: int | None
+) -> None:
     """Full precision in the cell, rounding in the display format only; ``*`` for suppressed counts.
 
     ``decimals`` None means a count: whole numbers shown as such, fractional

@@ -48,26 +48,68 @@ _EPOCH_DATE = dt.date(1970, 1, 1)  # day numbers count from here, as numpy datet
 
 # England-like age structure (per cent of persons by five-year band, 0-4 ... 90+) and male share by age.
 _BAND_SHARES = np.array([5.4, 5.9, 6.1, 5.8, 6.1, 6.6, 6.8, 6.7, 6.3, 6.2, 6.8, 6.7, 5.9, 5.0, 4.9, 4.1, 2.7, 1.6, 0.9])
-_MALE_SHARE = np.interp(AGES, [0, 20, 45, 60, 70, 80, 85, 89, 90],
-                        [0.512, 0.510, 0.497, 0.492, 0.480, 0.455, 0.420, 0.380, 0.310])
+_MALE_SHARE = np.interp(
+    AGES, [0, 20, 45, 60, 70, 80, 85, 89, 90], [0.512, 0.510, 0.497, 0.492, 0.480, 0.455, 0.420, 0.380, 0.310]
+)
 
 # Falls 65+: ESP2013 weights of 65-69 ... 90+ and relative age-specific rates (shape of PHOF C29).
 ESP_65 = np.array([5500.0, 5000.0, 4000.0, 2500.0, 1500.0, 1000.0])
 FALLS_SHAPE = np.array([1.0, 1.7, 3.0, 5.2, 8.6, 13.0])
 
 # Relative admission rates by single year of age (times the population gives the age mix).
-_EMERGENCY_RATE = np.interp(AGES, [0, 1, 5, 15, 25, 45, 65, 75, 85, 90],
-                            [4.0, 1.2, 0.5, 0.6, 0.7, 0.9, 1.8, 3.0, 5.0, 6.0])
+_EMERGENCY_RATE = np.interp(
+    AGES, [0, 1, 5, 15, 25, 45, 65, 75, 85, 90], [4.0, 1.2, 0.5, 0.6, 0.7, 0.9, 1.8, 3.0, 5.0, 6.0]
+)
 _ELECTIVE_RATE = np.interp(AGES, [0, 18, 40, 55, 65, 75, 85, 90], [0.2, 0.5, 0.9, 1.6, 2.4, 2.6, 1.6, 0.8])
 _CARE_RATE = np.interp(AGES, [0, 18, 64, 65, 75, 85, 90], [0.0, 0.0, 0.0, 1.0, 4.0, 14.0, 22.0])
 _REABLE_RATE = np.interp(AGES, [0, 40, 64, 65, 75, 85, 90], [0.0, 0.0, 0.0, 1.0, 3.0, 6.0, 6.0])
 
 # Codes. None of the non-ACSC lists starts with an ACSC prefix (metrics/reference/acsc_icd10.csv).
-ACSC_CODES = ("J440", "J441", "J449", "J459", "J46", "I500", "I509", "I110", "I10", "E105", "E115", "E118",
-              "G409", "G41", "I200", "I209", "D509", "F03", "I48", "J42", "J47", "R568")
+ACSC_CODES = (
+    "J440",
+    "J441",
+    "J449",
+    "J459",
+    "J46",
+    "I500",
+    "I509",
+    "I110",
+    "I10",
+    "E105",
+    "E115",
+    "E118",
+    "G409",
+    "G41",
+    "I200",
+    "I209",
+    "D509",
+    "F03",
+    "I48",
+    "J42",
+    "J47",
+    "R568",
+)
 ACSC_P = np.array([8, 10, 9, 5, 1, 7, 6, 3, 4, 2, 3, 2, 3, 1, 3, 2, 2, 6, 9, 1, 2, 2], dtype=float)
-OTHER_EMERGENCY = ("R69", "R07", "R074", "K359", "N390", "J189", "A419", "I214", "K922", "R55", "L039", "R104",
-                   "J22", "K566", "N179", "F10", "R52", "K85")
+OTHER_EMERGENCY = (
+    "R69",
+    "R07",
+    "R074",
+    "K359",
+    "N390",
+    "J189",
+    "A419",
+    "I214",
+    "K922",
+    "R55",
+    "L039",
+    "R104",
+    "J22",
+    "K566",
+    "N179",
+    "F10",
+    "R52",
+    "K85",
+)
 ELECTIVE = ("Z511", "H251", "K409", "M170", "M171", "C509", "C189", "N40", "K802", "J441", "I48", "R194", "Z452")
 INJURY = ("S720", "S7200", "S7210", "S0600", "S0190", "S2240", "S3200", "S5250", "S4220", "T140", "T07", "S8260")
 FALL_CAUSES = ("W19X", "W10", "W01", "W18", "W06", "W010", "W180", "W050")
@@ -84,10 +126,32 @@ NON_USUAL = ("51", "85", "65", "54", "29", "87", "88", "53", "38")
 NON_USUAL_P = np.array([0.31, 0.22, 0.12, 0.08, 0.10, 0.06, 0.06, 0.03, 0.02])
 
 # Spell kinds: the first two are the qualifying ones, the rest are built not to qualify.
-(K_ACSC, K_FALL, K_EMERGENCY, K_ELECTIVE, K_TRANSFER, K_INJURY, K_YOUNG_FALL, K_FALL_NOT_INJURY,
- K_FALL_ELECTIVE, K_MATERNITY, K_BIRTH) = range(11)
-_OTHER_KINDS = np.array([K_EMERGENCY, K_ELECTIVE, K_TRANSFER, K_INJURY, K_YOUNG_FALL, K_FALL_NOT_INJURY,
-                         K_FALL_ELECTIVE, K_MATERNITY, K_BIRTH])
+(
+    K_ACSC,
+    K_FALL,
+    K_EMERGENCY,
+    K_ELECTIVE,
+    K_TRANSFER,
+    K_INJURY,
+    K_YOUNG_FALL,
+    K_FALL_NOT_INJURY,
+    K_FALL_ELECTIVE,
+    K_MATERNITY,
+    K_BIRTH,
+) = range(11)
+_OTHER_KINDS = np.array(
+    [
+        K_EMERGENCY,
+        K_ELECTIVE,
+        K_TRANSFER,
+        K_INJURY,
+        K_YOUNG_FALL,
+        K_FALL_NOT_INJURY,
+        K_FALL_ELECTIVE,
+        K_MATERNITY,
+        K_BIRTH,
+    ]
+)
 _OTHER_P = np.array([0.355, 0.41, 0.01, 0.05, 0.025, 0.01, 0.005, 0.055, 0.08])
 _EMERGENCY_KINDS = (K_ACSC, K_FALL, K_EMERGENCY, K_TRANSFER, K_INJURY, K_YOUNG_FALL, K_FALL_NOT_INJURY)
 CARRY_IN_SHARE = 0.045  # spells open at the first generated quarter's start, per spell admitted in it
@@ -161,8 +225,9 @@ def _targets(p: HwbProfile, period: Period) -> _Targets:
         acsc_isr=float(pick("acsc_isr", p.acsc_isr)),
         falls_dsr=float(pick("falls_dsr", p.falls_dsr)),
         discharge_pct=float(pick("discharge_pct", p.discharge_pct)),
-        residential_people=int(pick("residential_people",
-                                    round(p.residential_per_100k * p.population_65_plus / 100_000))),
+        residential_people=int(
+            pick("residential_people", round(p.residential_per_100k * p.population_65_plus / 100_000))
+        ),
         reablement_people=people,
         reablement_at_home=at_home,
     )
@@ -180,19 +245,40 @@ def demo_profiles() -> list[HwbProfile]:
     """North Northamptonshire (E06000061) with the seed BCF plan; actuals tuned to the seed paper's 2023-24 figures."""
     plans: dict[tuple[str, str], float] = {("avoidable_admissions", q): 250.0 for q in QUARTERS}
     plans |= {("discharge_usual_residence", q): 94.0 for q in QUARTERS}
-    plans |= {("falls_65_plus", "YE"): 1236.0, ("residential_admissions_65_plus", "YE"): 564.0,
-              ("reablement_91_days", "YE"): 87.4}
-    return [HwbProfile(
-        code="E06000061", name="North Northamptonshire", population_65_plus=77_713, total_population=359_500,
-        mid_year=2022, spells_per_1000=30.0,
-        by_period={
-            "2023-24-Q1": QuarterTargets(acsc_isr=254.6, falls_dsr=219.95, discharge_pct=95.1,
-                                         residential_people=79, reablement_people=95, reablement_at_home=81),
-            "2023-24-Q2": QuarterTargets(acsc_isr=260.1, falls_dsr=219.95, discharge_pct=95.35,
-                                         residential_people=112, reablement_people=199, reablement_at_home=166),
-        },
-        plans=plans,
-    )]
+    plans |= {
+        ("falls_65_plus", "YE"): 1236.0,
+        ("residential_admissions_65_plus", "YE"): 564.0,
+        ("reablement_91_days", "YE"): 87.4,
+    }
+    return [
+        HwbProfile(
+            code="E06000061",
+            name="North Northamptonshire",
+            population_65_plus=77_713,
+            total_population=359_500,
+            mid_year=2022,
+            spells_per_1000=30.0,
+            by_period={
+                "2023-24-Q1": QuarterTargets(
+                    acsc_isr=254.6,
+                    falls_dsr=219.95,
+                    discharge_pct=95.1,
+                    residential_people=79,
+                    reablement_people=95,
+                    reablement_at_home=81,
+                ),
+                "2023-24-Q2": QuarterTargets(
+                    acsc_isr=260.1,
+                    falls_dsr=219.95,
+                    discharge_pct=95.35,
+                    residential_people=112,
+                    reablement_people=199,
+                    reablement_at_home=166,
+                ),
+            },
+            plans=plans,
+        )
+    ]
 
 
 def write_demo(root: Path) -> None:
@@ -247,8 +333,9 @@ def population_by_age(p: HwbProfile) -> dict[str, IntArray]:
         raise ValueError(f"{p.code}: population_65_plus must be between 0 and total_population")
     density = np.interp(np.arange(90), np.arange(18) * 5 + 2.0, _BAND_SHARES[:18] / 5)
     w = np.append(density, _BAND_SHARES[18])
-    persons = np.concatenate([_spread(p.total_population - p.population_65_plus, w[:65]),
-                              _spread(p.population_65_plus, w[65:])])
+    persons = np.concatenate(
+        [_spread(p.total_population - p.population_65_plus, w[:65]), _spread(p.population_65_plus, w[65:])]
+    )
     males = np.rint(persons * _MALE_SHARE).astype(np.int64)
     return {"M": males, "F": persons - males}
 
@@ -400,8 +487,9 @@ def _falls_year_to_date(area: _Area, period: Period) -> IntArray:
     return np.rint(k * FALLS_SHAPE * pop65).astype(np.int64)
 
 
-def _spell_frame(rng: np.random.Generator, area: _Area, kinds: IntArray, ages: IntArray, sexes: StrArray,
-                 fy_start: int) -> pd.DataFrame:
+def _spell_frame(
+    rng: np.random.Generator, area: _Area, kinds: IntArray, ages: IntArray, sexes: StrArray, fy_start: int
+) -> pd.DataFrame:
     """Methods, diagnoses and person ids for spells of the given kinds, ages and sexes."""
     n = len(kinds)
     code = area.profile.code
@@ -409,33 +497,63 @@ def _spell_frame(rng: np.random.Generator, area: _Area, kinds: IntArray, ages: I
     elective = (kinds == K_ELECTIVE) | (kinds == K_FALL_ELECTIVE)
     method = np.select(
         [emerg, elective, kinds == K_TRANSFER, kinds == K_MATERNITY, kinds == K_BIRTH],
-        [_choice(rng, EMERGENCY_METHODS, n, EMERGENCY_P), _choice(rng, ELECTIVE_METHODS, n, ELECTIVE_P), "2B",
-         _choice(rng, ("31", "32"), n, np.array([0.8, 0.2])), _choice(rng, ("82", "83"), n, np.array([0.9, 0.1]))],
-        "21")
+        [
+            _choice(rng, EMERGENCY_METHODS, n, EMERGENCY_P),
+            _choice(rng, ELECTIVE_METHODS, n, ELECTIVE_P),
+            "2B",
+            _choice(rng, ("31", "32"), n, np.array([0.8, 0.2])),
+            _choice(rng, ("82", "83"), n, np.array([0.9, 0.1])),
+        ],
+        "21",
+    )
     injury = np.isin(kinds, (K_FALL, K_INJURY, K_YOUNG_FALL, K_FALL_ELECTIVE))
     primary = np.select(
-        [(kinds == K_ACSC) | (kinds == K_TRANSFER), injury, kinds == K_ELECTIVE, kinds == K_FALL_NOT_INJURY,
-         kinds == K_MATERNITY, kinds == K_BIRTH],
-        [_choice(rng, ACSC_CODES, n, ACSC_P), _choice(rng, INJURY, n), _choice(rng, ELECTIVE, n),
-         _choice(rng, FALL_NOT_INJURY, n), _choice(rng, MATERNITY, n), _choice(rng, BIRTH, n)],
-        _choice(rng, OTHER_EMERGENCY, n))
+        [
+            (kinds == K_ACSC) | (kinds == K_TRANSFER),
+            injury,
+            kinds == K_ELECTIVE,
+            kinds == K_FALL_NOT_INJURY,
+            kinds == K_MATERNITY,
+            kinds == K_BIRTH,
+        ],
+        [
+            _choice(rng, ACSC_CODES, n, ACSC_P),
+            _choice(rng, INJURY, n),
+            _choice(rng, ELECTIVE, n),
+            _choice(rng, FALL_NOT_INJURY, n),
+            _choice(rng, MATERNITY, n),
+            _choice(rng, BIRTH, n),
+        ],
+        _choice(rng, OTHER_EMERGENCY, n),
+    )
     comorb = _comorbidities(rng, ages)
     fall_cause = np.isin(kinds, (K_FALL, K_YOUNG_FALL, K_FALL_NOT_INJURY, K_FALL_ELECTIVE))
     secondary = np.select(
         [fall_cause, kinds == K_INJURY, kinds == K_BIRTH],
-        [_with_cause(rng, _choice(rng, FALL_CAUSES, n), comorb),
-         _with_cause(rng, _choice(rng, OTHER_CAUSES, n), comorb), ""],
-        comorb)
+        [
+            _with_cause(rng, _choice(rng, FALL_CAUSES, n), comorb),
+            _with_cause(rng, _choice(rng, OTHER_CAUSES, n), comorb),
+            "",
+        ],
+        comorb,
+    )
     # Persons: (sex, birth year, index within that cohort's size): repeat admissions happen naturally.
     cohort = np.maximum(area.pop["M"] + area.pop["F"], 1)[np.minimum(ages, 90)]
     cohort = np.where(ages >= 90, np.maximum(cohort // 10, 1), cohort)
     idx = (rng.random(n) * cohort).astype(np.int64)
     birth = (fy_start - ages - 1880) & 0xFF
     values = (2 << 38) | ((sexes == "M").astype(np.int64) << 37) | (birth << 29) | idx
-    return pd.DataFrame({
-        "person_id": _pseudonyms(code, values), "admission_method": method, "age_at_admission": ages,
-        "sex": sexes, "primary_diagnosis": primary, "secondary_diagnoses": secondary, "kind": kinds.astype(np.int8),
-    })
+    return pd.DataFrame(
+        {
+            "person_id": _pseudonyms(code, values),
+            "admission_method": method,
+            "age_at_admission": ages,
+            "sex": sexes,
+            "primary_diagnosis": primary,
+            "secondary_diagnoses": secondary,
+            "kind": kinds.astype(np.int8),
+        }
+    )
 
 
 def _length_of_stay(rng: np.random.Generator, kinds: IntArray, ages: IntArray) -> IntArray:
@@ -444,9 +562,11 @@ def _length_of_stay(rng: np.random.Generator, kinds: IntArray, ages: IntArray) -
     short = (kinds == K_MATERNITY) | (kinds == K_BIRTH)
     mean = 2.5 + ages / 9 * np.where(np.isin(kinds, (K_FALL, K_FALL_NOT_INJURY)), 1.4, 1.0)
     emergency = np.where(rng.random(n) < 0.22, 0, rng.geometric(1 / mean))
-    los = np.select([elective, short],
-                    [np.where(rng.random(n) < 0.6, 0, rng.geometric(1 / 3, n)), rng.geometric(0.6, n) - 1],
-                    emergency)
+    los = np.select(
+        [elective, short],
+        [np.where(rng.random(n) < 0.6, 0, rng.geometric(1 / 3, n)), rng.geometric(0.6, n) - 1],
+        emergency,
+    )
     return np.minimum(los, 300).astype(np.int64)
 
 
@@ -476,10 +596,14 @@ def _new_spells(rng: np.random.Generator, area: _Area, period: Period) -> pd.Dat
     young, old = np.where(AGES < 65, 1.0, 0.0), np.where(AGES >= 65, 1.0, 0.0)
     women_16_45 = np.where((AGES >= 16) & (AGES <= 45), pop["F"], 0).astype(float)
     weights = {
-        K_EMERGENCY: persons * _EMERGENCY_RATE, K_TRANSFER: persons * _EMERGENCY_RATE * old,
-        K_INJURY: persons * _EMERGENCY_RATE, K_YOUNG_FALL: persons * _EMERGENCY_RATE * young,
-        K_ELECTIVE: persons * _ELECTIVE_RATE, K_FALL_NOT_INJURY: persons * _EMERGENCY_RATE * old,
-        K_FALL_ELECTIVE: persons * _ELECTIVE_RATE * old, K_MATERNITY: women_16_45,
+        K_EMERGENCY: persons * _EMERGENCY_RATE,
+        K_TRANSFER: persons * _EMERGENCY_RATE * old,
+        K_INJURY: persons * _EMERGENCY_RATE,
+        K_YOUNG_FALL: persons * _EMERGENCY_RATE * young,
+        K_ELECTIVE: persons * _ELECTIVE_RATE,
+        K_FALL_NOT_INJURY: persons * _EMERGENCY_RATE * old,
+        K_FALL_ELECTIVE: persons * _ELECTIVE_RATE * old,
+        K_MATERNITY: women_16_45,
     }
     other_ages = np.zeros(n_other, dtype=np.int64)
     for kind, w in weights.items():
@@ -500,8 +624,9 @@ def _carried_in(rng: np.random.Generator, area: _Area, period: Period, n_new: in
     """Spells admitted before ``period`` and still open at its start (first generated quarter only)."""
     n = round(CARRY_IN_SHARE * n_new)
     long_stay = rng.random(n) < 0.03  # emergency admissions up to a few years back
-    kinds = np.where(long_stay, K_EMERGENCY,
-                     rng.choice(np.array([K_EMERGENCY, K_ELECTIVE, K_INJURY]), size=n, p=[0.75, 0.15, 0.10]))
+    kinds = np.where(
+        long_stay, K_EMERGENCY, rng.choice(np.array([K_EMERGENCY, K_ELECTIVE, K_INJURY]), size=n, p=[0.75, 0.15, 0.10])
+    )
     ages = _ages(rng, area.persons * _EMERGENCY_RATE * np.where(AGES >= 65, 2.0, 1.0), n)
     spells = _spell_frame(rng, area, kinds.astype(np.int64), ages, _sex_for(rng, area.pop, ages), period.fy_start)
     start = _day(period.start)
@@ -552,19 +677,29 @@ def _spells_delivery(rng: np.random.Generator, area: _Area, period: Period) -> p
     dis = spells["dis"].to_numpy()
     ended = dis <= end
     dest = np.full(len(spells), "", dtype=object)
-    dest[ended] = _destinations(rng, spells["kind"].to_numpy()[ended], spells["age_at_admission"].to_numpy()[ended],
-                                _targets(area.profile, period).discharge_pct)
+    dest[ended] = _destinations(
+        rng,
+        spells["kind"].to_numpy()[ended],
+        spells["age_at_admission"].to_numpy()[ended],
+        _targets(area.profile, period).discharge_pct,
+    )
     area.open_spells = spells.loc[~ended].reset_index(drop=True)
     area.last_period = period
-    return pd.DataFrame({
-        "person_id": spells["person_id"], "spell_id": spells["spell_id"],
-        "admission_date": _date_strings(spells["adm"].to_numpy()),
-        "discharge_date": np.where(ended, _date_strings(dis), ""),
-        "admission_method": spells["admission_method"], "age_at_admission": spells["age_at_admission"],
-        "sex": spells["sex"], "primary_diagnosis": spells["primary_diagnosis"],
-        "secondary_diagnoses": spells["secondary_diagnoses"], "discharge_destination": dest,
-        "hwb_code": area.profile.code,
-    })
+    return pd.DataFrame(
+        {
+            "person_id": spells["person_id"],
+            "spell_id": spells["spell_id"],
+            "admission_date": _date_strings(spells["adm"].to_numpy()),
+            "discharge_date": np.where(ended, _date_strings(dis), ""),
+            "admission_method": spells["admission_method"],
+            "age_at_admission": spells["age_at_admission"],
+            "sex": spells["sex"],
+            "primary_diagnosis": spells["primary_diagnosis"],
+            "secondary_diagnoses": spells["secondary_diagnoses"],
+            "discharge_destination": dest,
+            "hwb_code": area.profile.code,
+        }
+    )
 
 
 # ---------------------------------------------------------------- social care
@@ -578,8 +713,7 @@ def _care_homes(rng: np.random.Generator, area: _Area, period: Period) -> pd.Dat
     people = t.residential_people
     young = round(people * 0.08 + rng.random())
     n = people + young
-    ages = np.concatenate([_ages(rng, area.persons * _CARE_RATE, people),
-                           rng.integers(18, 65, young)]).astype(np.int64)
+    ages = np.concatenate([_ages(rng, area.persons * _CARE_RATE, people), rng.integers(18, 65, young)]).astype(np.int64)
     values = (3 << 38) | (((period.fy_start - 1900) & 0xFF) << 30) | (area.care_counter + np.arange(n))
     area.care_counter += n
     frame = pd.DataFrame({"person_id": _pseudonyms(p.code, values), "age": ages})
@@ -609,24 +743,31 @@ def _reablement(rng: np.random.Generator, area: _Area, period: Period) -> pd.Dat
     people, at_home = t.reablement_people, t.reablement_at_home
     unknown = round(people * 0.03 + rng.random())
     young = round(people * 0.06 + rng.random())
-    status = np.concatenate([
-        np.full(at_home, "at_home"),
-        _choice(rng, ("care_home", "hospital", "died"), people - at_home, np.array([0.3, 0.35, 0.35])),
-        np.full(unknown, "unknown"),
-        _choice(rng, ("at_home", "hospital", "died", "unknown"), young, np.array([0.8, 0.1, 0.05, 0.05])),
-    ]).astype(object)
+    status = np.concatenate(
+        [
+            np.full(at_home, "at_home"),
+            _choice(rng, ("care_home", "hospital", "died"), people - at_home, np.array([0.3, 0.35, 0.35])),
+            np.full(unknown, "unknown"),
+            _choice(rng, ("at_home", "hospital", "died", "unknown"), young, np.array([0.8, 0.1, 0.05, 0.05])),
+        ]
+    ).astype(object)
     n = len(status)
-    ages = np.concatenate([_ages(rng, area.persons * _REABLE_RATE, people + unknown),
-                           rng.integers(40, 65, young)]).astype(np.int64)
+    ages = np.concatenate(
+        [_ages(rng, area.persons * _REABLE_RATE, people + unknown), rng.integers(40, 65, young)]
+    ).astype(np.int64)
     values = (1 << 38) | (((period.fy_start - 1900) & 0xFF) << 30) | (area.reable_counter + np.arange(n))
     area.reable_counter += n
     discharge = _days_in(rng, period, n)
-    frame = pd.DataFrame({
-        "person_id": _pseudonyms(p.code, values), "age": ages,
-        "hospital_discharge_date": _date_strings(discharge),
-        "service_start_date": _date_strings(discharge + np.minimum(rng.geometric(0.6, n) - 1, 7)),
-        "status_91_days": status, "hwb_code": p.code,
-    })
+    frame = pd.DataFrame(
+        {
+            "person_id": _pseudonyms(p.code, values),
+            "age": ages,
+            "hospital_discharge_date": _date_strings(discharge),
+            "service_start_date": _date_strings(discharge + np.minimum(rng.geometric(0.6, n) - 1, 7)),
+            "status_91_days": status,
+            "hwb_code": p.code,
+        }
+    )
     frame = frame.iloc[rng.permutation(n)].sort_values("hospital_discharge_date", kind="stable")
     frame.insert(0, "episode_id", _seq_ids(f"R-{p.code}-{period.fy_start}Q{period.quarter}-", n, 5))
     return frame.reset_index(drop=True)
@@ -636,8 +777,11 @@ def _reablement(rng: np.random.Generator, area: _Area, period: Period) -> pd.Dat
 
 PlanValues = Mapping[str, float] | Mapping[tuple[str, str], float] | Mapping[str | tuple[str, str], float]
 DEFAULT_PLANS: dict[str, float] = {
-    "avoidable_admissions": 240.0, "discharge_usual_residence": 92.0, "falls_65_plus": 2000.0,
-    "residential_admissions_65_plus": 560.0, "reablement_91_days": 82.0,
+    "avoidable_admissions": 240.0,
+    "discharge_usual_residence": 92.0,
+    "falls_65_plus": 2000.0,
+    "residential_admissions_65_plus": 560.0,
+    "reablement_91_days": 82.0,
 }
 
 
@@ -664,10 +808,15 @@ def _plans(p: HwbProfile, period: Period, plans: Mapping[str, PlanValues] | None
         rows |= _plan_rows(layer, bases)
     order = {m: i for i, m in enumerate(sorted(bases))}
     keys = sorted(rows, key=lambda k: (order[k[0]], k[1]))
-    return pd.DataFrame({
-        "hwb_code": p.code, "metric_id": [k[0] for k in keys], "financial_year": period.financial_year,
-        "quarter": [k[1] for k in keys], "plan_value": [rows[k] for k in keys],
-    })
+    return pd.DataFrame(
+        {
+            "hwb_code": p.code,
+            "metric_id": [k[0] for k in keys],
+            "financial_year": period.financial_year,
+            "quarter": [k[1] for k in keys],
+            "plan_value": [rows[k] for k in keys],
+        }
+    )
 
 
 # ---------------------------------------------------------------- writing
@@ -686,8 +835,9 @@ def _write(frame: pd.DataFrame, extract: Extract, path: Path) -> Path:
             table = pa.Table.from_pandas(out, preserve_index=False)
             with open(path, "wb") as fh:
                 fh.write((",".join(extract.column_names) + "\n").encode("utf-8"))
-                pa_csv.write_csv(table, fh, write_options=pa_csv.WriteOptions(include_header=False,
-                                                                              quoting_style="none"))
+                pa_csv.write_csv(
+                    table, fh, write_options=pa_csv.WriteOptions(include_header=False, quoting_style="none")
+                )
             return path
         except pa.ArrowInvalid:
             pass
@@ -695,8 +845,13 @@ def _write(frame: pd.DataFrame, extract: Extract, path: Path) -> Path:
     return path
 
 
-def generate(out_dir: Path, periods: Sequence[Period], hwbs: Sequence[HwbProfile], seed: int = 2023,
-             plans: Mapping[str, PlanValues] | None = None) -> dict[str, list[Path]]:
+def generate(
+    out_dir: Path,
+    periods: Sequence[Period],
+    hwbs: Sequence[HwbProfile],
+    seed: int = 2023,
+    plans: Mapping[str, PlanValues] | None = None,
+) -> dict[str, list[Path]]:
     """Write ``out_dir/<period label>/<filename>`` for every BCF extract, for all ``hwbs`` and ``periods``.
 
     Periods are generated oldest first; a quarter that follows a generated quarter re-delivers its
@@ -727,5 +882,6 @@ def generate(out_dir: Path, periods: Sequence[Period], hwbs: Sequence[HwbProfile
         for extract in BCF_EXTRACTS:
             frame = pd.concat(frames.pop(extract.name), ignore_index=True)
             written.setdefault(period.label, []).append(
-                _write(frame, extract, out_dir / period.label / extract.filename))
+                _write(frame, extract, out_dir / period.label / extract.filename)
+            )
     return written

@@ -36,15 +36,27 @@ def national_profiles(seed: int = 2024, spells_per_1000: float = NATIONAL_SPELLS
         if r["code"] not in _TINY:
             total = int(total * rng.lognormal(0.0, 0.35))
             share = float(np.clip(share * rng.lognormal(0.0, 0.15), 0.08, 0.32))
-        geography = {"E09": "London Borough", "E08": "Metropolitan District", "E06": "Unitary Authority",
-                     "E10": "County"}[r["code"][:3]]
-        out.append(HwbProfile(code=r["code"], name=r["name"], total_population=total,
-                              population_65_plus=int(total * share), geography=geography,
-                              spells_per_1000=spells_per_1000))
+        geography = {
+            "E09": "London Borough",
+            "E08": "Metropolitan District",
+            "E06": "Unitary Authority",
+            "E10": "County",
+        }[r["code"][:3]]
+        out.append(
+            HwbProfile(
+                code=r["code"],
+                name=r["name"],
+                total_population=total,
+                population_65_plus=int(total * share),
+                geography=geography,
+                spells_per_1000=spells_per_1000,
+            )
+        )
     return out
 
 
-def write_national(out_dir: Path, periods: Sequence[Period], seed: int = 2024,
-                   spells_per_1000: float = NATIONAL_SPELLS_PER_1000) -> dict[str, list[Path]]:
+def write_national(
+    out_dir: Path, periods: Sequence[Period], seed: int = 2024, spells_per_1000: float = NATIONAL_SPELLS_PER_1000
+) -> dict[str, list[Path]]:
     """All BCF extracts for every HWB for ``periods`` under ``out_dir``."""
     return generate(out_dir, periods, national_profiles(seed, spells_per_1000), seed=seed)

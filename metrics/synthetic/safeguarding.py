@@ -56,8 +56,15 @@ SECOND_PLAN_SHARE, THIRD_PLAN_SHARE = 0.16, 0.05
 # DfE A6 (2020) initial categories and D7 (2025) durations of plans ending.
 CATEGORIES = {"neglect": 0.505, "emotional": 0.357, "physical": 0.074, "sexual": 0.038, "multiple": 0.026}
 DURATION_BANDS_DAYS = ((14, 91, 0.159), (92, 182, 0.11), (183, 364, 0.435), (365, 729, 0.252), (731, 1100, 0.044))
-SOURCES = {"police": 0.29, "school": 0.2, "health": 0.15, "la_services": 0.1, "individual": 0.08,
-           "other": 0.13, "unknown": 0.05}
+SOURCES = {
+    "police": 0.29,
+    "school": 0.2,
+    "health": 0.15,
+    "la_services": 0.1,
+    "individual": 0.08,
+    "other": 0.13,
+    "unknown": 0.05,
+}
 OTHER_OUTCOMES = {"early_help": 0.35, "nfa": 0.4, "information_advice": 0.25}
 LEGAL_STATUSES = {"C2": 0.55, "V2": 0.2, "C1": 0.12, "E1": 0.08, "J2": 0.05}
 
@@ -128,8 +135,7 @@ def _pick(rng: np.random.Generator, table: Mapping[str, float], n: int) -> NDArr
 def _child_ids(rng: np.random.Generator, code: str, pool: int, n: int) -> NDArray[Any]:
     """Pseudonymised children drawn from the authority's pool (so children recur across records)."""
     k = rng.integers(0, pool, n)
-    return np.array([f"K{code[-4:]}{hashlib.sha256(f'{code}:{i}'.encode()).hexdigest()[:12]}" for i in k],
-                    dtype=object)
+    return np.array([f"K{code[-4:]}{hashlib.sha256(f'{code}:{i}'.encode()).hexdigest()[:12]}" for i in k], dtype=object)
 
 
 def _minutes(rng: np.random.Generator, days: NDArray[Any]) -> NDArray[Any]:
@@ -171,16 +177,26 @@ def _simulate(p: LaProfile, first: Period, last: Period, seed: int) -> _Timeline
     is_ref = np.zeros(n_con, dtype=bool)
     is_ref[rng.choice(n_con, n_ref, replace=False)] = True
     outcome = np.where(is_ref, "referral", _pick(rng, OTHER_OUTCOMES, n_con)).astype(object)
-    prev_gap = np.where(rng.random(n_con) < RE_REFERRAL_SHARE, rng.integers(7, 365, n_con),
-                        np.where(rng.random(n_con) < OLDER_REFERRAL_SHARE / (1 - RE_REFERRAL_SHARE),
-                                 rng.integers(367, 2500, n_con), -1))
+    prev_gap = np.where(
+        rng.random(n_con) < RE_REFERRAL_SHARE,
+        rng.integers(7, 365, n_con),
+        np.where(
+            rng.random(n_con) < OLDER_REFERRAL_SHARE / (1 - RE_REFERRAL_SHARE), rng.integers(367, 2500, n_con), -1
+        ),
+    )
     prev = np.where(prev_gap > 0, contact_day - prev_gap.astype("timedelta64[D]"), np.datetime64("NaT"))
-    contacts = pd.DataFrame({
-        "contact_id": _ids("C", p.code, n_con), "child_id": _child_ids(rng, p.code, pool, n_con),
-        "contact_date": contact_day, "source": _pick(rng, SOURCES, n_con), "outcome": outcome,
-        "referral_date": np.where(is_ref, contact_day, np.datetime64("NaT")), "previous_referral_date": prev,
-        "la_code": p.code,
-    })
+    contacts = pd.DataFrame(
+        {
+            "contact_id": _ids("C", p.code, n_con),
+            "child_id": _child_ids(rng, p.code, pool, n_con),
+            "contact_date": contact_day,
+            "source": _pick(rng, SOURCES, n_con),
+            "outcome": outcome,
+            "referral_date": np.where(is_ref, contact_day, np.datetime64("NaT")),
+            "previous_referral_date": prev,
+            "la_code": p.code,
+        }
+    )
 
     # Assessments: most referrals, timed in working days from the referral.
     refs = contacts[is_ref]
@@ -193,10 +209,16 @@ def _simulate(p: LaProfile, first: Period, last: Period, seed: int) -> _Timeline
     length = np.maximum(length, start_wd)
     start_day = np.busday_offset(ref_day, start_wd, roll="forward", holidays=holidays)
     auth_day = np.busday_offset(ref_day, length, roll="forward", holidays=holidays)
-    assessments = pd.DataFrame({
-        "assessment_id": _ids("A", p.code, len(assessed)), "child_id": assessed["child_id"].to_numpy(),
-        "referral_date": ref_day, "start_date": start_day, "authorisation_date": auth_day, "la_code": p.code,
-    })
+    assessments = pd.DataFrame(
+        {
+            "assessment_id": _ids("A", p.code, len(assessed)),
+            "child_id": assessed["child_id"].to_numpy(),
+            "referral_date": ref_day,
+            "start_date": start_day,
+            "authorisation_date": auth_day,
+            "la_code": p.code,
+        }
+    )
 
     # Child protection plans, from four years back so long plans are in progress and ending.
     plan_start0 = first.start - dt.timedelta(days=4 * 365)
@@ -208,11 +230,17 @@ def _simulate(p: LaProfile, first: Period, last: Period, seed: int) -> _Timeline
     plan_end = plan_start + rng.integers(lo, hi + 1).astype("timedelta64[D]")
     seq = np.where(rng.random(n_plans) < SECOND_PLAN_SHARE, 2, 1)
     seq = np.where(rng.random(n_plans) < THIRD_PLAN_SHARE, 3, seq)
-    plans = pd.DataFrame({
-        "plan_id": _ids("CP", p.code, n_plans), "child_id": _child_ids(rng, p.code, pool, n_plans),
-        "start_date": plan_start, "end_date": plan_end, "initial_category": _pick(rng, CATEGORIES, n_plans),
-        "plan_sequence": seq, "la_code": p.code,
-    })
+    plans = pd.DataFrame(
+        {
+            "plan_id": _ids("CP", p.code, n_plans),
+            "child_id": _child_ids(rng, p.code, pool, n_plans),
+            "start_date": plan_start,
+            "end_date": plan_end,
+            "initial_category": _pick(rng, CATEGORIES, n_plans),
+            "plan_sequence": seq,
+            "la_code": p.code,
+        }
+    )
 
     # Looked-after episodes: a steady state of about cla_per_10k, with long stays started years ago.
     mean_years = p.cla_per_10k / CLA_STARTS_PER_10K
@@ -220,11 +248,16 @@ def _simulate(p: LaProfile, first: Period, last: Period, seed: int) -> _Timeline
     n_cla = rng.poisson(CLA_STARTS_PER_10K * per_year * ((end - cla_start0).days + 1) / 365.25)
     cla_start = np.sort(_days(rng, cla_start0, end, n_cla))
     stay = np.minimum(rng.exponential(mean_years * 365.25, n_cla), 18 * 365).astype(np.int64) + 1
-    cla = pd.DataFrame({
-        "episode_id": _ids("LA", p.code, n_cla), "child_id": _child_ids(rng, p.code, pool, n_cla),
-        "start_date": cla_start, "end_date": cla_start + stay.astype("timedelta64[D]"),
-        "legal_status": _pick(rng, LEGAL_STATUSES, n_cla), "la_code": p.code,
-    })
+    cla = pd.DataFrame(
+        {
+            "episode_id": _ids("LA", p.code, n_cla),
+            "child_id": _child_ids(rng, p.code, pool, n_cla),
+            "start_date": cla_start,
+            "end_date": cla_start + stay.astype("timedelta64[D]"),
+            "legal_status": _pick(rng, LEGAL_STATUSES, n_cla),
+            "la_code": p.code,
+        }
+    )
 
     # Missing episodes with return home interviews.
     n_mis = rng.poisson(MISSING_EPISODES_PER_10K * per_year * years)
@@ -236,14 +269,18 @@ def _simulate(p: LaProfile, first: Period, last: Period, seed: int) -> _Timeline
     delay = np.where(in_72, rng.integers(60, 72 * 60, n_mis), rng.integers(72 * 60 + 1, 14 * 24 * 60, n_mis))
     offer_delay = np.minimum(rng.integers(30, 48 * 60, n_mis), delay)
     nat = np.datetime64("NaT", "m")
-    missing = pd.DataFrame({
-        "missing_id": _ids("M", p.code, n_mis), "child_id": _child_ids(rng, p.code, pool, n_mis),
-        "looked_after": np.where(rng.random(n_mis) < 0.6, "Y", "N"),
-        "missing_from": returned - away.astype("timedelta64[m]"), "returned_at": returned,
-        "rhi_offered_at": np.where(offered, returned + offer_delay.astype("timedelta64[m]"), nat),
-        "rhi_completed_at": np.where(completed, returned + delay.astype("timedelta64[m]"), nat),
-        "la_code": p.code,
-    })
+    missing = pd.DataFrame(
+        {
+            "missing_id": _ids("M", p.code, n_mis),
+            "child_id": _child_ids(rng, p.code, pool, n_mis),
+            "looked_after": np.where(rng.random(n_mis) < 0.6, "Y", "N"),
+            "missing_from": returned - away.astype("timedelta64[m]"),
+            "returned_at": returned,
+            "rhi_offered_at": np.where(offered, returned + offer_delay.astype("timedelta64[m]"), nat),
+            "rhi_completed_at": np.where(completed, returned + delay.astype("timedelta64[m]"), nat),
+            "la_code": p.code,
+        }
+    )
     return _Timeline(contacts, assessments, plans, cla, missing)
 
 
@@ -253,8 +290,11 @@ def _open_in(frame: pd.DataFrame, start_col: str, end_col: str, period: Period) 
     begins = frame[start_col].to_numpy().astype("datetime64[D]")
     ends = frame[end_col].to_numpy().astype("datetime64[D]")
     out = frame[(begins <= e) & (ends >= s)].copy()
-    out[end_col] = np.where(out[end_col].to_numpy().astype("datetime64[D]") > e, np.datetime64("NaT"),
-                            out[end_col].to_numpy().astype("datetime64[D]"))
+    out[end_col] = np.where(
+        out[end_col].to_numpy().astype("datetime64[D]") > e,
+        np.datetime64("NaT"),
+        out[end_col].to_numpy().astype("datetime64[D]"),
+    )
     return out
 
 
@@ -267,14 +307,30 @@ def _population(p: LaProfile, period: Period, rng: np.random.Generator) -> pd.Da
     weights = 1.0 + 0.04 * np.sin(np.arange(18) / 3.0) + rng.uniform(-0.01, 0.01, 18)
     counts = np.floor(p.children * weights / weights.sum()).astype(np.int64)
     counts[0] += p.children - int(counts.sum())
-    return pd.DataFrame({"code": p.code, "name": _la_names().get(p.code, p.code),
-                         "mid_year": period.fy_start - 1, "age": np.arange(18), "population": counts})
+    return pd.DataFrame(
+        {
+            "code": p.code,
+            "name": _la_names().get(p.code, p.code),
+            "mid_year": period.fy_start - 1,
+            "age": np.arange(18),
+            "population": counts,
+        }
+    )
 
 
 def _targets(codes: Sequence[str], period: Period, targets: Mapping[str, tuple[float, float]]) -> pd.DataFrame:
     ids = [m.id for m in metrics_for("safeguarding") if m.polarity != "neutral" and m.id in targets]
-    rows = [{"la_code": c, "metric_id": i, "financial_year": period.financial_year,
-             "target": targets[i][0], "amber_tolerance": targets[i][1]} for c in codes for i in ids]
+    rows = [
+        {
+            "la_code": c,
+            "metric_id": i,
+            "financial_year": period.financial_year,
+            "target": targets[i][0],
+            "amber_tolerance": targets[i][1],
+        }
+        for c in codes
+        for i in ids
+    ]
     return pd.DataFrame(rows, columns=TARGETS.column_names)
 
 
@@ -291,8 +347,13 @@ def _write(frame: pd.DataFrame, extract: Extract, path: Path) -> Path:
     return path
 
 
-def generate(out_dir: Path, periods: Sequence[Period], las: Sequence[LaProfile], seed: int = 2022,
-             targets: Mapping[str, tuple[float, float]] | None = None) -> dict[str, list[Path]]:
+def generate(
+    out_dir: Path,
+    periods: Sequence[Period],
+    las: Sequence[LaProfile],
+    seed: int = 2022,
+    targets: Mapping[str, tuple[float, float]] | None = None,
+) -> dict[str, list[Path]]:
     """Write ``out_dir/<period>/<file>`` for every safeguarding extract, all ``las`` in each file.
 
     The output depends only on the arguments; each authority has its own random stream.

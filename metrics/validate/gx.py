@@ -55,8 +55,11 @@ def build_expectations(extract: Extract, period: Period) -> list[Any]:
     def meta(column: str | None, rule: str, reason: str) -> dict[str, Any]:
         return {"column": column, "rule": rule, "reason": reason}
 
-    out: list[Any] = [E.ExpectTableColumnsToMatchOrderedList(
-        column_list=extract.column_names, meta=meta(None, "columns", "columns differ from the contract"))]
+    out: list[Any] = [
+        E.ExpectTableColumnsToMatchOrderedList(
+            column_list=extract.column_names, meta=meta(None, "columns", "columns differ from the contract")
+        )
+    ]
     for r in contract_rules(extract, period):
         m = meta(r.column, r.rule, r.reason)
         if r.rule == "required":
@@ -72,12 +75,21 @@ def build_expectations(extract: Extract, period: Period) -> list[Any]:
         elif r.rule == "unique":
             out.append(E.ExpectCompoundColumnsToBeUnique(column_list=list(r.columns), meta=m))
         elif r.rule == "order":
-            out.append(E.ExpectColumnPairValuesAToBeGreaterThanB(
-                column_A=r.columns[0], column_B=r.columns[1], or_equal=True,
-                ignore_row_if="either_value_is_missing", meta=m))
+            out.append(
+                E.ExpectColumnPairValuesAToBeGreaterThanB(
+                    column_A=r.columns[0],
+                    column_B=r.columns[1],
+                    or_equal=True,
+                    ignore_row_if="either_value_is_missing",
+                    meta=m,
+                )
+            )
         elif r.rule == "required_if":
-            out.append(E.ExpectColumnValuesToNotBeNull(
-                column=r.column, row_condition=f"{r.columns[1]}.notnull()", condition_parser="pandas", meta=m))
+            out.append(
+                E.ExpectColumnValuesToNotBeNull(
+                    column=r.column, row_condition=f"{r.columns[1]}.notnull()", condition_parser="pandas", meta=m
+                )
+            )
         else:
             raise ValueError(f"no expectation for rule {r.rule!r}")
     return out
@@ -98,8 +110,10 @@ class Validator:
             site_name="run_docs",
             site_config={
                 "class_name": "SiteBuilder",
-                "store_backend": {"class_name": "TupleFilesystemStoreBackend",
-                                  "base_directory": str(docs_dir.resolve())},
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(docs_dir.resolve()),
+                },
                 "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
             },
         )
@@ -136,14 +150,19 @@ class Validator:
         gx = self._gx
         batch = self._source.add_dataframe_asset(name=name).add_batch_definition_whole_dataframe("whole")
         suite = self.context.suites.add_or_update(
-            gx.ExpectationSuite(name=name, expectations=build_expectations(extract, period)))
+            gx.ExpectationSuite(name=name, expectations=build_expectations(extract, period))
+        )
         vd = self.context.validation_definitions.add_or_update(
-            gx.ValidationDefinition(name=name, data=batch, suite=suite))
-        checkpoint = self.context.checkpoints.add_or_update(gx.Checkpoint(
-            name=name, validation_definitions=[vd],
-            actions=[gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=["run_docs"])],
-            result_format={"result_format": "COMPLETE"},
-        ))
+            gx.ValidationDefinition(name=name, data=batch, suite=suite)
+        )
+        checkpoint = self.context.checkpoints.add_or_update(
+            gx.Checkpoint(
+                name=name,
+                validation_definitions=[vd],
+                actions=[gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=["run_docs"])],
+                result_format={"result_format": "COMPLETE"},
+            )
+        )
         self._checkpoints[name] = checkpoint
         return checkpoint
 

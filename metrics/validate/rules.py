@@ -1,4 +1,3 @@
-
 from __future__ import annotations
 
 import datetime as dt
@@ -54,9 +53,15 @@ def contract_rules(extract: Extract, period: Period) -> list[Rule]:
             lo, hi = bounds
             # A timestamp on the window's last day is inside it up to midnight.
             last = dt.time(23, 59, 59) if c.dtype == "TIMESTAMP" else dt.time()
-            out.append(Rule("date_window", c.name,
-                            f"{c.name} outside {lo.isoformat()}..{hi.isoformat()} for {period.label}",
-                            low=dt.datetime.combine(lo, dt.time()), high=dt.datetime.combine(hi, last)))
+            out.append(
+                Rule(
+                    "date_window",
+                    c.name,
+                    f"{c.name} outside {lo.isoformat()}..{hi.isoformat()} for {period.label}",
+                    low=dt.datetime.combine(lo, dt.time()),
+                    high=dt.datetime.combine(hi, last),
+                )
+            )
     for cols in extract.unique:
         what = cols[0] if len(cols) == 1 else f"({', '.join(cols)})"
         out.append(Rule("unique", ",".join(cols), f"duplicate {what}", columns=tuple(cols)))

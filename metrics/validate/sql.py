@@ -37,12 +37,18 @@ def _condition(r: Rule) -> tuple[str, list[object]]:
     if r.rule in ("range", "date_window"):
         v = f"{q}::TIMESTAMP" if r.rule == "date_window" else q
         bounds = [(f"{v} < ?", r.low), (f"{v} > ?", r.high)]
-        return (f"{q} IS NOT NULL AND (" + " OR ".join(c for c, b in bounds if b is not None) + ")",
-                [b for _, b in bounds if b is not None])
+        return (
+            f"{q} IS NOT NULL AND (" + " OR ".join(c for c, b in bounds if b is not None) + ")",
+            [b for _, b in bounds if b is not None],
+        )
     if r.rule == "unique":  # every copy flagged (pandas keep=False); rows with the whole key empty are not
         keys = ", ".join(_q(c) for c in r.columns)
-        return (f"count(*) OVER (PARTITION BY {keys}) > 1 AND NOT ("
-                + " AND ".join(f"{_q(c)} IS NULL" for c in r.columns) + ")", [])
+        return (
+            f"count(*) OVER (PARTITION BY {keys}) > 1 AND NOT ("
+            + " AND ".join(f"{_q(c)} IS NULL" for c in r.columns)
+            + ")",
+            [],
+        )
     if r.rule == "order":
         later, earlier = (_q(c) for c in r.columns)
         return f"{later} IS NOT NULL AND {earlier} IS NOT NULL AND {later} < {earlier}", []
@@ -58,12 +64,14 @@ def problems(con: duckdb.DuckDBPyConnection, extract: Extract, period: Period, t
         return []
     checks = [_condition(r) for r in rules]
     by_rule = failing_lines(con, table, [c for c, _ in checks], [p for _, ps in checks for p in ps])
-    return [Problem(line, r.column, r.rule, r.reason) for r, lines in zip(rules, by_rule, strict=True)
-            for line in lines]
+    return [
+        Problem(line, r.column, r.rule, r.reason) for r, lines in zip(rules, by_rule, strict=True) for line in lines
+    ]
 
 
-def failing_lines(con: duckdb.DuckDBPyConnection, table: str, conditions: list[str],
-                  params: list[object] | None = None) -> list[list[int]]:
+def failing_lines(
+    con: duckdb.DuckDBPyConnection, table: str, conditions: list[str], params: list[object] | None = None
+) -> list[list[int]]:
     """For each condition, the ``_line`` of every row of ``table`` meeting it, ascending.
 
     One scan: each row gets the list of the conditions it meets, and only those rows come back.
@@ -71,7 +79,9 @@ def failing_lines(con: duckdb.DuckDBPyConnection, table: str, conditions: list[s
     flags = ", ".join(f"CASE WHEN {cond} THEN {i} END" for i, cond in enumerate(conditions))
     rows = con.execute(
         f"SELECT _line, failed FROM (SELECT _line, list_filter([{flags}], lambda x: x IS NOT NULL) AS failed "
-        f"FROM {table}) WHERE len(failed) > 0 ORDER BY _line", params or []).fetchall()
+        f"FROM {table}) WHERE len(failed) > 0 ORDER BY _line",
+        params or [],
+    ).fetchall()
     out: list[list[int]] = [[] for _ in conditions]
     for line, failed in rows:
         for i in failed:
@@ -79,16 +89,18 @@ def failing_lines(con: duckdb.DuckDBPyConnection, table: str, conditions: list[s
     return out
 
 
-def wrong_quarter(con: duckdb.DuckDBPyConnection, extract: Extract, period: Period, table: str,
-                  found: list[Problem]) -> list[Problem]:
+def wrong_quarter(
+    con: duckdb.DuckDBPyConnection, extract: Extract, period: Period, table: str, found: list[Problem]
+) -> list[Problem]:
     """A file-level explanation when most of a column's dates belong to another quarter."""
     out = []
     for c in extract.windowed:
         outside = sum(1 for p in found if p.rule == "date_window" and p.column == c.name)
         if not outside:  # the usual case: no need to scan the column
             continue
-        days = con.execute(f"SELECT {_q(c.name)}::DATE, count(*) FROM {table} WHERE {_q(c.name)} IS NOT NULL "
-                           "GROUP BY 1").fetchall()
+        days = con.execute(
+            f"SELECT {_q(c.name)}::DATE, count(*) FROM {table} WHERE {_q(c.name)} IS NOT NULL GROUP BY 1"
+        ).fetchall()
         dated = sum(int(n) for _, n in days)
         if not dated or outside * 2 < dated:
             continue
@@ -96,7 +108,13 @@ def wrong_quarter(con: duckdb.DuckDBPyConnection, extract: Extract, period: Peri
         for day, n in days:
             quarters[Period.containing(day).label] += int(n)
         likely = min(quarters, key=lambda q: (-quarters[q], q))  # the most common; the earliest on a tie
-        out.append(Problem(None, c.name, "wrong_quarter",
-                           f"{outside} of {dated} {c.name} values fall outside {period.label}; most are in "
-                           f"{likely}: is this the {likely} extract in the {period.label} folder?"))
+        out.append(
+            Problem(
+                None,
+                c.name,
+                "wrong_quarter",
+                f"{outside} of {dated} {c.name} values fall outside {period.label}; most are in "
+                f"{likely}: is this the {likely} extract in the {period.label} folder?",
+            )
+        )
     return out

@@ -130,17 +130,29 @@ def load_reference(con: duckdb.DuckDBPyConnection) -> None:
             [path],
         )
 
-    csv_table("ref_admission_methods", "admission_methods.csv",
-              "code, description, CAST(is_emergency AS BOOLEAN) AS is_emergency")
-    csv_table("ref_discharge_destinations", "discharge_destinations.csv",
-              "code, description, CAST(usual_residence AS BOOLEAN) AS usual_residence, "
-              "CAST(in_denominator AS BOOLEAN) AS in_denominator")
+    csv_table(
+        "ref_admission_methods",
+        "admission_methods.csv",
+        "code, description, CAST(is_emergency AS BOOLEAN) AS is_emergency",
+    )
+    csv_table(
+        "ref_discharge_destinations",
+        "discharge_destinations.csv",
+        "code, description, CAST(usual_residence AS BOOLEAN) AS usual_residence, "
+        "CAST(in_denominator AS BOOLEAN) AS in_denominator",
+    )
     csv_table("ref_acsc_icd10", "acsc_icd10.csv", "condition, code_prefix, CAST(confirmed AS BOOLEAN) AS confirmed")
-    csv_table("ref_esp2013", "esp2013.csv",
-              "age_band, CAST(weight AS DOUBLE) AS weight, "
-              "CAST(regexp_extract(age_band, '^[0-9]+') AS INTEGER) AS band_start")
-    csv_table("ref_england_acsc", "england_acsc_reference.csv",
-              "age_band, sex, CAST(admissions AS DOUBLE) AS admissions, CAST(population AS DOUBLE) AS population")
+    csv_table(
+        "ref_esp2013",
+        "esp2013.csv",
+        "age_band, CAST(weight AS DOUBLE) AS weight, "
+        "CAST(regexp_extract(age_band, '^[0-9]+') AS INTEGER) AS band_start",
+    )
+    csv_table(
+        "ref_england_acsc",
+        "england_acsc_reference.csv",
+        "age_band, sex, CAST(admissions AS DOUBLE) AS admissions, CAST(population AS DOUBLE) AS population",
+    )
     csv_table("ref_hwb_codes", "hwb_codes.csv")
     csv_table("ref_bank_holidays", "bank_holidays_england.csv", "CAST(date AS DATE) AS day, title")
     benchmarks = REFERENCE / "england_benchmarks.csv"
@@ -158,8 +170,11 @@ def current_view(extract: Extract) -> str:
     return _VIEW_NAMES.get(extract.name, f"{extract.name}_current")
 
 
-_VIEW_NAMES = {"apc_spells": "apc_current", "reablement_episodes": "reablement_current",
-               "care_home_admissions": "care_home_current"}
+_VIEW_NAMES = {
+    "apc_spells": "apc_current",
+    "reablement_episodes": "reablement_current",
+    "care_home_admissions": "care_home_current",
+}
 
 
 def prepare_views(con: duckdb.DuckDBPyConnection, as_of: Period) -> None:
@@ -174,7 +189,7 @@ def prepare_views(con: duckdb.DuckDBPyConnection, as_of: Period) -> None:
     for extract in record_extracts():
         key = ", ".join(f'"{k}"' for k in extract.key)
         con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {current_view(extract)} AS SELECT * FROM \"{extract.name}\" "
+            f'CREATE OR REPLACE TEMP VIEW {current_view(extract)} AS SELECT * FROM "{extract.name}" '
             f"WHERE _period <= '{cutoff}' "
             f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY _period DESC) = 1"
         )

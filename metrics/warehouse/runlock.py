@@ -32,11 +32,11 @@ def exclusive_run(warehouse: Path, description: str) -> Iterator[None]:
         except BlockingIOError:
             holder = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip() or "unknown"
             raise RunInProgressError(
-                f"another run is using the warehouse {warehouse} ({holder}); "
-                "wait for it to finish, then run again"
+                f"another run is using the warehouse {warehouse} ({holder}); wait for it to finish, then run again"
             ) from None
-        info = json.dumps({"pid": os.getpid(), "run": description,
-                           "since": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})
+        info = json.dumps(
+            {"pid": os.getpid(), "run": description, "since": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+        )
         os.ftruncate(fd, 0)
         os.pwrite(fd, info.encode(), 0)
         try:

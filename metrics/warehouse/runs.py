@@ -11,8 +11,16 @@ from metrics.core.paths import RunPaths
 from metrics.core.periods import Period
 
 
-def record_run(paths: RunPaths, run_id: str, period: Period, hwbs: Sequence[str], started: dt.datetime,
-               status: str, manifest: Path, card: str = "bcf") -> None:
+def record_run(
+    paths: RunPaths,
+    run_id: str,
+    period: Period,
+    hwbs: Sequence[str],
+    started: dt.datetime,
+    status: str,
+    manifest: Path,
+    card: str = "bcf",
+) -> None:
     """The run history kept in the warehouse beside the manifests."""
     con = warehouse.connect(paths.warehouse)
     try:
@@ -31,7 +39,9 @@ def run_history(paths: RunPaths, period: Period, card: str = "bcf") -> list[dict
     try:
         rows = con.execute(
             "SELECT run_id, started_at, finished_at, status, manifest_path FROM runs "
-            "WHERE period = ? AND scorecard = ? ORDER BY started_at", [period.label, card]).fetchall()
+            "WHERE period = ? AND scorecard = ? ORDER BY started_at",
+            [period.label, card],
+        ).fetchall()
     finally:
         con.close()
     keys = ("run_id", "started_at", "finished_at", "status", "manifest")
