@@ -13,7 +13,7 @@ from prefect.artifacts import create_link_artifact, create_markdown_artifact, cr
 
 from metrics.compute.suppression import publishable
 from metrics.core.periods import Period
-from metrics.core.registry import get, scorecard
+from metrics.core.registry import Scorecard, default_scorecard, get
 from metrics.core.results import LoadOutcome, MetricResult
 
 
@@ -21,8 +21,10 @@ def _key(prefix: str, period: Period) -> str:
     return f"{prefix}-{period.label.lower()}"
 
 
-def scorecard_markdown(period: Period, results: Sequence[MetricResult], threshold: int, card: str = "bcf") -> str:
-    title = "BCF scorecard" if card == "bcf" else scorecard(card).title
+def scorecard_markdown(
+    period: Period, results: Sequence[MetricResult], threshold: int, card: Scorecard | None = None
+) -> str:
+    title = (card or default_scorecard()).artifact_title
     lines = [
         f"# {title} {period.short_label}",
         "",
@@ -76,16 +78,16 @@ def publish(
     docs: Path,
     manifest: Path,
     threshold: int,
-    card: str = "bcf",
+    card: Scorecard,
 ) -> None:
     """Artifacts keyed ``<scorecard>-<what>-<period>`` (e.g. ``bcf-rejects-2023-24-q2``)."""
     create_markdown_artifact(
-        key=_key(f"{card}-scorecard", period),
+        key=_key(f"{card.id}-scorecard", period),
         markdown=scorecard_markdown(period, results, threshold, card),
-        description=f"{card} metrics for {period.label}",
+        description=f"{card.id} metrics for {period.label}",
     )
     create_table_artifact(
-        key=_key(f"{card}-rejects", period),
+        key=_key(f"{card.id}-rejects", period),
         table=rejects_table(loads)
         or [
             {"period": period.label, "file": "", "line": None, "column": None, "rule": "", "reason": "no rejected rows"}
@@ -103,13 +105,13 @@ def publish(
         f"- Manifest: [{manifest.name}]({manifest.resolve().as_uri()})",
     ]
     create_markdown_artifact(
-        key=_key(f"{card}-outputs", period),
+        key=_key(f"{card.id}-outputs", period),
         markdown="\n".join(links),
         description="Links to the run's charts, workbook, Data Docs and manifest",
     )
     for p in (r for r in documents if r.suffix == ".xlsx"):
         create_link_artifact(
-            key=_key(f"{card}-workbook" if card != "bcf" else "bcf-return", period),
+            key=_key(card.workbook_artifact_key, period),
             link=p.resolve().as_uri(),
             link_text=p.name,
         )

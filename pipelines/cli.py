@@ -18,14 +18,15 @@ from metrics.core.periods import Period
 if TYPE_CHECKING:
     from rich.console import Console
 
-# Quiet, offline-friendly Prefect defaults; any of these can be overridden from the environment.
-for _key, _value in {
+# Quiet, offline-friendly Prefect defaults, set by ``main`` before Prefect is imported; any of these
+# can be overridden from the environment.
+ENV_DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
     "PREFECT_LOGGING_LEVEL": "WARNING",
+    "PREFECT_LOGGING_EXTRA_LOGGERS": "scorecard",
     "GX_ANALYTICS_ENABLED": "False",
-}.items():
-    os.environ.setdefault(_key, _value)
+}
 
 
 def _latest_period(raw_dir: Path) -> str:
@@ -41,16 +42,18 @@ def _latest_period(raw_dir: Path) -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import logging
+
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from metrics.core.paths import RunPaths
     from metrics.core.registry import scorecard
-    from pipelines import bcf_flow
+    from pipelines import flows
 
     console = Console(stderr=True)
-    card = args.scorecard
-    label = "BCF" if card == "bcf" else scorecard(card).title
+    card = scorecard(args.scorecard) if args.scorecard else default_card()
+    label = card.label
     raw_dir = Path(args.raw_dir)
     period = args.period or _latest_period(raw_dir)
     try:
@@ -63,13 +66,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     ) as progress:
         job = progress.add_task(f"{label} {period}: starting Prefect (embedded) ...", total=None)
 
-        def listener(message: str) -> None:
-            progress.update(job, description=f"{label} {period}: {message}")
-            progress.console.print(f"  [dim]{message}[/dim]")
+        class ProgressHandler(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                message = record.getMessage()
+                progress.update(job, description=f"{label} {period}: {message}")
+                progress.console.print(f"  [dim]{message}[/dim]")
 
-        bcf_flow.LISTENERS.append(listener)
+        logger = logging.getLogger(flows.PROGRESS_LOGGER)
+        handler = ProgressHandler(logging.INFO)
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
         try:
-            state = bcf_flow.FLOWS[card](
+            state: Any = flows.flow_for(card.id)(
+                scorecard=card.id,
                 period=period,
                 hwb=args.hwb or None,
                 raw_dir=str(raw_dir),
@@ -79,7 +88,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 return_state=True,
             )
         finally:
-            bcf_flow.LISTENERS.remove(listener)
+            logger.removeHandler(handler)
     out_dir = RunPaths(raw_dir, Path(args.warehouse), Path(args.reports_dir)).period_reports(Period.parse(period), card)
     manifest = out_dir / "manifest.json"
     if state.is_completed():
@@ -211,9 +220,9 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         if v
     }
     ids = deploy_all(work_pool=args.pool, cron=args.cron, defaults=defaults)
-    from pipelines.deployments import FLOWS
+    from pipelines.deployments import flows
 
-    names = ", ".join(f"{flow}/{dep}" for _, flow in FLOWS.values() for dep in ("quarterly", "on-demand"))
+    names = ", ".join(f"{flow}/{dep}" for _, flow in flows().values() for dep in ("quarterly", "on-demand"))
     print(f"deployed {names} to work pool {args.pool!r}: {ids}")
     return 0
 
@@ -238,7 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a quarterly scorecard flow (ingest, validate, compute, chart, export)")
     run.add_argument(
-        "--scorecard", default="bcf", choices=("bcf", "safeguarding"), help="which scorecard (default %(default)s)"
+        "--scorecard",
+        default="",
+        choices=_card_ids(),
+        help=f"which scorecard (default {default_card().id}; declared in metrics/definitions/<id>/scorecard.toml)",
     )
     run.add_argument("--period", help="financial-year quarter, e.g. 2023-24-Q2 (default: latest under --raw-dir)")
     run.add_argument(
@@ -300,13 +312,27 @@ def build_parser() -> argparse.ArgumentParser:
         ("metrics", "metric definitions", cmd_metrics),
     ):
         cmd = sub.add_parser(name, help=f"print the {what} as Markdown")
-        cmd.add_argument("--scorecard", default="bcf", choices=("bcf", "safeguarding"))
+        cmd.add_argument("--scorecard", default=default_card().id, choices=_card_ids())
         cmd.set_defaults(func=func)
     sub.add_parser("readme", help="regenerate the README's contract and metric sections").set_defaults(func=cmd_readme)
     return parser
 
 
+def default_card() -> Any:
+    from metrics.core.registry import default_scorecard
+
+    return default_scorecard()
+
+
+def _card_ids() -> list[str]:
+    from metrics.core.registry import scorecards
+
+    return sorted(scorecards())
+
+
 def main(argv: list[str] | None = None) -> int:
+    for key, value in ENV_DEFAULTS.items():
+        os.environ.setdefault(key, value)
     args = build_parser().parse_args(argv)
     return int(args.func(args))
 

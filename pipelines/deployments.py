@@ -7,9 +7,10 @@
 - ``safeguarding-quarterly/quarterly`` and ``safeguarding-quarterly/on-demand``:
   the same pair for the children's safeguarding scorecard.
 
-Both run on a ``process`` work pool from this checkout (the worker changes into
-the project folder), with at most one run of each deployment at a time; the
-warehouse lock (``metrics.warehouse.runlock``) stops any second run across deployments.
+Every declared scorecard gets the same pair under its ``flow_name``. All run on a
+``process`` work pool from this checkout (the worker changes into the project folder),
+with at most one run of each deployment at a time; the warehouse lock
+(``metrics.warehouse.runlock``) stops any second run across deployments.
 """
 
 from __future__ import annotations
@@ -21,16 +22,20 @@ from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLi
 from prefect.schedules import Cron
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
-ENTRYPOINT = "pipelines/bcf_flow.py:bcf_quarterly"
-FLOW_NAME = "bcf-quarterly"
-# scorecard -> (flow entrypoint, flow name)
-FLOWS = {
-    "bcf": (ENTRYPOINT, FLOW_NAME),
-    "safeguarding": ("pipelines/bcf_flow.py:safeguarding_quarterly", "safeguarding-quarterly"),
-}
+
+
+def flows() -> dict[str, tuple[str, str]]:
+    """Scorecard id -> (flow entrypoint, flow name), for every declared scorecard."""
+    from metrics.core.registry import scorecards
+
+    return {c.id: (f"pipelines/flows.py:{c.flow_name.replace('-', '_')}", c.flow_name) for c in scorecards().values()}
+
+
 QUARTERLY_CRON = "0 6 1 1,4,7,10 *"
 TIMEZONE = "Europe/London"
 DEFAULT_POOL = "scorecard-process"
+# The flow's progress goes to the ``scorecard`` logger; this makes Prefect record it in the run's logs.
+JOB_VARIABLES = {"env": {"PREFECT_LOGGING_EXTRA_LOGGERS": "scorecard"}}
 
 
 def quarterly_schedule(cron: str = QUARTERLY_CRON) -> Any:
@@ -51,7 +56,7 @@ def deploy_all(
     params = dict(defaults or {})
     one_at_a_time = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE)
     ids = []
-    for card, (entrypoint, _) in FLOWS.items():
+    for card, (entrypoint, _) in flows().items():
         # from_source is sync-compatible: called from sync code it returns the Flow, not a coroutine.
         base = cast(Flow[..., Any], prefect_flow.from_source(source=str(project_dir), entrypoint=entrypoint))
         ids.append(
@@ -60,10 +65,11 @@ def deploy_all(
                     name="quarterly",
                     work_pool_name=work_pool,
                     schedule=quarterly_schedule(cron),
-                    parameters={**params, "period": None},
+                    parameters={**params, "scorecard": card, "period": None},
                     tags=[card, "quarterly"],
                     description="Runs the quarter just closed, at 06:00 UK time on the first day of each quarter.",
                     concurrency_limit=one_at_a_time,
+                    job_variables=JOB_VARIABLES,
                     build=False,
                     push=False,
                     print_next_steps=False,
@@ -75,10 +81,11 @@ def deploy_all(
                 base.deploy(
                     name="on-demand",
                     work_pool_name=work_pool,
-                    parameters=params,
+                    parameters={**params, "scorecard": card},
                     tags=[card, "on-demand"],
                     description="Run any quarter for one, several or all areas: --param period=2023-24-Q2 ...",
                     concurrency_limit=one_at_a_time,
+                    job_variables=JOB_VARIABLES,
                     build=False,
                     push=False,
                     print_next_steps=False,

@@ -18,17 +18,21 @@ from prefect.cache_policies import NO_CACHE
 
 from metrics.compute.partitions import compute_area
 from metrics.core.periods import Period
+from metrics.core.registry import scorecard
 from metrics.core.results import MetricResult
 
 
 @task(name="compute-area", cache_policy=NO_CACHE)
 def compute_area_task(root: str, area: str, periods: list[str], card: str) -> list[dict[str, Any]]:
-    return [r.as_dict() for r in compute_area(Path(root), area, [Period.parse(p) for p in periods], card)]
+    results = compute_area(Path(root), area, [Period.parse(p) for p in periods], scorecard(card) if card else None)
+    return [r.as_dict() for r in results]
 
 
 @flow(name="metrics-by-area")
-def metrics_by_area(root: str, areas: list[str], periods: list[str], card: str = "bcf") -> list[MetricResult]:
-    """Submit one task per area to the flow's task runner and gather the results in area order."""
+def metrics_by_area(root: str, areas: list[str], periods: list[str], card: str = "") -> list[MetricResult]:
+    """Submit one task per area to the flow's task runner and gather the results in area order
+    (``card`` empty = the default scorecard). Each task runs the same compute loop as the warehouse run,
+    blocked-extract check included (``metrics.compute.run.compute_loaded``)."""
     futures = [compute_area_task.submit(root, area, periods, card) for area in areas]
     return [MetricResult(**row) for f in futures for row in f.result()]
 

@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo
 import openpyxl
 import pytest
 
-from pipelines.bcf_flow import resolve_period
 from pipelines.deployments import QUARTERLY_CRON, TIMEZONE
+from pipelines.flows import resolve_period
 from tests.prefect_server import BIN, PrefectServer, running_server
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -238,7 +238,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> list[MetricResult]:
     assert [o.summary() for o in loads if o.status != "accepted"] == []
     out: list[MetricResult] = []
     for p in periods:
-        out += compute_period(paths, p, [A, B], loads, "run", "safeguarding")
+        out += compute_period(paths, p, [A, B], loads, "run", scorecard("safeguarding"))
     return out
 
 

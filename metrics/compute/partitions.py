@@ -15,35 +15,66 @@ from pathlib import Path
 import duckdb
 
 from metrics import warehouse
-from metrics.compute.metric import compute_metric
+from metrics.compute.run import compute_loaded
 from metrics.compute.suppression import DEFAULT_THRESHOLD, mark_secondary
-from metrics.compute.targets import targets_for
 from metrics.contracts import EXTRACTS, Extract
 from metrics.core.periods import Period
-from metrics.core.registry import metrics_for, scorecard
-from metrics.core.results import MetricResult
+from metrics.core.registry import Scorecard, default_scorecard
+from metrics.core.results import LoadOutcome, MetricResult
+from metrics.warehouse.runs import LATEST_LOADS_SQL
 
-# The column holding the area code in each extract.
-AREA_COLUMN = {
-    name: ("code" if "code" in e.column_names else "la_code" if "la_code" in e.column_names else "hwb_code")
-    for name, e in EXTRACTS.items()
-}
+LOADS_FILE = "_loads.parquet"
 
 
-def export_partitions(warehouse_path: Path, out_dir: Path, card: str = "bcf") -> Path:
-    """Write every extract of the scorecard as area-partitioned Parquet under ``out_dir``."""
+def area_column(extract: Extract) -> str:
+    """The column holding the area code in an extract."""
+    names = extract.column_names
+    return "code" if "code" in names else "la_code" if "la_code" in names else "hwb_code"
+
+
+def export_partitions(warehouse_path: Path, out_dir: Path, card: Scorecard | None = None) -> Path:
+    """Write every extract of the scorecard as area-partitioned Parquet under ``out_dir``, with the
+    warehouse's latest load of each extract and period (``_loads.parquet``) so per-area runs know which
+    deliveries were rejected or missing, as the single-machine run does."""
+    card = card or default_scorecard()
     out_dir.mkdir(parents=True, exist_ok=True)
     con = warehouse.connect(warehouse_path, read_only=True)
     try:
-        for name in scorecard(card).extracts:
+        for name in card.extracts:
             target = out_dir / name
             con.execute(
-                f'COPY (SELECT *, "{AREA_COLUMN[name]}" AS area FROM "{name}") TO \'{target}\' '
+                f'COPY (SELECT *, "{area_column(EXTRACTS[name])}" AS area FROM "{name}") TO \'{target}\' '
                 "(FORMAT parquet, PARTITION_BY (area), OVERWRITE_OR_IGNORE true)"
             )
+        con.execute(f"COPY ({LATEST_LOADS_SQL}) TO '{out_dir / LOADS_FILE}' (FORMAT parquet)")
     finally:
         con.close()
     return out_dir
+
+
+def exported_loads(root: Path) -> list[LoadOutcome]:
+    """The load outcomes exported beside the partitions; none (every metric blocked) if absent."""
+    path = root / LOADS_FILE
+    if not path.is_file():
+        return []
+    con = duckdb.connect()
+    try:
+        rows = con.execute("SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
+    finally:
+        con.close()
+    return [
+        LoadOutcome(
+            extract=r[0],
+            period=r[1],
+            file_path=r[2],
+            status=r[3],
+            sha256=r[4],
+            rows=r[5] or 0,
+            rejected_rows=r[6] or 0,
+            message=r[7] or "",
+        )
+        for r in rows
+    ]
 
 
 def _table_from_partition(con: duckdb.DuckDBPyConnection, extract: Extract, root: Path, area: str) -> None:
@@ -58,10 +89,19 @@ def _table_from_partition(con: duckdb.DuckDBPyConnection, extract: Extract, root
 
 
 def compute_area(
-    root: Path, area: str, periods: Sequence[Period], card: str = "bcf", suppression_threshold: int = DEFAULT_THRESHOLD
+    root: Path,
+    area: str,
+    periods: Sequence[Period],
+    card: Scorecard | None = None,
+    suppression_threshold: int = DEFAULT_THRESHOLD,
+    loads: Sequence[LoadOutcome] | None = None,
 ) -> list[MetricResult]:
-    """One area's metrics for ``periods`` from its Parquet partitions (no warehouse file needed),
-    marked for secondary suppression like the single-machine run (groups never span areas)."""
+    """One area's metrics for ``periods`` from its Parquet partitions (no warehouse file needed), through
+    the same compute loop as the warehouse run (``compute_loaded``: a rejected or missing delivery
+    blocks the metrics that read it; ``loads`` default to those exported beside the partitions), marked
+    for secondary suppression like the single-machine run (groups never span areas)."""
+    card = card or default_scorecard()
+    loads = exported_loads(root) if loads is None else loads
     con = duckdb.connect()
     try:
         con.execute(warehouse._MACROS)
@@ -69,14 +109,9 @@ def compute_area(
         con.execute(warehouse._CALENDAR)
         for extract in EXTRACTS.values():
             _table_from_partition(con, extract, root, area)
-        sc = scorecard(card)
         out: list[MetricResult] = []
         for period in periods:
-            warehouse.prepare_views(con, period)
-            plans, tolerances = targets_for(con, card, period)
-            for metric in metrics_for(card):
-                for kind in metric.windows:
-                    out += compute_metric(con, metric, period, [area], plans, sc.status_scheme, tolerances, kind)
+            out += compute_loaded(con, card, period, [area], loads)
         return mark_secondary(out, suppression_threshold)
     finally:
         con.close()

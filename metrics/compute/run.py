@@ -14,13 +14,13 @@ from metrics.compute.suppression import DEFAULT_THRESHOLD, mark_secondary
 from metrics.compute.targets import targets_for
 from metrics.core.paths import RunPaths
 from metrics.core.periods import Period
-from metrics.core.registry import metrics_for, scorecard
+from metrics.core.registry import Scorecard, default_scorecard, metrics_for
 from metrics.core.results import LoadOutcome, MetricResult
 
 
-def available_hwbs(paths: RunPaths, period: Period, card: str = "bcf") -> list[str]:
-    """Areas in the period's population extract for the scorecard."""
-    table = scorecard(card).population_extract
+def available_hwbs(paths: RunPaths, period: Period, card: Scorecard | None = None) -> list[str]:
+    """Areas in the period's population extract for the scorecard (default: the declared default one)."""
+    table = (card or default_scorecard()).population_extract
     con = warehouse.connect(paths.warehouse, read_only=True)
     try:
         rows = con.execute(
@@ -37,26 +37,15 @@ def compute_period(
     hwbs: Sequence[str],
     loads: Sequence[LoadOutcome],
     run_id: str,
-    card: str = "bcf",
+    card: Scorecard | None = None,
     suppression_threshold: int = DEFAULT_THRESHOLD,
 ) -> list[MetricResult]:
     """All metrics of a scorecard for one period, each in its headline window and further views,
     with secondary suppression marked; results are also stored against the run id."""
-    sc = scorecard(card)
+    sc = card or default_scorecard()
     con = warehouse.connect(paths.warehouse)
     try:
-        warehouse.prepare_views(con, period)
-        plans, tolerances = targets_for(con, card, period)
-        results: list[MetricResult] = []
-        for metric in metrics_for(card):
-            for kind in metric.windows:
-                reason = blocked_reason(metric, period, loads, kind)
-                if reason:
-                    results += unavailable_results(
-                        metric, period, hwbs, plans, f"not computed: {reason}", sc.status_scheme, kind
-                    )
-                else:
-                    results += compute_metric(con, metric, period, hwbs, plans, sc.status_scheme, tolerances, kind)
+        results = compute_loaded(con, sc, period, hwbs, loads)
         results = mark_secondary(results, suppression_threshold)
         store_results(con, run_id, period, results)
     finally:
@@ -78,3 +67,30 @@ def store_results(con: duckdb.DuckDBPyConnection, run_id: str, period: Period, r
     except BaseException:
         con.execute("ROLLBACK")
         raise
+
+
+def compute_loaded(
+    con: duckdb.DuckDBPyConnection,
+    card: Scorecard,
+    period: Period,
+    hwbs: Sequence[str],
+    loads: Sequence[LoadOutcome],
+) -> list[MetricResult]:
+    """Every metric of the scorecard in each of its windows, from the tables ``con`` holds.
+
+    The one compute loop: the warehouse run and the per-area distributed run both call it, so a
+    metric whose extract was rejected or not delivered is *Data not available* in both.
+    """
+    warehouse.prepare_views(con, period)
+    plans, tolerances = targets_for(con, card, period)
+    results: list[MetricResult] = []
+    for metric in metrics_for(card):
+        for kind in metric.windows:
+            reason = blocked_reason(metric, period, loads, kind)
+            if reason:
+                results += unavailable_results(
+                    metric, period, hwbs, plans, f"not computed: {reason}", card.status_scheme, kind
+                )
+            else:
+                results += compute_metric(con, metric, period, hwbs, plans, card.status_scheme, tolerances, kind)
+    return results

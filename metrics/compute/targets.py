@@ -1,4 +1,5 @@
-"""The plans (BCF) or targets and tolerances (Red/Amber/Green) a period is judged on."""
+"""The plans or targets (and amber tolerances) a period is judged on, read from the table its scorecard
+declares (``[targets]`` in ``scorecard.toml``)."""
 
 from __future__ import annotations
 
@@ -6,32 +7,22 @@ import duckdb
 
 from metrics.compute.status import PlanKey
 from metrics.core.periods import Period
-from metrics.core.registry import scorecard
-
-
-def load_plans(con: duckdb.DuckDBPyConnection, period: Period) -> dict[PlanKey, float]:
-    rows = con.execute(
-        "SELECT hwb_code, metric_id, financial_year, quarter, plan_value FROM plans WHERE _period = ?",
-        [period.label],
-    ).fetchall()
-    return {(r[0], r[1], r[2], r[3]): float(r[4]) for r in rows}
+from metrics.core.registry import Scorecard
 
 
 def targets_for(
-    con: duckdb.DuckDBPyConnection, card: str, period: Period
+    con: duckdb.DuckDBPyConnection, card: Scorecard, period: Period
 ) -> tuple[dict[PlanKey, float], dict[PlanKey, float]]:
-    """The plans (BCF) or targets and amber tolerances (Red/Amber/Green scorecards) a period is judged on."""
-    if scorecard(card).targets_extract == "plans":
-        return load_plans(con, period), {}
-    return load_targets(con, period)
-
-
-def load_targets(con: duckdb.DuckDBPyConnection, period: Period) -> tuple[dict[PlanKey, float], dict[PlanKey, float]]:
-    """Safeguarding targets and amber tolerances, keyed like annual (YE) plans."""
+    """Plans or targets keyed (area, metric, financial year, quarter or "YE"), and tolerances keyed the same
+    (empty when the scorecard declares none). Annual-only targets are keyed "YE", like annual plans."""
+    t = card.targets
+    quarter = f'"{t.quarter_column}"' if t.quarter_column else "'YE'"
+    tolerance = f'"{t.tolerance_column}"' if t.tolerance_column else "NULL"
     rows = con.execute(
-        "SELECT la_code, metric_id, financial_year, target, amber_tolerance FROM cs_targets WHERE _period = ?",
+        f'SELECT "{t.area_column}", metric_id, financial_year, {quarter}, "{t.value_column}", {tolerance} '
+        f'FROM "{t.extract}" WHERE _period = ?',
         [period.label],
     ).fetchall()
-    targets = {(r[0], r[1], r[2], "YE"): float(r[3]) for r in rows}
-    tolerances = {(r[0], r[1], r[2], "YE"): float(r[4]) for r in rows}
+    targets = {(r[0], r[1], r[2], r[3]): float(r[4]) for r in rows}
+    tolerances = {(r[0], r[1], r[2], r[3]): float(r[5]) for r in rows if r[5] is not None}
     return targets, tolerances

@@ -12,6 +12,7 @@ is judged.
 from __future__ import annotations
 
 import functools
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -34,18 +35,57 @@ SCORECARD_FILE = "scorecard.toml"
 
 
 @dataclass(frozen=True)
+class Targets:
+    """Where a scorecard's plans or targets are: one row per area, metric and year (and quarter)."""
+
+    extract: str
+    area_column: str
+    value_column: str
+    # Amber tolerance beside each target (Red/Amber/Green scorecards); "" = none.
+    tolerance_column: str = ""
+    # Quarter of the plan (Q1-Q4 or YE); "" = annual targets only (keyed "YE").
+    quarter_column: str = ""
+
+
+@dataclass(frozen=True)
 class Scorecard:
-    """One scorecard: the extracts it ingests and how its statuses are judged."""
+    """One scorecard, declared by ``metrics/definitions/<id>/scorecard.toml``: everything that differs
+    between scorecards (titles, extracts, targets, outputs) is here, so code never asks which one it is."""
 
     id: str
     title: str
     area_label: str
     status_scheme: StatusScheme
     extracts: tuple[str, ...]
-    # The extract listing the areas of a period (its ``code`` column), and the one holding targets.
+    # The extract listing the areas of a period (its ``code`` column).
     population_extract: str
-    targets_extract: str
+    targets: Targets
+    # The module declaring this scorecard's extracts (an ``EXTRACTS`` tuple), e.g. metrics.contracts.bcf.
+    contracts: str
+    folder: Path
     description: str = ""
+    # Short name in progress lines and tables ("BCF").
+    label: str = ""
+    page_title: str = ""
+    artifact_title: str = ""
+    # Prefect flow (and so deployment) name: ``<flow_name>/quarterly``.
+    flow_name: str = ""
+    # Outputs go to ``reports/<period>/<report_folder>``; "" = the period folder itself.
+    report_folder: str = ""
+    page_prefix: str = ""
+    # A kind from ``metrics.publish.run.WORKBOOKS`` and the file name pattern ({area}, {period}).
+    workbook: str = "scorecard_workbook"
+    workbook_name: str = "{card}_{area}_{period}.xlsx"
+    workbook_artifact_key: str = ""
+    # The scorecard ``scorecard run`` runs when none is named.
+    default: bool = False
+
+    @property
+    def targets_extract(self) -> str:
+        return self.targets.extract
+
+    def workbook_file(self, area: str, period_label: str) -> str:
+        return self.workbook_name.format(card=self.id, area=area, period=period_label)
 
 
 @dataclass(frozen=True)
@@ -173,15 +213,35 @@ def _expand(path: Path, metric: Metric, breakdown: dict[str, Any]) -> list[Metri
 def _load_scorecard(path: Path) -> Scorecard:
     raw = tomllib.loads(path.read_text(encoding="utf-8"))
     try:
+        card_id = raw["id"]
+        t = raw["targets"]
         card = Scorecard(
-            id=raw["id"],
+            id=card_id,
             title=raw["title"],
             area_label=raw["area_label"],
             status_scheme=raw["status_scheme"],
             extracts=tuple(raw["extracts"]),
             population_extract=raw["population_extract"],
-            targets_extract=raw["targets_extract"],
+            targets=Targets(
+                extract=t["extract"],
+                area_column=t["area_column"],
+                value_column=t["value_column"],
+                tolerance_column=t.get("tolerance_column", ""),
+                quarter_column=t.get("quarter_column", ""),
+            ),
+            contracts=raw["contracts"],
+            folder=path.parent,
             description=" ".join(raw.get("description", "").split()),
+            label=raw.get("label", raw["title"]),
+            page_title=raw.get("page_title", raw["title"]),
+            artifact_title=raw.get("artifact_title", raw["title"]),
+            flow_name=raw.get("flow_name", f"{card_id}-quarterly"),
+            report_folder=raw.get("report_folder", card_id),
+            page_prefix=raw.get("page_prefix", card_id),
+            workbook=raw.get("workbook", "scorecard_workbook"),
+            workbook_name=raw.get("workbook_name", "{card}_{area}_{period}.xlsx"),
+            workbook_artifact_key=raw.get("workbook_artifact_key", f"{card_id}-workbook"),
+            default=bool(raw.get("default", False)),
         )
     except KeyError as exc:
         raise ValueError(f"{path}: missing required key {exc}") from exc
@@ -189,12 +249,31 @@ def _load_scorecard(path: Path) -> Scorecard:
         raise ValueError(f"{path}: id {card.id!r} must match the folder name")
     if card.status_scheme not in ("plan", "rag"):
         raise ValueError(f"{path}: status_scheme must be 'plan' or 'rag'")
+    if card.targets.extract not in card.extracts or card.population_extract not in card.extracts:
+        raise ValueError(f"{path}: the population and targets extracts must be among its extracts")
     return card
+
+
+def definition_roots() -> tuple[Path, ...]:
+    """The shipped definitions folder, then any in ``SCORECARD_DEFINITIONS_PATH`` (os.pathsep-separated):
+    a local team's own scorecard folders, kept outside this package."""
+    extra = [Path(p) for p in os.environ.get("SCORECARD_DEFINITIONS_PATH", "").split(os.pathsep) if p]
+    return (DEFINITIONS, *extra)
+
+
+def _card_folders() -> list[Path]:
+    return [p.parent for root in definition_roots() for p in sorted(root.glob(f"*/{SCORECARD_FILE}"))]
 
 
 @functools.cache
 def scorecards() -> dict[str, Scorecard]:
-    cards = [_load_scorecard(p) for p in sorted(DEFINITIONS.glob(f"*/{SCORECARD_FILE}"))]
+    cards = [_load_scorecard(folder / SCORECARD_FILE) for folder in _card_folders()]
+    ids = [c.id for c in cards]
+    if len(ids) != len(set(ids)):
+        raise ValueError(f"duplicate scorecard ids: {sorted({i for i in ids if ids.count(i) > 1})}")
+    defaults = [c.id for c in cards if c.default]
+    if len(defaults) != 1:
+        raise ValueError(f"exactly one scorecard must declare default = true, found {defaults}")
     return {c.id: c for c in cards}
 
 
@@ -205,16 +284,28 @@ def scorecard(card_id: str) -> Scorecard:
         raise KeyError(f"unknown scorecard {card_id!r}; known: {sorted(scorecards())}") from None
 
 
+def default_scorecard() -> Scorecard:
+    """The scorecard declared ``default = true`` (the main job)."""
+    return next(c for c in scorecards().values() if c.default)
+
+
 @functools.cache
 def all_metrics() -> tuple[Metric, ...]:
-    metrics = [m for p in sorted(DEFINITIONS.glob("*/*.toml")) if p.name != SCORECARD_FILE for m in _load(p)]
+    metrics = [
+        m
+        for folder in _card_folders()
+        for p in sorted(folder.glob("*.toml"))
+        if p.name != SCORECARD_FILE
+        for m in _load(p)
+    ]
     ids = [m.id for m in metrics]
     if len(ids) != len(set(ids)):
         raise ValueError(f"duplicate metric ids: {sorted({i for i in ids if ids.count(i) > 1})}")
     return tuple(sorted(metrics, key=lambda m: (m.scorecard, m.order)))  # stable: breakdown order kept
 
 
-def metrics_for(card_id: str) -> tuple[Metric, ...]:
+def metrics_for(card: str | Scorecard) -> tuple[Metric, ...]:
+    card_id = card if isinstance(card, str) else card.id
     return tuple(m for m in all_metrics() if m.scorecard == card_id)
 
 

@@ -9,22 +9,24 @@ from pathlib import Path
 import pandas as pd
 
 from metrics import warehouse
-from metrics.contracts import BCF_EXTRACTS, EXTRACTS, Extract
+from metrics.contracts import EXTRACTS, Extract
 from metrics.core.paths import RunPaths
 from metrics.core.periods import Period
 from metrics.core.progress import Progress, _quiet
-from metrics.core.registry import Scorecard
+from metrics.core.registry import Scorecard, default_scorecard
 from metrics.core.results import LoadOutcome, Problem
 from metrics.ingest.load import load_extract
 
 
 def extracts_of(card: Scorecard) -> tuple[Extract, ...]:
+    """The contracts of a scorecard's extracts, in its declared order."""
     return tuple(EXTRACTS[name] for name in card.extracts)
 
 
-def periods_to_load(target: Period, raw_dir: Path, extracts: Sequence[Extract] = BCF_EXTRACTS) -> list[Period]:
+def periods_to_load(target: Period, raw_dir: Path, extracts: Sequence[Extract] | None = None) -> list[Period]:
     """The target's financial year to date and rolling year, plus any earlier quarters in which
     one of these extracts was delivered (up to two years back, for the trend), oldest first."""
+    extracts = extracts if extracts is not None else extracts_of(default_scorecard())
     wanted = set(target.year_to_date())
     p = target
     for _ in range(8):
@@ -39,10 +41,13 @@ def ingest_periods(
     periods: Sequence[Period],
     run_id: str,
     docs_dir: Path,
-    extracts: Sequence[Extract] = BCF_EXTRACTS,
+    extracts: Sequence[Extract] | None = None,
     progress: Progress = _quiet,
 ) -> list[LoadOutcome]:
+    """Load every extract (default: the default scorecard's) for each period, oldest first."""
     from metrics.validate.gx import Validator
+
+    extracts = extracts if extracts is not None else extracts_of(default_scorecard())
 
     # Importing GX and building its context takes seconds of Python; it happens on another thread
     # while DuckDB (which releases the GIL) hashes, parses and checks the first file.

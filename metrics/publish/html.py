@@ -145,7 +145,7 @@ def render_scorecard(
     the England benchmark."""
     e = html.escape
     rag = card is not None and card.status_scheme == "rag"
-    title = "Better Care Fund scorecard" if card is None else card.title
+    title = "Better Care Fund scorecard" if card is None else card.page_title
     plan_word = "Target" if rag else "Plan"
     bench = england_benchmarks() if rag else {}
     by_id = {r.metric_id: r for r in results}

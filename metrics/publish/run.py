@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from metrics import warehouse
 from metrics.compute.readiness import data_quality_notes
-from metrics.compute.status import PlanKey
 from metrics.compute.targets import targets_for
 from metrics.core.paths import RunPaths
 from metrics.core.periods import Period
 from metrics.core.progress import Progress, _quiet
 from metrics.core.reference import hwb_names
-from metrics.core.registry import metrics_for, scorecard
+from metrics.core.registry import Scorecard, default_scorecard, metrics_for
 from metrics.core.results import LoadOutcome, MetricResult, headline
 
 # Below this many charts, starting worker processes costs more than it saves.
@@ -27,7 +27,7 @@ def render_charts(
     target: Period,
     results: Sequence[MetricResult],
     suppression_threshold: int,
-    card: str = "bcf",
+    card: Scorecard | None = None,
     progress: Progress = _quiet,
     workers: int | None = None,
 ) -> list[Path]:
@@ -36,9 +36,10 @@ def render_charts(
     Charts are independent pure functions of their rows, so many are drawn in worker processes on
     every core (``spawn``: no forked copy of the run's threads and open connections).
     """
+    card = card or default_scorecard()
     out_dir = paths.period_reports(target, card) / "charts"
     names = hwb_names()
-    rag = scorecard(card).status_scheme == "rag"
+    rag = card.status_scheme == "rag"
     results = headline(results)
     hwbs = sorted({r.hwb_code for r in results})
     jobs = []
@@ -77,63 +78,100 @@ def _chart_job(job: tuple[Any, ...]) -> list[Path]:
     return trend_chart(metric, hwb, name, history, out_dir, threshold, rag=rag)
 
 
+@dataclass(frozen=True)
+class WorkbookJob:
+    """Everything a workbook kind may draw on for one area and quarter."""
+
+    path: Path
+    card: Scorecard
+    rows: list[MetricResult]  # the quarter's results, every view
+    history: list[MetricResult]  # the area's results up to the quarter
+    hwb: str
+    hwb_name: str
+    target: Period
+    generated_at: str
+    suppression_threshold: int
+    tolerances: dict[str, float]  # amber tolerance by metric id, this financial year
+
+
+def _nhse_bcf_return(job: WorkbookJob) -> Path:
+    from metrics.publish.nhse_return import write_return
+
+    return write_return(
+        job.path,
+        headline(job.rows),
+        job.hwb,
+        job.hwb_name,
+        job.target,
+        job.generated_at,
+        suppression_threshold=job.suppression_threshold,
+    )
+
+
+def _scorecard_workbook(job: WorkbookJob) -> Path:
+    from metrics.publish.scorecard_workbook import write_scorecard_workbook
+
+    return write_scorecard_workbook(
+        job.path,
+        job.card,
+        job.rows,
+        job.history,
+        job.hwb,
+        job.hwb_name,
+        job.target,
+        job.generated_at,
+        job.suppression_threshold,
+        job.tolerances,
+    )
+
+
+# Workbook kinds a scorecard may declare (``workbook`` in scorecard.toml).
+WORKBOOKS: dict[str, Callable[[WorkbookJob], Path]] = {
+    "nhse_bcf_return": _nhse_bcf_return,
+    "scorecard_workbook": _scorecard_workbook,
+}
+
+
 def export_returns(
     paths: RunPaths,
     target: Period,
     results: Sequence[MetricResult],
     generated_at: str,
     suppression_threshold: int,
-    card: str = "bcf",
+    card: Scorecard | None = None,
     progress: Progress = _quiet,
 ) -> list[Path]:
-    """The workbook for each area for the target period: the NHSE BCF return, or for other
-    scorecards a scorecard workbook carrying every view of every measure."""
-    from metrics.publish.nhse_return import write_return
-    from metrics.publish.scorecard_workbook import write_scorecard_workbook
-
+    """The workbook of the scorecard's declared kind for each area for the target period (the NHSE BCF
+    return, or a scorecard workbook carrying every view of every measure)."""
+    card = card or default_scorecard()
+    try:
+        write = WORKBOOKS[card.workbook]
+    except KeyError:
+        raise ValueError(
+            f"scorecard {card.id}: unknown workbook kind {card.workbook!r}; known: {sorted(WORKBOOKS)}"
+        ) from None
     names = hwb_names()
     out: list[Path] = []
     current = [r for r in results if r.period == target.label]
-    tolerances: dict[PlanKey, float] = {}
-    if card != "bcf":
-        con = warehouse.connect(paths.warehouse, read_only=True)
-        try:
-            tolerances = targets_for(con, card, target)[1]
-        finally:
-            con.close()
+    con = warehouse.connect(paths.warehouse, read_only=True)
+    try:
+        tolerances = targets_for(con, card, target)[1]
+    finally:
+        con.close()
     for hwb in sorted({r.hwb_code for r in current}):
-        rows = [r for r in current if r.hwb_code == hwb]
-        if card == "bcf":
-            path = paths.period_reports(target) / f"bcf_return_{hwb}_{target.label}.xlsx"
-            out.append(
-                write_return(
-                    path,
-                    headline(rows),
-                    hwb,
-                    names.get(hwb, hwb),
-                    target,
-                    generated_at,
-                    suppression_threshold=suppression_threshold,
-                )
-            )
-        else:
-            path = paths.period_reports(target, card) / f"{card}_{hwb}_{target.label}.xlsx"
-            history = [r for r in results if r.hwb_code == hwb and Period.parse(r.period) <= target]
-            tol = {k[1]: v for k, v in tolerances.items() if k[0] == hwb and k[2] == target.financial_year}
-            out.append(
-                write_scorecard_workbook(
-                    path,
-                    scorecard(card),
-                    rows,
-                    history,
-                    hwb,
-                    names.get(hwb, hwb),
-                    target,
-                    generated_at,
-                    suppression_threshold,
-                    tol,
-                )
-            )
+        job = WorkbookJob(
+            path=paths.period_reports(target, card) / card.workbook_file(hwb, target.label),
+            card=card,
+            rows=[r for r in current if r.hwb_code == hwb],
+            history=[r for r in results if r.hwb_code == hwb and Period.parse(r.period) <= target],
+            hwb=hwb,
+            hwb_name=names.get(hwb, hwb),
+            target=target,
+            generated_at=generated_at,
+            suppression_threshold=suppression_threshold,
+            tolerances={k[1]: v for k, v in tolerances.items() if k[0] == hwb and k[2] == target.financial_year},
+        )
+        out.append(write(job))
         progress(f"workbook for {hwb}")
     return out
 
@@ -145,7 +183,7 @@ def render_scorecards(
     loads: Sequence[LoadOutcome],
     generated_at: str,
     suppression_threshold: int,
-    card: str = "bcf",
+    card: Scorecard | None = None,
     progress: Progress = _quiet,
 ) -> list[Path]:
     """The HTML scorecard per HWB, from the same result rows as the workbook and charts."""
@@ -153,11 +191,11 @@ def render_scorecards(
     from metrics.publish.html import render_scorecard, write_scorecard
     from metrics.publish.spc_notes import spc_summary
 
+    card = card or default_scorecard()
     names = hwb_names()
     metrics = metrics_for(card)
     results = headline(results)
     out_dir = paths.period_reports(target, card)
-    prefix = "scorecard" if card == "bcf" else card
     quality = {m.id: data_quality_notes(m, target, loads) for m in metrics}
     out = []
     for hwb in sorted({r.hwb_code for r in results if r.period == target.label}):
@@ -180,8 +218,8 @@ def render_scorecards(
             spc,
             generated_at,
             suppression_threshold,
-            None if card == "bcf" else scorecard(card),
+            card,
         )
-        out.append(write_scorecard(out_dir / f"{prefix}_{hwb}_{target.label}.html", page))
+        out.append(write_scorecard(out_dir / f"{card.page_prefix}_{hwb}_{target.label}.html", page))
         progress(f"scorecard for {hwb}")
     return out

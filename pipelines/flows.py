@@ -1,23 +1,28 @@
-"""Prefect flows for the quarterly scorecard runs: thin tasks over the stage modules.
+"""The Prefect flow for a quarterly scorecard run: thin tasks over the stage modules.
 
-``bcf-quarterly`` and ``safeguarding-quarterly`` are the same run over a
-different scorecard declaration (``metrics/definitions/<scorecard>``).
+One flow function, ``scorecard_quarterly``, runs any declared scorecard (its ``scorecard`` parameter).
+Each scorecard's ``flow_name`` (``bcf-quarterly``, ``safeguarding-quarterly``, ...) is the same flow
+under that name, reached as an attribute of this module (``pipelines/flows.py:bcf_quarterly``), so
+deployments keep the names analysts already run and a new scorecard folder needs no code here.
 
-Retries are set only where a retry can help (writing output files); ingest,
-validation and computation never retry, because a second attempt at bad
-data only hides the error.
+Progress goes to the standard ``logging`` logger ``scorecard`` (the CLI attaches a handler; Prefect
+records it when ``PREFECT_LOGGING_EXTRA_LOGGERS=scorecard``, which the CLI and the deployments set).
+
+Retries are set only where a retry can help (writing output files); ingest, validation and
+computation never retry, because a second attempt at bad data only hides the error.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import logging
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from prefect import flow, get_run_logger, task
+from prefect import Flow, flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from pydantic import Field
@@ -25,7 +30,7 @@ from pydantic import Field
 from metrics.compute.run import available_hwbs, compute_period
 from metrics.core.paths import RunPaths
 from metrics.core.periods import Period, just_closed
-from metrics.core.registry import scorecard
+from metrics.core.registry import Scorecard, default_scorecard, scorecard, scorecards
 from metrics.core.results import REJECTED, LoadOutcome, MetricResult, headline
 from metrics.ingest.run import extracts_of, ingest_periods, periods_to_load
 from metrics.publish.manifest import build_manifest, write_manifest
@@ -34,8 +39,8 @@ from metrics.warehouse.runlock import exclusive_run
 from metrics.warehouse.runs import record_run, run_history
 from pipelines import artifacts
 
-# Listeners (e.g. the CLI's progress display) that hear each step as it finishes.
-LISTENERS: list[Callable[[str], None]] = []
+PROGRESS_LOGGER = "scorecard"
+log = logging.getLogger(PROGRESS_LOGGER)
 
 PeriodParam = Annotated[
     str | None,
@@ -51,9 +56,7 @@ HwbParam = Annotated[
 
 
 def _emit(message: str) -> None:
-    get_run_logger().info(message)
-    for listener in LISTENERS:
-        listener(message)
+    log.info(message)
 
 
 class ExtractsRejected(RuntimeError):
@@ -62,10 +65,9 @@ class ExtractsRejected(RuntimeError):
 
 @task(name="ingest-and-validate", cache_policy=NO_CACHE)
 def ingest_task(
-    paths: RunPaths, periods: list[Period], run_id: str, docs_dir: Path, card: str = "bcf"
+    paths: RunPaths, periods: list[Period], run_id: str, docs_dir: Path, card: Scorecard
 ) -> list[LoadOutcome]:
-    extracts = extracts_of(scorecard(card))
-    outcomes = ingest_periods(paths, periods, run_id, docs_dir, extracts, progress=_emit)
+    outcomes = ingest_periods(paths, periods, run_id, docs_dir, extracts_of(card), progress=_emit)
     logger = get_run_logger()
     for o in outcomes:
         if o.status == REJECTED:
@@ -80,7 +82,7 @@ def compute_task(
     hwbs: list[str],
     loads: list[LoadOutcome],
     run_id: str,
-    card: str = "bcf",
+    card: Scorecard,
     threshold: int = 5,
 ) -> list[MetricResult]:
     results = compute_period(paths, period, hwbs, loads, run_id, card, threshold)
@@ -90,14 +92,14 @@ def compute_task(
 
 @task(name="render-charts", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
 def charts_task(
-    paths: RunPaths, target: Period, results: list[MetricResult], threshold: int, card: str = "bcf"
+    paths: RunPaths, target: Period, results: list[MetricResult], threshold: int, card: Scorecard
 ) -> list[Path]:
     return render_charts(paths, target, results, threshold, card, progress=_emit)
 
 
 @task(name="export-return", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
 def export_task(
-    paths: RunPaths, target: Period, results: list[MetricResult], generated_at: str, threshold: int, card: str = "bcf"
+    paths: RunPaths, target: Period, results: list[MetricResult], generated_at: str, threshold: int, card: Scorecard
 ) -> list[Path]:
     return export_returns(paths, target, results, generated_at, threshold, card, progress=_emit)
 
@@ -110,7 +112,7 @@ def scorecard_task(
     loads: list[LoadOutcome],
     generated_at: str,
     threshold: int,
-    card: str = "bcf",
+    card: Scorecard,
 ) -> list[Path]:
     return render_scorecards(paths, target, results, loads, generated_at, threshold, card, progress=_emit)
 
@@ -136,8 +138,9 @@ def resolve_hwbs(hwb: str | list[str] | None, available: list[str]) -> list[str]
     return wanted
 
 
-@flow(name="bcf-quarterly", log_prints=True)
-def bcf_quarterly(
+@flow(name="scorecard-quarterly", log_prints=True)
+def scorecard_quarterly(
+    scorecard: str = "",
     period: PeriodParam = None,
     hwb: HwbParam = None,
     raw_dir: str = "data/raw",
@@ -145,28 +148,40 @@ def bcf_quarterly(
     reports_dir: str = "reports",
     suppression_threshold: Annotated[int, Field(ge=1, le=100)] = 5,
 ) -> dict[str, Any]:
-    """Ingest, validate, compute, chart and export one quarter (and its year to date)."""
-    return _start("bcf", period, hwb, raw_dir, warehouse, reports_dir, suppression_threshold)
+    """Ingest, validate, compute, chart and export one quarter (and its year to date) of a scorecard
+    (empty = the default scorecard; under a scorecard's own flow name, that scorecard)."""
+    card = _card_of_this_flow(scorecard)
+    return _start(card, period, hwb, raw_dir, warehouse, reports_dir, suppression_threshold)
 
 
-@flow(name="safeguarding-quarterly", log_prints=True)
-def safeguarding_quarterly(
-    period: PeriodParam = None,
-    hwb: HwbParam = None,
-    raw_dir: str = "data/raw",
-    warehouse: str = "data/processed/warehouse.duckdb",
-    reports_dir: str = "reports",
-    suppression_threshold: Annotated[int, Field(ge=1, le=100)] = 5,
-) -> dict[str, Any]:
-    """The children's safeguarding scorecard for one quarter, with year-to-date and rolling-year views."""
-    return _start("safeguarding", period, hwb, raw_dir, warehouse, reports_dir, suppression_threshold)
+def _card_of_this_flow(requested: str) -> Scorecard:
+    """The scorecard named by the parameter, else the one whose flow name this run carries."""
+    if requested:
+        return scorecard(requested)
+    name = flow_run.get_flow_name()
+    for card in scorecards().values():
+        if card.flow_name == name:
+            return card
+    return default_scorecard()
 
 
-FLOWS = {"bcf": bcf_quarterly, "safeguarding": safeguarding_quarterly}
+@functools.cache
+def flow_for(card_id: str) -> Flow[..., dict[str, Any]]:
+    """The flow under a scorecard's declared flow name (the deployments' flow)."""
+    return scorecard_quarterly.with_options(name=scorecard(card_id).flow_name)
+
+
+def __getattr__(name: str) -> Any:
+    """``bcf_quarterly``, ``safeguarding_quarterly``, ...: each declared scorecard's flow, so that
+    ``pipelines/flows.py:<flow_name with underscores>`` is a deployment entrypoint."""
+    for card in scorecards().values():
+        if card.flow_name.replace("-", "_") == name:
+            return flow_for(card.id)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _start(
-    card: str,
+    card: Scorecard,
     period: str | None,
     hwb: str | list[str] | None,
     raw_dir: str,
@@ -179,7 +194,7 @@ def _start(
     if not (paths.raw_dir / target.label).is_dir():
         raise FileNotFoundError(f"no extracts for {target.label}: {paths.raw_dir / target.label} does not exist")
     run_id = str(flow_run.get_id() or uuid.uuid4())
-    with exclusive_run(paths.warehouse, f"{target.label} {card} run {run_id}"):
+    with exclusive_run(paths.warehouse, f"{target.label} {card.id} run {run_id}"):
         return _run(paths, target, hwb, run_id, suppression_threshold, card)
 
 
@@ -189,12 +204,12 @@ def _run(
     hwb: str | list[str] | None,
     run_id: str,
     suppression_threshold: int,
-    card: str = "bcf",
+    card: Scorecard,
 ) -> dict[str, Any]:
     started = dt.datetime.now(dt.UTC)
     out_dir = paths.period_reports(target, card)
     out_dir.mkdir(parents=True, exist_ok=True)
-    sc = scorecard(card)
+    sc = card
 
     periods = periods_to_load(target, paths.raw_dir, extracts_of(sc))
     loads = ingest_task(paths, periods, run_id, paths.data_docs(target, card), card)

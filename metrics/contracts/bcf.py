@@ -1,0 +1,161 @@
+"""Extract contracts of the Better Care Fund scorecard (hospital spells, reablement, care-home
+admissions, population, plans)."""
+
+from __future__ import annotations
+
+from metrics.contracts.model import ICD10, ICD10_LIST, PSEUDO_ID, Column, Extract
+
+SEX_CODES = ("M", "F")
+HWB = Column(
+    "hwb_code", "VARCHAR", "Health and Wellbeing Board of residence (ONS code, e.g. E06000061)", codes="hwb_codes"
+)
+PERSON = Column("person_id", "VARCHAR", "Pseudonymised person identifier", pattern=PSEUDO_ID)
+
+APC_SPELLS = Extract(
+    name="apc_spells",
+    filename="apc_spells.csv",
+    description=(
+        "Hospital admitted patient care spells (SUS/HES APC) of HWB residents that were open at any "
+        "time in the quarter: admitted on or before its last day and not discharged before its "
+        "first. A spell still open at extraction has no discharge date; the next quarter's "
+        "delivery carries its final version (latest delivery wins, keyed on spell_id)."
+    ),
+    columns=(
+        PERSON,
+        Column("spell_id", "VARCHAR", "Hospital provider spell identifier", pattern=PSEUDO_ID),
+        Column("admission_date", "DATE", "Start date of the spell (YYYY-MM-DD)", window="up_to_period_end"),
+        Column(
+            "discharge_date",
+            "DATE",
+            "End date of the spell; empty if still in hospital",
+            required=False,
+            window="period",
+        ),
+        Column(
+            "admission_method",
+            "VARCHAR",
+            "NHS Data Dictionary admission method code (21-2D, 28 are emergency)",
+            codes="admission_methods",
+        ),
+        Column("age_at_admission", "INTEGER", "Age in whole years at admission", minimum=0, maximum=120),
+        Column("sex", "VARCHAR", "M or F", codes=SEX_CODES),
+        Column("primary_diagnosis", "VARCHAR", "Primary ICD-10 diagnosis, no dot (e.g. J441, S720)", pattern=ICD10),
+        Column(
+            "secondary_diagnoses",
+            "VARCHAR",
+            "Further ICD-10 diagnosis and external-cause codes, ';'-separated (e.g. W19X;I10)",
+            required=False,
+            pattern=ICD10_LIST,
+        ),
+        Column(
+            "discharge_destination",
+            "VARCHAR",
+            "NHS Data Dictionary discharge destination code; required when the spell has ended",
+            required=False,
+            codes="discharge_destinations",
+        ),
+        HWB,
+    ),
+    key=("spell_id",),
+    unique=(("spell_id",),),
+    ordered=(("discharge_date", "admission_date"),),
+    required_if=(("discharge_destination", "discharge_date"),),
+)
+
+REABLEMENT = Extract(
+    name="reablement_episodes",
+    filename="reablement_episodes.csv",
+    description=(
+        "People discharged from hospital into reablement/rehabilitation in the quarter, with their "
+        "status 91 days after the hospital discharge (ASCOF 2B(1) / SALT STS004)."
+    ),
+    columns=(
+        Column("episode_id", "VARCHAR", "Reablement episode identifier", pattern=PSEUDO_ID),
+        PERSON,
+        Column("age", "INTEGER", "Age in whole years at hospital discharge", minimum=0, maximum=120),
+        Column("hospital_discharge_date", "DATE", "Date of discharge from hospital", window="period"),
+        Column("service_start_date", "DATE", "Start of the reablement/rehabilitation service"),
+        Column(
+            "status_91_days",
+            "VARCHAR",
+            "Where the person was 91 days after hospital discharge",
+            codes=("at_home", "care_home", "hospital", "died", "unknown"),
+        ),
+        HWB,
+    ),
+    key=("episode_id",),
+    unique=(("episode_id",),),
+    ordered=(("service_start_date", "hospital_discharge_date"),),
+)
+
+CARE_HOME_ADMISSIONS = Extract(
+    name="care_home_admissions",
+    filename="care_home_admissions.csv",
+    description=(
+        "Council-supported permanent admissions to residential and nursing care homes in the quarter "
+        "(ASCOF 2C, formerly 2A(2)); transfers between homes are not admissions and are excluded upstream."
+    ),
+    columns=(
+        Column("admission_id", "VARCHAR", "Care home admission identifier", pattern=PSEUDO_ID),
+        PERSON,
+        Column("age", "INTEGER", "Age in whole years at admission", minimum=0, maximum=120),
+        Column("admission_date", "DATE", "Date the permanent placement started", window="period"),
+        Column("setting", "VARCHAR", "residential or nursing", codes=("residential", "nursing")),
+        HWB,
+    ),
+    key=("admission_id",),
+    unique=(("admission_id",),),
+)
+
+_AGE_COLUMNS = (
+    *(Column(str(a), "INTEGER", f"Population aged {a}", minimum=0) for a in range(90)),
+    Column("90+", "INTEGER", "Population aged 90 and over", minimum=0),
+)
+
+POPULATION = Extract(
+    name="population",
+    filename="population.csv",
+    description=(
+        "ONS mid-year population estimates by area and sex in the MYE2 layout: one row per area and "
+        "sex, single years of age 0-89 then 90+."
+    ),
+    columns=(
+        Column("code", "VARCHAR", "Area ONS code (HWB)", codes="hwb_codes"),
+        Column("name", "VARCHAR", "Area name"),
+        Column("geography", "VARCHAR", "ONS geography type (e.g. Unitary Authority)"),
+        Column("sex", "VARCHAR", "M or F", codes=SEX_CODES),
+        Column("mid_year", "INTEGER", "Reference year of the estimate (30 June)", minimum=2000, maximum=2100),
+        Column("all_ages", "INTEGER", "Total population", minimum=0),
+        *_AGE_COLUMNS,
+    ),
+    key=("code", "sex"),
+    unique=(("code", "sex"),),
+    identifiers=(),
+)
+
+PLANS = Extract(
+    name="plans",
+    filename="plans.csv",
+    description=(
+        "Plan targets agreed in the BCF plan: one row per HWB, metric, financial year and quarter "
+        "(Q1-Q4) or YE for an annual (year-end) plan."
+    ),
+    columns=(
+        HWB,
+        Column("metric_id", "VARCHAR", "Metric identifier (see Metrics)", codes="metric_ids"),
+        Column("financial_year", "VARCHAR", "e.g. 2023-24", pattern=r"^\d{4}-\d{2}$"),
+        Column("quarter", "VARCHAR", "Q1-Q4, or YE for the year-end plan", codes=("Q1", "Q2", "Q3", "Q4", "YE")),
+        Column("plan_value", "DOUBLE", "Planned value in the metric's unit", minimum=0),
+    ),
+    key=("hwb_code", "metric_id", "financial_year", "quarter"),
+    unique=(("hwb_code", "metric_id", "financial_year", "quarter"),),
+    identifiers=(),
+)
+
+BCF_EXTRACTS: tuple[Extract, ...] = (APC_SPELLS, REABLEMENT, CARE_HOME_ADMISSIONS, POPULATION, PLANS)
+
+# Children's social care (safeguarding scorecard). Local authority = the HWB's upper-tier council,
+# so areas use the same ONS codes and reference list as the BCF extracts.
+
+# The extracts this module declares (``scorecard.toml`` names the module).
+EXTRACTS: tuple[Extract, ...] = BCF_EXTRACTS
