@@ -1,8 +1,8 @@
 """Extract contracts: the one declaration of every CSV the pipeline accepts.
 
 Ingest (DuckDB types), validation (the Great Expectations suites), the
-synthetic generator and the README's contract tables are all derived from
-these objects, so a column is described in exactly one place.
+synthetic generator and the contract tables in docs/reference/contracts.md are
+all derived from these objects, so a column is described in exactly one place.
 """
 
 from __future__ import annotations
@@ -434,9 +434,9 @@ EXTRACTS: dict[str, Extract] = {e.name: e for e in (*BCF_EXTRACTS, *SAFEGUARDING
 
 
 def markdown_table(extract: Extract) -> str:
-    """The README's contract table for one extract (kept in sync by a test)."""
+    """The contract table for one extract in docs/reference/contracts.md (kept in sync by a test)."""
     lines = [
-        f"#### `{extract.filename}` ({extract.name})",
+        f"### `{extract.filename}` ({extract.name})",
         "",
         extract.description,
         "",
