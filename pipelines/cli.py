@@ -205,7 +205,7 @@ def cmd_contracts(args: argparse.Namespace) -> int:
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    """Register the deployments with the server in PREFECT_API_URL (see README, Scheduled runs)."""
+    """Register the deployments with the server in PREFECT_API_URL (see docs/guide/scheduling.md)."""
     if not os.environ.get("PREFECT_API_URL"):
         from prefect.settings import PREFECT_API_URL
 
@@ -227,10 +227,14 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_readme(_: argparse.Namespace) -> int:
-    from metrics.publish.docs import refresh_readme
+def cmd_docs(_: argparse.Namespace) -> int:
+    from metrics.publish.docs import GENERATED_PAGES, refresh_docs
 
-    print("README.md updated" if refresh_readme() else "README.md already up to date")
+    changed = refresh_docs()
+    for page in changed:
+        print(f"{page} updated")
+    if not changed:
+        print(f"{', '.join(GENERATED_PAGES)} already up to date")
     return 0
 
 
@@ -314,7 +318,11 @@ def build_parser() -> argparse.ArgumentParser:
         cmd = sub.add_parser(name, help=f"print the {what} as Markdown")
         cmd.add_argument("--scorecard", default=default_card().id, choices=_card_ids())
         cmd.set_defaults(func=func)
-    sub.add_parser("readme", help="regenerate the README's contract and metric sections").set_defaults(func=cmd_readme)
+    sub.add_parser(
+        "docs",
+        aliases=["readme"],
+        help="regenerate the generated contract and metric tables in docs/reference/ ('readme' is an old alias)",
+    ).set_defaults(func=cmd_docs)
     return parser
 
 

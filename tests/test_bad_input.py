@@ -1,5 +1,5 @@
 """A corpus of broken extracts: each gets a specific error naming file, line and column, a documented
-outcome (README, "What happens to bad input"), and leaves the warehouse exactly as it was."""
+outcome (docs/guide/bad-input.md), and leaves the warehouse exactly as it was."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Starts ``prefect server``, creates a process work pool, registers the repo's deployments with
 ``scorecard deploy``, starts ``prefect worker``, then runs ``prefect deployment run ... --watch``
-exactly as the README tells analysts to, and checks outputs, artifacts, failure exit codes and the
+exactly as docs/guide/scheduling.md tells analysts to, and checks outputs, artifacts, failure exit codes and the
 quarterly schedule. Everything is stopped at the end.
 """
 

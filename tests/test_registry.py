@@ -1,8 +1,11 @@
+import shutil
 from pathlib import Path
+
+import pytest
 
 from metrics.contracts import EXTRACTS
 from metrics.core import registry
-from metrics.publish.docs import contracts_markdown, metrics_markdown
+from metrics.publish.docs import GENERATED_PAGES, contracts_markdown, metrics_markdown, refresh_docs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,7 +26,24 @@ def test_five_bcf_metrics_declared_once_each() -> None:
         m.sql_parameters({"hwbs": [], "window_start": 0, "window_end": 0, "period": "", "period_years": 0})
 
 
-def test_readme_documents_current_contracts_and_metrics() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert contracts_markdown() in readme, "README contracts are stale: paste `scorecard contracts`"
-    assert metrics_markdown() in readme, "README metrics are stale: paste `scorecard metrics`"
+def test_docs_document_current_contracts_and_metrics() -> None:
+    contracts = (ROOT / "docs/reference/contracts.md").read_text(encoding="utf-8")
+    metrics = (ROOT / "docs/reference/metrics.md").read_text(encoding="utf-8")
+    for card in ("bcf", "safeguarding"):
+        assert contracts_markdown(card) in contracts, f"{card} contracts are stale: run `scorecard docs`"
+        assert metrics_markdown(card) in metrics, f"{card} metrics are stale: run `scorecard docs`"
+
+
+def test_refresh_docs_leaves_current_pages_alone_and_fixes_stale_ones(tmp_path: Path) -> None:
+    for page in GENERATED_PAGES:
+        (tmp_path / page).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / page, tmp_path / page)
+    assert refresh_docs(tmp_path) == []
+    page = tmp_path / "docs/reference/metrics.md"
+    current = page.read_text(encoding="utf-8")
+    page.write_text(current.replace(metrics_markdown("safeguarding"), "stale"), encoding="utf-8")
+    assert refresh_docs(tmp_path) == [page]
+    assert page.read_text(encoding="utf-8") == current
+    page.write_text(current.replace("<!-- metrics:end -->", ""), encoding="utf-8")
+    with pytest.raises(ValueError, match="metrics:start"):
+        refresh_docs(tmp_path)

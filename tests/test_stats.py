@@ -1,7 +1,7 @@
 """Statistics against published reference values and hand-worked arithmetic.
 
-Reference values: shared/reference/domain.md section 3.7 (PHEindicatormethods 2.1.0 formulae,
-z = 1.959963984540054), cross-checked independently by root-finding on the Poisson CDF (exact)
+Reference values: the PHEindicatormethods 2.1.0 formulae and the Fingertips technical guidance
+(z = 1.959963984540054), cross-checked independently by root-finding on the Poisson CDF (exact)
 and on the Wilson score equation. Tolerances: abs 1e-6 for values quoted to 7 decimals,
 rel 1e-6 for the DSR values quoted to 4 decimals (their rounding, <= 5e-5, is well inside it),
 rel 1e-12 where the expected value is exact arithmetic.

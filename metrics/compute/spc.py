@@ -3,7 +3,7 @@
 XmR limits (mean +/- 2.66 x mean moving range) and the four special-cause rules, in the
 priority order of NHSRplotthedots 0.2.2: a point beyond the limits, a trend, two of three
 beyond two sigma, a shift. Rule lengths are configurable because MDC artefacts differ (6 or 7);
-the defaults follow NHSRplotthedots (7). See shared/reference/domain.md section 4.
+the defaults follow NHSRplotthedots (7). docs/methods/spc.md describes the method for readers.
 
 Choices, and why:
 - Moving-range screening is off by default: the MDC Excel tools do not screen (NHSRplotthedots

@@ -77,9 +77,9 @@ class Extract:
 
 
 def markdown_table(extract: Extract) -> str:
-    """The README's contract table for one extract (kept in sync by a test)."""
+    """The contract table for one extract in docs/reference/contracts.md (kept in sync by a test)."""
     lines = [
-        f"#### `{extract.filename}` ({extract.name})",
+        f"### `{extract.filename}` ({extract.name})",
         "",
         extract.description,
         "",

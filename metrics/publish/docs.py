@@ -1,16 +1,33 @@
-"""Markdown for the README, generated from the declarations so docs cannot drift."""
+"""Markdown for the reference pages, generated from the declarations so docs cannot drift.
+
+``docs/reference/contracts.md`` and ``docs/reference/metrics.md`` carry generated sections
+between ``<!-- name:start -->`` and ``<!-- name:end -->`` markers; ``refresh_docs`` (the
+``scorecard docs`` command) rewrites what lies between them, and ``tests/test_registry.py``
+fails when a page is stale.
+"""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 from metrics.contracts import EXTRACTS, markdown_table
-from metrics.core.registry import metrics_for, scorecard
+from metrics.core.registry import Scorecard, default_scorecard, metrics_for, scorecard
 
 
-def contracts_markdown(card: str = "bcf") -> str:
-    return "\n\n".join(markdown_table(EXTRACTS[name]) for name in scorecard(card).extracts)
+def _card(card: str | Scorecard | None) -> Scorecard:
+    if card is None:
+        return default_scorecard()
+    return card if isinstance(card, Scorecard) else scorecard(card)
 
 
-def metrics_markdown(scorecard: str = "bcf") -> str:
+def contracts_markdown(card: str | Scorecard | None = None) -> str:
+    """The contract tables of a scorecard's extracts (default: the default scorecard)."""
+    return "\n\n".join(markdown_table(EXTRACTS[name]) for name in _card(card).extracts)
+
+
+def metrics_markdown(card: str | Scorecard | None = None) -> str:
+    """The metric table and definitions of a scorecard (default: the default scorecard)."""
     lines = [
         "| # | id | metric | unit | polarity | method (95% CI) | window (further views) | plan basis | sources |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -22,7 +39,7 @@ def metrics_markdown(scorecard: str = "bcf") -> str:
         "proportion": "proportion, Wilson",
         "count": "count, exact/Byar",
     }
-    for m in metrics_for(scorecard):
+    for m in metrics_for(_card(card)):
         views = f" ({', '.join(v.replace('_', ' ') for v in m.views)})" if m.views else ""
         lines.append(
             f"| {m.order} | `{m.id}` | {m.title}{f' ({m.reference})' if m.reference else ''} | {m.unit} | "
@@ -31,7 +48,7 @@ def metrics_markdown(scorecard: str = "bcf") -> str:
         )
     lines.append("")
     seen: set[str] = set()
-    for m in metrics_for(scorecard):
+    for m in metrics_for(_card(card)):
         key = m.suppression_group or m.id
         if key in seen:
             continue
@@ -41,28 +58,43 @@ def metrics_markdown(scorecard: str = "bcf") -> str:
     return "\n".join(lines)
 
 
-def refresh_readme(path: str = "README.md") -> bool:
-    """Rewrite the generated README sections in place; True if anything changed."""
-    import re
-    from pathlib import Path
+# Page (relative to the repository root) -> the generated sections it carries, in order.
+GENERATED_PAGES: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "docs/reference/contracts.md": (
+        ("contracts", "contracts", "bcf"),
+        ("safeguarding-contracts", "contracts", "safeguarding"),
+    ),
+    "docs/reference/metrics.md": (
+        ("metrics", "metrics", "bcf"),
+        ("safeguarding-metrics", "metrics", "safeguarding"),
+    ),
+}
 
-    p = Path(path)
-    text = p.read_text(encoding="utf-8")
-    new = text
-    sections = [
-        ("contracts", contracts_markdown()),
-        ("metrics", metrics_markdown()),
-        ("safeguarding-contracts", contracts_markdown("safeguarding")),
-        ("safeguarding-metrics", metrics_markdown("safeguarding")),
-    ]
-    for name, body in sections:
-        start, end = f"<!-- {name}:start -->\n", f"<!-- {name}:end -->"
-        new = re.sub(
-            re.escape(start) + ".*?" + re.escape(end),
-            (start + body + "\n" + end).replace("\\", "\\\\"),
-            new,
-            flags=re.S,
-        )
-    if new != text:
-        p.write_text(new, encoding="utf-8")
-    return new != text
+
+def generated_sections(page: str) -> list[tuple[str, str]]:
+    """The (marker name, Markdown body) pairs that belong in one of ``GENERATED_PAGES``."""
+    render = {"contracts": contracts_markdown, "metrics": metrics_markdown}
+    return [(name, render[kind](card)) for name, kind, card in GENERATED_PAGES[page]]
+
+
+def refresh_docs(root: str | Path = ".") -> list[Path]:
+    """Rewrite the generated sections of the reference pages in place; the pages that changed.
+
+    A page that lacks a section's start or end marker is an error, so a hand edit that drops a
+    marker cannot leave the section silently stale.
+    """
+    changed = []
+    for page in GENERATED_PAGES:
+        p = Path(root) / page
+        text = p.read_text(encoding="utf-8")
+        new = text
+        for name, body in generated_sections(page):
+            start, end = f"<!-- {name}:start -->\n", f"<!-- {name}:end -->"
+            found = re.search(re.escape(start) + ".*?" + re.escape(end), new, flags=re.S)
+            if found is None:
+                raise ValueError(f"{p}: missing the {start.strip()} ... {end} markers")
+            new = new[: found.start()] + start + body + "\n" + end + new[found.end() :]
+        if new != text:
+            p.write_text(new, encoding="utf-8")
+            changed.append(p)
+    return changed
