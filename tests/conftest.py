@@ -1,7 +1,12 @@
-"""Fixtures shared by the ingest tests: one GX validator per module, a fresh warehouse per test."""
+"""Test tiers, and fixtures shared by the ingest tests (one GX validator per module, a fresh warehouse per test).
+
+Tiers: every test is ``fast`` unless its module starts servers, browsers, clusters or whole CLI runs,
+which makes it ``slow``. ``pytest -m fast`` is the tier CI runs first; ``pytest`` runs everything.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +15,30 @@ import pytest
 
 from metrics import warehouse
 from metrics.validate.gx import Validator
+
+# Modules whose tests start a Prefect server, Chromium, a Dask cluster or a whole `scorecard run`.
+SLOW_MODULES = {
+    "test_bad_input",
+    "test_benchmark_smoke",
+    "test_cli_e2e",
+    "test_deployments",
+    "test_distributed",
+    "test_faults_e2e",
+    "test_national_identity",
+    "test_new_scorecard",
+    "test_safeguarding_bad_input",
+    "test_safeguarding_e2e",
+}
+
+# A temporary Prefect server on a loaded 2-core machine can take far longer than Prefect's default
+# 20 s to start; the suite must pass with both cores busy. Subprocesses inherit it.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "300")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        item.add_marker(pytest.mark.slow if module in SLOW_MODULES else pytest.mark.fast)
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ import openpyxl
 import pytest
 
 from metrics.warehouse.runlock import exclusive_run
+from tests.browser import chromium_path, pdftoppm_path
 from tests.workspace import PERIOD, Workspace
 
 HWB = "E06000061"
@@ -195,7 +196,7 @@ def test_html_scorecard_renders_in_chromium_and_prints_to_pdf(ws: Workspace, tmp
     requests: list[str] = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
-            executable_path="/usr/bin/chromium",
+            executable_path=chromium_path(),
             args=[
                 "--no-sandbox",
                 "--disable-gpu",
@@ -224,7 +225,7 @@ def test_html_scorecard_renders_in_chromium_and_prints_to_pdf(ws: Workspace, tmp
     assert (shot[..., :3].mean(axis=2) < 0.9).mean() > 0.02
     pdf = tmp_path / "scorecard.pdf"
     assert pdf.read_bytes().startswith(b"%PDF")
-    subprocess.run(["pdftoppm", "-png", "-r", "40", str(pdf), str(tmp_path / "pdfpage")], check=True, timeout=120)
+    subprocess.run([pdftoppm_path(), "-png", "-r", "40", str(pdf), str(tmp_path / "pdfpage")], check=True, timeout=120)
     pages = sorted(tmp_path.glob("pdfpage*.png"))
     assert len(pages) >= 6  # headline page + one page per metric
     assert mpimg.imread(pages[0]).std() > 0.05

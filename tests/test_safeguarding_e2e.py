@@ -19,6 +19,7 @@ import pytest
 from metrics.compute.status import RAG_STATUSES
 from metrics.compute.suppression import SUPPRESSED
 from metrics.core.registry import metrics_for
+from tests.browser import chromium_path
 from tests.workspace import PERIOD, Workspace, published_text
 
 LAS = ("E06000061", "E06000062")
@@ -121,7 +122,7 @@ def test_page_renders_in_chromium(run: tuple[Workspace, str], tmp_path: Path) ->
     errors: list[str] = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
-            executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu", "--no-first-run"]
+            executable_path=chromium_path(), args=["--no-sandbox", "--disable-gpu", "--no-first-run"]
         )
         try:
             page = browser.new_page(viewport={"width": 1366, "height": 900})
