@@ -232,7 +232,7 @@ def _case(
         period=Period.parse(str(case_period)),
         area=str(case_area),
         view=view,
-        numerator=_number(where, "numerator", entry["numerator"], nullable=False),
+        numerator=_float(where, "numerator", entry["numerator"]),
         denominator=_number(where, "denominator", entry["denominator"]),
         value=_number(where, "value", entry["value"]),
         tolerance=_positive(where, "tolerance", entry["tolerance"]),
@@ -298,7 +298,7 @@ def _fill(where: str, extract: Extract, row: Row, area: str | None, period: str 
 
 
 def _cell(where: str, value: Any) -> str | None:
-    if isinstance(value, bool) or isinstance(value, list | dict | dt.time):
+    if isinstance(value, bool | list | dict | dt.time):
         raise CaseError(f"{where}: {value!r} is not a column value")
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
@@ -306,11 +306,14 @@ def _cell(where: str, value: Any) -> str | None:
     return None if text.strip() == "" else text
 
 
-def _number(where: str, key: str, value: Any, nullable: bool = True) -> float | None:
-    if nullable and value == _NONE:
-        return None
+def _number(where: str, key: str, value: Any) -> float | None:
+    """A number, or ``"none"`` for no value."""
+    return None if value == _NONE else _float(where, key, value, f' or "{_NONE}"')
+
+
+def _float(where: str, key: str, value: Any, alternative: str = "") -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise CaseError(f"{where}: {key} must be a number" + (f' or "{_NONE}"' if nullable else ""))
+        raise CaseError(f"{where}: {key} must be a number{alternative}")
     return float(value)
 
 
@@ -321,8 +324,8 @@ def _status(where: str, value: Any) -> str:
 
 
 def _positive(where: str, key: str, value: Any) -> float:
-    number = _number(where, key, value, nullable=False)
-    if number is None or number < 0:
+    number = _float(where, key, value)
+    if number < 0:
         raise CaseError(f"{where}: {key} must be a number >= 0")
     return number
 
@@ -354,22 +357,28 @@ def case_database() -> duckdb.DuckDBPyConnection:
 
 def load_given(con: duckdb.DuckDBPyConnection, case: Case) -> None:
     """Insert the case's rows through the contracts' columns and types, with the partition columns."""
+    load_id = f"case:{case.file.stem}"
     for name, rows in case.given.items():
+        if not rows:
+            continue
         extract = EXTRACTS[name]
-        cols = ", ".join(f'"{c}"' for c in extract.column_names)
-        casts = ", ".join(f"CAST(? AS {c.dtype})" for c in extract.columns)
-        sql = f'INSERT INTO "{name}" (_period, _line, _load_id, {cols}) VALUES (?, ?, ?, {casts})'
+        names = ["_period", "_line", "_load_id", *extract.column_names]
+        cols = ", ".join(f'"{c}"' for c in names)
+        casts = ", ".join(
+            ["CAST(_period AS VARCHAR)", "CAST(_line AS BIGINT)", "CAST(_load_id AS VARCHAR)"]
+            + [f'CAST("{c.name}" AS {c.dtype})' for c in extract.columns]
+        )
+        # One statement for all the rows (executemany costs a statement per row).
+        values = ", ".join(["(" + ", ".join("?" * len(names)) + ")"] * len(rows))
         lines: dict[str | None, int] = {}
-        params = []
+        params: list[Any] = []
         for row in rows:
             lines[row["_period"]] = lines.get(row["_period"], 1) + 1
-            load_id = f"case:{case.file.stem}"
-            params.append([row["_period"], lines[row["_period"]], load_id, *(row[c] for c in extract.column_names)])
-        if params:
-            try:
-                con.executemany(sql, params)
-            except duckdb.ConversionException as exc:
-                raise CaseError(f"{case.file}: [given.{name}]: {exc}") from exc
+            params += [row["_period"], lines[row["_period"]], load_id, *(row[c] for c in extract.column_names)]
+        try:
+            con.execute(f'INSERT INTO "{name}" ({cols}) SELECT {casts} FROM (VALUES {values}) AS v({cols})', params)
+        except duckdb.Error as exc:  # e.g. a value that is not of the column's type
+            raise CaseError(f"{case.file}: [given.{name}]: {exc}") from exc
 
 
 def run_case(case: Case, con: duckdb.DuckDBPyConnection | None = None) -> MetricResult:
