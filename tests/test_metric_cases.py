@@ -28,7 +28,8 @@ def con() -> Iterator[duckdb.DuckDBPyConnection]:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_case(case: Case, con: duckdb.DuckDBPyConnection) -> None:
-    assert check_case(case, run_case(case, con)) == [], case.why
+    problems = check_case(case, run_case(case, con))
+    assert not problems, "\n".join([case.why, *problems])
 
 
 def test_every_metric_has_a_case() -> None:
