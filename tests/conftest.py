@@ -51,3 +51,7 @@ def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
     c = warehouse.connect(tmp_path / "w.duckdb")
     yield c
     c.close()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "fast: quick tests (milliseconds each), e.g. the metric cases")

@@ -90,6 +90,15 @@ def connect(path: Path | str = DEFAULT_DB, read_only: bool = False) -> duckdb.Du
                 "Wait for it to finish, or point --warehouse at another file."
             ) from exc
         raise
+    initialise(con, read_only)
+    return con
+
+
+def initialise(con: duckdb.DuckDBPyConnection, read_only: bool = False) -> None:
+    """Make ``con`` a warehouse connection: the schema (unless read-only: it must already exist),
+    then the macros, reference tables and working-day calendar, which are TEMP objects of the
+    connection. ``connect`` does this for the warehouse file; the metric cases
+    (``metrics.compute.cases``) do it for ``duckdb.connect(":memory:")``."""
     if not read_only:
         con.execute(_SYSTEM_TABLES)
         for extract in EXTRACTS.values():
@@ -98,7 +107,6 @@ def connect(path: Path | str = DEFAULT_DB, read_only: bool = False) -> duckdb.Du
     con.execute(_MACROS)
     load_reference(con)
     con.execute(_CALENDAR)
-    return con
 
 
 class WarehouseBusyError(RuntimeError):
