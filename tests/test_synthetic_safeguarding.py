@@ -17,6 +17,7 @@ import pytest
 
 from metrics.contracts import ASSESSMENTS, CONTACTS, CP_PLANS, MISSING_EPISODES, SAFEGUARDING_EXTRACTS
 from metrics.core.periods import Period
+from metrics.core.reference import england_bank_holidays
 from metrics.synthetic import safeguarding as sg
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,9 +78,7 @@ def test_records_open_at_a_quarter_end_are_delivered_again_with_the_same_id() ->
 
 
 def test_rates_are_near_their_intended_values() -> None:
-    holidays = pd.read_csv(ROOT / "metrics" / "reference" / "bank_holidays_england.csv").date.to_numpy(
-        dtype="datetime64[D]"
-    )
+    holidays = np.array([d for d, _ in england_bank_holidays(2020, 2025)], dtype="datetime64[D]")
     refs = pd.concat([_read(p, CONTACTS.filename) for p in DEMO])
     refs = refs[refs.outcome == "referral"]
     ref_day = refs.referral_date.to_numpy(dtype="datetime64[D]")

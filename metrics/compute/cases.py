@@ -395,7 +395,7 @@ def run_case(case: Case, con: duckdb.DuckDBPyConnection | None = None) -> Metric
     try:
         load_given(db, case)
         warehouse.prepare_views(db, case.period)
-        plans, tolerances = targets_for(db, case.card, case.period)
+        plans, tolerances = targets_for(db, scorecard(case.card), case.period)
         scheme = scorecard(case.card).status_scheme
         [result] = compute_metric(db, metric, case.period, [case.area], plans, scheme, tolerances, case.view)
     finally:

@@ -106,7 +106,7 @@ def compute_area(
     try:
         con.execute(warehouse._MACROS)
         warehouse.load_reference(con)
-        con.execute(warehouse._CALENDAR)
+        warehouse.build_calendar(con, *warehouse.default_calendar_years())
         for extract in EXTRACTS.values():
             _table_from_partition(con, extract, root, area)
         out: list[MetricResult] = []

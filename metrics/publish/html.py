@@ -4,16 +4,53 @@ No external assets (inline CSS and SVG), readable on a projector, printable
 to A4. Every figure comes from the same ``MetricResult`` rows, through the
 same ``publishable`` suppression, as the NHSE return workbook, so the two
 cannot disagree.
+
+Templates
+---------
+The markup is Jinja2, shipped in ``metrics/publish/templates/``:
+
+- ``scorecard.html.j2``: the page, with blocks ``title``, ``styles``, ``extra_head``, ``logo``,
+  ``header``, ``caveat``, ``headline``, ``metrics`` and ``footer``;
+- partials ``_header.html.j2``, ``_headline.html.j2`` (the headline table), ``_metric.html.j2``
+  (one metric's section, with ``row`` the metric), ``_footer.html.j2``, ``_logo.html.j2`` and
+  ``_caveat.html.j2`` (both empty), and ``_macros.html.j2`` (the status badge);
+- ``scorecard.css``, inlined into the page's ``<style>``.
+
+A local team changes the page without editing Python by pointing the ``templates_dir``
+argument of :func:`render_scorecard`, or else the environment variable
+``SCORECARD_TEMPLATES`` (which the pipeline's runs pick up), at a folder of its own templates.
+A file there takes precedence over the shipped one of the same name (a Jinja2 ``ChoiceLoader``),
+so dropping in ``_footer.html.j2``, ``_logo.html.j2`` or ``_caveat.html.j2`` replaces just that
+part; ``scorecard.css`` there replaces the styles. To change only some blocks, an override
+``scorecard.html.j2`` can start ``{% extends "shipped/scorecard.html.j2" %}``: the ``shipped/``
+prefix always reaches the shipped templates. A folder that does not exist is an error, not a
+silent fall-back to the shipped page. Keep the page self-contained: a logo goes in as a
+``data:`` URI or inline ``<svg>``, never a link.
+
+The templates see ``title``, ``hwb_name``, ``hwb_code``, ``period_label``, ``period_start``,
+``period_end``, ``generated_at``, ``threshold``, ``plan_word``, ``rag`` (a Red/Amber/Green card,
+with England benchmarks) and ``rows``: one :class:`MetricView` per metric, every figure already
+formatted and suppressed as published (the unsuppressed result rows are not passed in).
+
+Escaping is on for everything: every value printed is HTML-escaped (as ``html.escape`` does,
+quotes included, so attribute values are safe too) unless it is ``markupsafe.Markup``. The only
+Markup passed in is what this code makes itself: the inlined chart SVG files and the SPC icons.
+Status icons and trend arrows are plain Unicode characters.
 """
 
 from __future__ import annotations
 
+import functools
 import html
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import jinja2
+from markupsafe import Markup
 
 from metrics.compute.status import AMBER, CONTEXT, GREEN, NO_DATA, NOT_ON_TRACK, ON_TRACK, RED
 from metrics.compute.suppression import SUPPRESSED, publishable
@@ -23,45 +60,22 @@ from metrics.core.registry import Metric, Scorecard
 from metrics.core.results import MetricResult
 from metrics.publish.spc_notes import SpcReading, icon_svg
 
+TEMPLATES_ENV = "SCORECARD_TEMPLATES"
+PAGE_TEMPLATE = "scorecard.html.j2"
+SHIPPED_PREFIX = "shipped"
+
 _STATUS_STYLE = {
-    ON_TRACK: ("on-track", "&#10004;", "On track"),  # check mark
-    NOT_ON_TRACK: ("off-track", "&#10008;", "Not on track"),  # cross
+    ON_TRACK: ("on-track", "\u2714", "On track"),  # heavy check mark
+    NOT_ON_TRACK: ("off-track", "\u2718", "Not on track"),  # heavy ballot X
     NO_DATA: ("no-data", "?", "No data"),
-    GREEN: ("on-track", "&#10004;", "Green"),
-    AMBER: ("amber", "&#9888;", "Amber"),  # warning sign
-    RED: ("off-track", "&#10008;", "Red"),
-    CONTEXT: ("context", "&#8226;", "Context"),
+    GREEN: ("on-track", "\u2714", "Green"),
+    AMBER: ("amber", "\u26a0", "Amber"),  # warning sign
+    RED: ("off-track", "\u2718", "Red"),
+    CONTEXT: ("context", "\u2022", "Context"),  # bullet
 }
 
-_CSS = """
-:root { --blue:#005EB8; --dark:#231F20; --grey:#425563; --pale:#E8EDEE; --green:#007F3B; --red:#D5281B;
-        --amber:#FFB81C; }
-* { box-sizing: border-box; }
-body { font-family: Arial, Helvetica, sans-serif; color: var(--dark); margin: 0; font-size: 18px; line-height: 1.45; }
-header { background: var(--blue); color: #fff; padding: 1.2rem 2rem; }
-header h1 { margin: 0; font-size: 2rem; } header p { margin: .3rem 0 0; }
-main { padding: 1rem 2rem 2rem; max-width: 1200px; }
-table { border-collapse: collapse; width: 100%; margin: 1rem 0; }
-th, td { border-bottom: 1px solid #AEB7BD; padding: .5rem .6rem; text-align: left; vertical-align: top; }
-th { background: var(--pale); }
-td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-.badge { display: inline-block; padding: .15rem .55rem; border-radius: 1rem; font-weight: bold; color: #fff;
-         white-space: nowrap; }
-.on-track { background: var(--green); } .off-track { background: var(--red); }
-.no-data { background: var(--grey); } .amber { background: var(--amber); color: var(--dark); }
-.context { background: var(--pale); color: var(--dark); }
-.arrow { font-weight: bold; white-space: nowrap; } .better { color: var(--green); } .worse { color: var(--red); }
-.same { color: var(--grey); }
-section.metric { border-top: 4px solid var(--blue); margin-top: 2rem; padding-top: .5rem; page-break-inside: avoid; }
-section.metric svg { max-width: 100%; height: auto; }
-dl { display: grid; grid-template-columns: max-content 1fr; gap: .2rem 1rem; } dt { font-weight: bold; }
-.note { color: var(--grey); font-size: .9rem; }
-.spc-icon { vertical-align: middle; margin-right: .3rem; }
-@media print { body { font-size: 11pt; } header { print-color-adjust: exact; -webkit-print-color-adjust: exact; }
-  .badge { print-color-adjust: exact; -webkit-print-color-adjust: exact; }
-  section.metric { page-break-before: always; } }
-@page { size: A4 landscape; margin: 12mm; }
-"""
+# Trend arrows.
+_DASH, _RIGHT, _UP, _DOWN = "\u2013", "\u25b6", "\u25b2", "\u25bc"
 
 
 @dataclass(frozen=True)
@@ -79,23 +93,23 @@ def trend(metric: Metric, current: MetricResult, previous: MetricResult | None) 
     now = current.projection if cumulative else current.value
     before = None if previous is None else (previous.projection if cumulative else previous.value)
     if previous is None or now is None or before is None:
-        return Trend("&#8211;", "same", "no earlier comparable value")
+        return Trend(_DASH, "same", "no earlier comparable value")
     new_year = Period.parse(previous.period).fy_start != Period.parse(current.period).fy_start
     if metric.window == "year_to_date" and new_year:
-        return Trend("&#8211;", "same", "year to date restarted in April")
+        return Trend(_DASH, "same", "year to date restarted in April")
     what = "projection " if cumulative else ""
     diff = now - before
     if abs(diff) < 10 ** -(metric.decimals + 1):
-        return Trend("&#9654;", "same", f"{what}no change")
+        return Trend(_RIGHT, "same", f"{what}no change")
     if metric.polarity == "neutral":  # a context measure: the change is shown, not judged
         return Trend(
-            "&#9650;" if diff > 0 else "&#9660;",
+            _UP if diff > 0 else _DOWN,
             "same",
             f"{'up' if diff > 0 else 'down'} {abs(diff):,.{metric.decimals}f}",
         )
     better = (diff > 0) == metric.higher_is_better
     return Trend(
-        "&#9650;" if diff > 0 else "&#9660;",
+        _UP if diff > 0 else _DOWN,
         "better" if better else "worse",
         f"{what}{'up' if diff > 0 else 'down'} {abs(diff):,.{metric.decimals}f} ({'better' if better else 'worse'})",
     )
@@ -118,12 +132,92 @@ def _count(v: Any) -> str:
     return f"{f:,.0f}" if f.is_integer() else f"{f:,.1f}"
 
 
-def _svg(path: Path | None) -> str:
-    """An SVG file inlined, without its XML prolog and doctype."""
+def _svg(path: Path | None) -> Markup | None:
+    """A chart SVG file (written by ``metrics.publish.charts``) inlined, without its XML prolog
+    and doctype; None when there is no chart. Markup: this code's own drawing, not extract text."""
     if path is None or not path.exists():
-        return '<p class="note">Chart not available.</p>'
+        return None
     text = path.read_text(encoding="utf-8")
-    return re.sub(r"^.*?(<svg\b)", r"\1", text, count=1, flags=re.S)
+    return Markup(re.sub(r"^.*?(<svg\b)", r"\1", text, count=1, flags=re.S))
+
+
+@dataclass(frozen=True)
+class EnglandView:
+    value: str
+    year: str
+    status: str
+    source: str
+
+
+@dataclass(frozen=True)
+class MetricView:
+    """One metric as the templates see it: published (suppressed) figures, formatted as text."""
+
+    id: str
+    title: str
+    value: str
+    ci: str
+    plan: str
+    england: EnglandView | None
+    status: str
+    status_css: str
+    status_icon: str
+    status_short: str
+    status_reason: str
+    trend: Trend
+    chart: Markup | None
+    definition: str
+    reference: str
+    unit: str
+    polarity: str
+    method: str
+    numerator: str
+    numerator_label: str
+    denominator: str
+    denominator_label: str
+    plan_basis: str
+    projection: str | None
+    spc_icons: Markup | None
+    spc_text: str | None
+    data_quality: tuple[str, ...]
+    note: str
+
+
+def _escape(value: Any) -> Markup:
+    """Every printed value, escaped as ``html.escape`` does (so an apostrophe is ``&#x27;`` as on
+    the pages before the templates), unless it is already Markup. Autoescape stays on as well."""
+    if hasattr(value, "__html__"):
+        return Markup(value)
+    return Markup(html.escape(str(value), quote=True))
+
+
+def template_environment(templates_dir: Path | str | None = None) -> jinja2.Environment:
+    """The Jinja2 environment: templates in ``templates_dir`` (else ``$SCORECARD_TEMPLATES``, if
+    set and not empty) ahead of the shipped ones, which ``shipped/<name>`` always reaches."""
+    chosen = templates_dir if templates_dir is not None else (os.environ.get(TEMPLATES_ENV) or None)
+    return _environment(None if chosen is None else str(Path(chosen).expanduser().resolve()))
+
+
+@functools.lru_cache(maxsize=8)
+def _environment(override: str | None) -> jinja2.Environment:
+    shipped = jinja2.PackageLoader("metrics.publish", "templates")
+    loaders: list[jinja2.BaseLoader] = [jinja2.PrefixLoader({SHIPPED_PREFIX: shipped})]
+    if override is not None:
+        if not Path(override).is_dir():
+            raise FileNotFoundError(
+                f"scorecard templates folder {override} (templates_dir or ${TEMPLATES_ENV}) not found"
+            )
+        loaders.append(jinja2.FileSystemLoader(override))
+    loaders.append(shipped)
+    return jinja2.Environment(
+        loader=jinja2.ChoiceLoader(loaders),
+        autoescape=True,
+        finalize=_escape,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
 
 
 def render_scorecard(
@@ -139,11 +233,12 @@ def render_scorecard(
     generated_at: str,
     threshold: int,
     card: Scorecard | None = None,
+    *,
+    templates_dir: Path | str | None = None,
 ) -> str:
     """The page's HTML. ``results`` are this area's rows for ``period``; ``history`` all its rows.
     ``card`` None is the BCF scorecard (plans); a Red/Amber/Green card says target and shows
-    the England benchmark."""
-    e = html.escape
+    the England benchmark. ``templates_dir`` (else ``$SCORECARD_TEMPLATES``) overrides templates."""
     rag = card is not None and card.status_scheme == "rag"
     title = "Better Care Fund scorecard" if card is None else card.page_title
     plan_word = "Target" if rag else "Plan"
@@ -151,7 +246,7 @@ def render_scorecard(
     by_id = {r.metric_id: r for r in results}
     prev_period = period.previous().label
     previous = {r.metric_id: r for r in history if r.period == prev_period and r.hwb_code == hwb_code}
-    rows, sections = [], []
+    rows = []
     for m in metrics:
         r = by_id.get(m.id)
         if r is None:
@@ -162,76 +257,57 @@ def render_scorecard(
         css, icon, short = _STATUS_STYLE[r.status]
         before = previous.get(m.id)
         if p["suppressed"] or (before is not None and publishable(before, threshold)["suppressed"]):
-            t = Trend("&#8211;", "same", "not compared: a suppressed figure")
+            t = Trend(_DASH, "same", "not compared: a suppressed figure")
         else:
             t = trend(m, r, before)
-        plan = "none" if r.plan is None else f"{r.plan:g}"
         b = bench.get(m.id)
-        bench_cell = (
-            f'<td class="num england">{"n/a" if b is None else _num(b.value, d)}'
-            + (f' <span class="note">({e(b.year)})</span></td>' if b else "</td>")
-            if rag
-            else ""
-        )
-        rows.append(
-            f'<tr data-metric="{e(m.id)}"><td><a href="#{e(m.id)}">{e(m.title)}</a></td>'
-            f'<td class="num value">{_num(p["value"], d)}</td><td class="num ci">{ci}</td>'
-            f'<td class="num plan">{plan}</td>{bench_cell}'
-            f'<td class="status"><span class="badge {css}" title="{e(r.status)}">{icon} {short}</span>'
-            f'<span class="status-text" hidden>{e(r.status)}</span></td>'
-            f'<td class="arrow {t.css}" title="{e(t.words)}">{t.arrow} <span class="note">{e(t.words)}</span></td></tr>'
-        )
-        dq = data_quality.get(m.id, ())
-        dq_html = "".join(f"<li>{e(x)}</li>" for x in dq) or "<li>No rejected rows in this metric's extracts.</li>"
-        projection = (
-            ""
-            if p.get("projection") is None
-            else (f"<dt>Year-end projection</dt><dd>{_num(p['projection'], d)} (year to date &times; 4 / quarter)</dd>")
-        )
         reading = spc.get(m.id)
-        spc_html = "not assessed" if reading is None else f"{icon_svg(reading)} {e(reading.text)}"
-        sections.append(f"""
-<section class="metric" id="{e(m.id)}">
-  <h2>{e(m.title)} <span class="badge {css}">{icon} {short}</span></h2>
-  {_svg(charts.get(m.id))}
-  <dl>
-    <dt>Definition</dt><dd>{e(m.definition)} <span class="note">({e(m.reference)})</span></dd>
-    <dt>Unit</dt><dd>{e(m.unit)}; {e(m.polarity.replace("_", " "))}</dd>
-    <dt>This period</dt><dd>{_num(p["value"], d)}{f" (95% CI {ci})" if ci else ""}; method {e(r.method)}</dd>
-    <dt>Numerator</dt><dd>{_count(p["numerator"])} {e(m.numerator_label)}</dd>
-    <dt>Denominator</dt><dd>{_count(p["denominator"])} {e(m.denominator_label)}</dd>
-    <dt>{plan_word}</dt><dd>{plan} ({e(m.plan_basis)} {plan_word.lower()})</dd>{projection}{
-            f"<dt>England</dt><dd>{_num(bench[m.id].value, d)} ({e(bench[m.id].year)}, {e(bench[m.id].status)}): "
-            f"{e(bench[m.id].source)}</dd>"
-            if m.id in bench
-            else ""
-        }
-    <dt>Status</dt><dd>{e(r.status)}: {e(p["status_reason"] or "")}</dd>
-    <dt>SPC</dt><dd>{spc_html}</dd>
-    <dt>Data quality</dt><dd><ul>{dq_html}</ul>{f'<p class="note">{e(p["note"])}</p>' if p.get("note") else ""}</dd>
-  </dl>
-</section>""")
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{e(title)} {e(hwb_name)} {e(period.short_label)}</title>
-<style>{_CSS}</style></head>
-<body>
-<header><h1>{e(title)}: {e(hwb_name)}</h1>
-<p>{e(hwb_code)} &middot; {e(period.short_label)} ({period.start:%d %B %Y} to {period.end:%d %B %Y})
-&middot; generated {e(generated_at)}</p></header>
-<main>
-<table id="headline"><caption class="note">Values with 95% confidence intervals; counts of 1 to {threshold - 1}
-are suppressed (*). Status is computed from the value, the {plan_word.lower()} and whether lower or higher is
-better.</caption>
-<thead><tr><th>Metric</th><th>Value</th><th>95% CI</th><th>{plan_word}</th>{"<th>England</th>" if rag else ""}
-<th>Status</th><th>Since last quarter</th></tr>
-</thead><tbody>
-{"".join(rows)}
-</tbody></table>
-{"".join(sections)}
-</main></body></html>
-"""
+        rows.append(
+            MetricView(
+                id=m.id,
+                title=m.title,
+                value=_num(p["value"], d),
+                ci=ci,
+                plan="none" if r.plan is None else f"{r.plan:g}",
+                england=None if b is None else EnglandView(_num(b.value, d), b.year, b.status, b.source),
+                status=r.status,
+                status_css=css,
+                status_icon=icon,
+                status_short=short,
+                status_reason=p["status_reason"] or "",
+                trend=t,
+                chart=_svg(charts.get(m.id)),
+                definition=m.definition,
+                reference=m.reference,
+                unit=m.unit,
+                polarity=m.polarity.replace("_", " "),
+                method=r.method,
+                numerator=_count(p["numerator"]),
+                numerator_label=m.numerator_label,
+                denominator=_count(p["denominator"]),
+                denominator_label=m.denominator_label,
+                plan_basis=m.plan_basis,
+                projection=None if p.get("projection") is None else _num(p["projection"], d),
+                spc_icons=None if reading is None else Markup(icon_svg(reading)),
+                spc_text=None if reading is None else reading.text,
+                data_quality=tuple(data_quality.get(m.id, ())),
+                note=p.get("note") or "",
+            )
+        )
+    page = template_environment(templates_dir).get_template(PAGE_TEMPLATE)
+    return page.render(
+        title=title,
+        hwb_name=hwb_name,
+        hwb_code=hwb_code,
+        period_label=period.short_label,
+        period_start=f"{period.start:%d %B %Y}",
+        period_end=f"{period.end:%d %B %Y}",
+        generated_at=generated_at,
+        threshold=threshold,
+        plan_word=plan_word,
+        rag=rag,
+        rows=rows,
+    )
 
 
 def write_scorecard(path: Path, page: str) -> Path:

@@ -30,6 +30,7 @@ _PACKAGES = (
     "matplotlib",
     "xlsxwriter",
     "openpyxl",
+    "holidays",  # England and Wales bank holidays: the working-day calendar (metrics.core.reference)
 )
 
 

@@ -37,6 +37,7 @@ from metrics.contracts import (
 )
 from metrics.core.paths import REFERENCE
 from metrics.core.periods import Period
+from metrics.core.reference import england_bank_holidays
 from metrics.core.registry import metrics_for
 
 IntArray = NDArray[np.int64]
@@ -106,9 +107,9 @@ def _la_names() -> dict[str, str]:
         return {r["code"]: r["name"] for r in csv.DictReader(fh)}
 
 
-def _bank_holidays() -> NDArray[Any]:
-    with open(REFERENCE / "bank_holidays_england.csv", newline="", encoding="utf-8") as fh:
-        return np.array([r["date"] for r in csv.DictReader(fh)], dtype="datetime64[D]")
+def _bank_holidays(first_year: int, last_year: int) -> NDArray[Any]:
+    """England and Wales bank holidays (the warehouse calendar's, from the ``holidays`` package)."""
+    return np.array([d for d, _ in england_bank_holidays(first_year, last_year)], dtype="datetime64[D]")
 
 
 def _rng(seed: int, code: str) -> np.random.Generator:
@@ -201,7 +202,7 @@ def _simulate(p: LaProfile, first: Period, last: Period, seed: int) -> _Timeline
     # Assessments: most referrals, timed in working days from the referral.
     refs = contacts[is_ref]
     assessed = refs[rng.random(len(refs)) < ASSESSED_SHARE]
-    holidays = _bank_holidays()
+    holidays = _bank_holidays(start.year, end.year + 1)  # authorisations run up to 90 working days past the end
     ref_day = assessed["contact_date"].to_numpy().astype("datetime64[D]")
     start_wd = rng.integers(0, 4, len(assessed))
     quick = rng.random(len(assessed)) < WITHIN_45_DAYS_SHARE

@@ -9,6 +9,7 @@ traced back to the rows and files it came from.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from pathlib import Path
 
 import duckdb
@@ -16,6 +17,7 @@ import duckdb
 from metrics.contracts import EXTRACTS, Extract
 from metrics.core.paths import REFERENCE
 from metrics.core.periods import Period
+from metrics.core.reference import england_bank_holidays
 from metrics.core.registry import all_metrics
 
 DEFAULT_DB = Path("data/processed/warehouse.duckdb")
@@ -54,25 +56,66 @@ CREATE OR REPLACE TEMP MACRO age_band5(a) AS
 """
 
 # Working-day arithmetic for the 45-working-day assessment clock: each calendar day carries the
-# number of working days (not Saturday, Sunday or an England bank holiday) up to and including it,
-# so the working days after ``a`` up to and including ``b`` are index(b) - index(a); a same-day
-# completion is 0. Dates outside the calendar give NULL, which metric SQL must treat as unknown.
-CALENDAR_FIRST, CALENDAR_LAST = "2015-01-01", "2027-12-31"
-_CALENDAR = f"""
+# number of working days (not Saturday, Sunday or an England and Wales bank holiday) up to and
+# including it, so the working days after ``a`` up to and including ``b`` are index(b) - index(a);
+# a same-day completion is 0. The bank holidays come from the ``holidays`` package
+# (``metrics.core.reference.england_bank_holidays``) for whole years: by default 2010 to five years
+# after the current one, widened by ``prepare_views`` to cover every date the clock reads (and the
+# quarter run), so no date is ever outside it. Metric SQL must still fail on a date missing from
+# the calendar rather than drop the row or count the day as a working day.
+CALENDAR_FIRST_YEAR = 2010
+CALENDAR_YEARS_AHEAD = 5
+# The dates working days are counted between, by extract: the calendar always covers them.
+CALENDAR_DATES = {"cs_assessments": ("referral_date", "authorisation_date")}
+
+_CALENDAR = """
 CREATE OR REPLACE TEMP TABLE ref_calendar AS
 WITH days AS (
     SELECT CAST(d AS DATE) AS day
-    FROM generate_series(DATE '{CALENDAR_FIRST}', DATE '{CALENDAR_LAST}', INTERVAL 1 DAY) AS t(d)
+    FROM generate_series(CAST($first AS DATE), CAST($last AS DATE), INTERVAL 1 DAY) AS t(d)
 )
 SELECT day,
        (isodow(day) <= 5 AND day NOT IN (SELECT day FROM ref_bank_holidays)) AS is_working_day,
        sum(CASE WHEN isodow(day) <= 5 AND day NOT IN (SELECT day FROM ref_bank_holidays) THEN 1 ELSE 0 END)
            OVER (ORDER BY day) AS working_day_index
-FROM days;
+FROM days
+"""
+_WORKING_DAYS_MACRO = """
 CREATE OR REPLACE TEMP MACRO working_days_between(a, b) AS
     (SELECT working_day_index FROM ref_calendar WHERE day = b)
     - (SELECT working_day_index FROM ref_calendar WHERE day = a);
 """
+
+
+def default_calendar_years(today: dt.date | None = None) -> tuple[int, int]:
+    """The calendar's years before any widening: 2010 to five years after ``today``'s."""
+    return CALENDAR_FIRST_YEAR, (today or dt.date.today()).year + CALENDAR_YEARS_AHEAD
+
+
+def build_calendar(con: duckdb.DuckDBPyConnection, first_year: int, last_year: int) -> None:
+    """(Re)build ``ref_bank_holidays`` and ``ref_calendar`` for 1 January ``first_year`` to
+    31 December ``last_year``."""
+    con.execute("CREATE OR REPLACE TEMP TABLE ref_bank_holidays (day DATE NOT NULL, title VARCHAR NOT NULL)")
+    con.executemany("INSERT INTO ref_bank_holidays VALUES (?, ?)", england_bank_holidays(first_year, last_year))
+    con.execute(_CALENDAR, {"first": dt.date(first_year, 1, 1), "last": dt.date(last_year, 12, 31)})
+    con.execute(_WORKING_DAYS_MACRO)
+
+
+def calendar_range(con: duckdb.DuckDBPyConnection) -> tuple[dt.date, dt.date]:
+    first, last = con.execute("SELECT min(day), max(day) FROM ref_calendar").fetchone() or (None, None)
+    if first is None or last is None:
+        raise RuntimeError("the working-day calendar ref_calendar is empty")
+    return first, last
+
+
+def ensure_calendar(con: duckdb.DuckDBPyConnection, *days: dt.date | None) -> None:
+    """Widen the calendar, by whole years, to cover ``days`` (None ignored)."""
+    wanted = [d for d in days if d is not None]
+    if not wanted:
+        return
+    first, last = calendar_range(con)
+    if min(wanted) < first or max(wanted) > last:
+        build_calendar(con, min(first.year, min(wanted).year), max(last.year, max(wanted).year))
 
 
 def connect(path: Path | str = DEFAULT_DB, read_only: bool = False) -> duckdb.DuckDBPyConnection:
@@ -106,7 +149,7 @@ def initialise(con: duckdb.DuckDBPyConnection, read_only: bool = False) -> None:
         con.execute(_MIGRATIONS)
     con.execute(_MACROS)
     load_reference(con)
-    con.execute(_CALENDAR)
+    build_calendar(con, *default_calendar_years())
 
 
 class WarehouseBusyError(RuntimeError):
@@ -162,7 +205,6 @@ def load_reference(con: duckdb.DuckDBPyConnection) -> None:
         "age_band, sex, CAST(admissions AS DOUBLE) AS admissions, CAST(population AS DOUBLE) AS population",
     )
     csv_table("ref_hwb_codes", "hwb_codes.csv")
-    csv_table("ref_bank_holidays", "bank_holidays_england.csv", "CAST(date AS DATE) AS day, title")
     benchmarks = REFERENCE / "england_benchmarks.csv"
     if benchmarks.exists():
         csv_table("ref_england_benchmarks", benchmarks.name)
@@ -207,3 +249,12 @@ def prepare_views(con: duckdb.DuckDBPyConnection, as_of: Period) -> None:
         "CASE WHEN age_col = '90+' THEN 90 ELSE CAST(age_col AS INTEGER) END AS age, population "
         "FROM (UNPIVOT population ON COLUMNS('^([0-9]+|90\\+)$') INTO NAME age_col VALUE population)"
     )
+    # The working-day calendar covers the quarter run and every date the clock reads, from the data.
+    spans = [
+        con.execute(
+            f"SELECT {', '.join(f'min({c}), max({c})' for c in columns)} FROM {current_view(EXTRACTS[name])}"
+        ).fetchone()
+        or ()
+        for name, columns in CALENDAR_DATES.items()
+    ]
+    ensure_calendar(con, as_of.start, as_of.end, *(d for span in spans for d in span))
