@@ -12,6 +12,7 @@ lint:
 	$(UV) run ruff format --check .
 	$(UV) run mypy
 	$(UV) run lint-imports
+	$(UV) run sqlfluff lint metrics/definitions
 
 format:
 	$(UV) run ruff format .

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -132,7 +132,11 @@ def two_of_three_rule(y: Sequence[float], mean: float, near_upper: float, near_l
     high, low = [False] * n, [False] * n
     for i in range(n - 2):
         win = range(i, i + 3)
-        for flags, side, beyond in ((high, 1, lambda v: v > near_upper), (low, -1, lambda v: v < near_lower)):
+        sides: tuple[tuple[list[bool], int, Callable[[float], bool]], ...] = (
+            (high, 1, lambda v: v > near_upper),
+            (low, -1, lambda v: v < near_lower),
+        )
+        for flags, side, beyond in sides:
             if all(_sign(y[j] - mean) == side for j in win) and sum(beyond(y[j]) for j in win) >= 2:
                 for j in win:
                     flags[j] = flags[j] or beyond(y[j])

@@ -10,10 +10,13 @@ pop AS (
 obs AS (
     SELECT s.hwb_code, s.sex, age_band5(s.age_at_admission) AS age_band, count(*) AS events
     FROM apc_current AS s
-    JOIN ref_admission_methods AS m ON m.code = s.admission_method
+    INNER JOIN ref_admission_methods AS m ON m.code = s.admission_method
     WHERE m.is_emergency AND s.admission_method <> '2B'
       AND s.admission_date BETWEEN $window_start AND $window_end
-      AND EXISTS (SELECT 1 FROM ref_acsc_icd10 AS a WHERE starts_with(s.primary_diagnosis, a.code_prefix))
+      AND EXISTS (
+          SELECT 1 FROM ref_acsc_icd10 AS a
+          WHERE starts_with(s.primary_diagnosis, a.code_prefix)
+      )
     GROUP BY ALL
 )
 SELECT h.hwb_code,

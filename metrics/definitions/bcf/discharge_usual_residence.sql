@@ -4,7 +4,7 @@ d AS (
            count(*) FILTER (WHERE r.usual_residence) AS numerator,
            count(*) AS denominator
     FROM apc_current AS s
-    JOIN ref_discharge_destinations AS r ON r.code = s.discharge_destination
+    INNER JOIN ref_discharge_destinations AS r ON r.code = s.discharge_destination
     WHERE r.in_denominator
       AND s.age_at_admission >= $min_age
       AND s.discharge_date BETWEEN $window_start AND $window_end

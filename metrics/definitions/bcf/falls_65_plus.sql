@@ -1,7 +1,9 @@
 -- Falls admissions and population by ESP2013 five-year band from $min_age, with the standard weights.
 WITH hwbs AS (SELECT unnest($hwbs) AS hwb_code),
 bands AS (
-    SELECT age_band, weight, band_start FROM ref_esp2013 WHERE band_start >= $min_age
+    SELECT age_band, weight, band_start
+    FROM ref_esp2013
+    WHERE band_start >= $min_age
 ),
 pop AS (
     SELECT hwb_code, age_band5(age) AS age_band, sum(population) AS population
@@ -12,7 +14,7 @@ pop AS (
 obs AS (
     SELECT hwb_code, age_band5(age_at_admission) AS age_band, count(*) AS events
     FROM apc_current AS s
-    JOIN ref_admission_methods AS m ON m.code = s.admission_method
+    INNER JOIN ref_admission_methods AS m ON m.code = s.admission_method
     WHERE m.is_emergency
       AND s.age_at_admission >= $min_age
       AND s.admission_date BETWEEN $window_start AND $window_end
