@@ -23,6 +23,7 @@ import pandas as pd
 from metrics.contracts import Extract
 from metrics.core.periods import Period
 from metrics.core.results import Problem
+from metrics.validate.kinds import kind_of
 from metrics.validate.rules import contract_rules
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -60,38 +61,8 @@ def build_expectations(extract: Extract, period: Period) -> list[Any]:
             column_list=extract.column_names, meta=meta(None, "columns", "columns differ from the contract")
         )
     ]
-    for r in contract_rules(extract, period):
-        m = meta(r.column, r.rule, r.reason)
-        if r.rule == "required":
-            out.append(E.ExpectColumnValuesToNotBeNull(column=r.column, meta=m))
-        elif r.rule == "pattern":
-            out.append(E.ExpectColumnValuesToMatchRegex(column=r.column, regex=r.pattern or "", meta=m))
-        elif r.rule == "code":
-            out.append(E.ExpectColumnValuesToBeInSet(column=r.column, value_set=list(r.values), meta=m))
-        elif r.rule in ("range", "date_window"):
-            out.append(E.ExpectColumnValuesToBeBetween(column=r.column, min_value=r.low, max_value=r.high, meta=m))
-        elif r.rule == "unique" and len(r.columns) == 1:
-            out.append(E.ExpectColumnValuesToBeUnique(column=r.column, meta=m))
-        elif r.rule == "unique":
-            out.append(E.ExpectCompoundColumnsToBeUnique(column_list=list(r.columns), meta=m))
-        elif r.rule == "order":
-            out.append(
-                E.ExpectColumnPairValuesAToBeGreaterThanB(
-                    column_A=r.columns[0],
-                    column_B=r.columns[1],
-                    or_equal=True,
-                    ignore_row_if="either_value_is_missing",
-                    meta=m,
-                )
-            )
-        elif r.rule == "required_if":
-            out.append(
-                E.ExpectColumnValuesToNotBeNull(
-                    column=r.column, row_condition=f"{r.columns[1]}.notnull()", condition_parser="pandas", meta=m
-                )
-            )
-        else:
-            raise ValueError(f"no expectation for rule {r.rule!r}")
+    # Each kind's expectation sits beside its SQL form in metrics.validate.kinds.
+    out += [kind_of(r).gx(E, r, meta(r.column, r.rule, r.reason)) for r in contract_rules(extract, period)]
     return out
 
 

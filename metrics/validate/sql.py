@@ -18,43 +18,13 @@ import duckdb
 from metrics.contracts import Extract
 from metrics.core.periods import Period
 from metrics.core.results import Problem
+from metrics.validate.kinds import kind_of, quote
 from metrics.validate.rules import Rule, contract_rules
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _condition(r: Rule) -> tuple[str, list[object]]:
-    """The SQL condition that marks a row failing ``r``, and its parameters."""
-    q = _q(r.column)
-    if r.rule == "required":
-        return f"{q} IS NULL", []
-    if r.rule == "pattern":  # RE2 search, as GX's pandas regex is re.search; contract patterns are anchored
-        return f"{q} IS NOT NULL AND NOT regexp_matches({q}, ?)", [r.pattern]
-    if r.rule == "code":
-        return f"{q} IS NOT NULL AND NOT list_contains(?::VARCHAR[], {q})", [list(r.values)]
-    if r.rule in ("range", "date_window"):
-        v = f"{q}::TIMESTAMP" if r.rule == "date_window" else q
-        bounds = [(f"{v} < ?", r.low), (f"{v} > ?", r.high)]
-        return (
-            f"{q} IS NOT NULL AND (" + " OR ".join(c for c, b in bounds if b is not None) + ")",
-            [b for _, b in bounds if b is not None],
-        )
-    if r.rule == "unique":  # every copy flagged (pandas keep=False); rows with the whole key empty are not
-        keys = ", ".join(_q(c) for c in r.columns)
-        return (
-            f"count(*) OVER (PARTITION BY {keys}) > 1 AND NOT ("
-            + " AND ".join(f"{_q(c)} IS NULL" for c in r.columns)
-            + ")",
-            [],
-        )
-    if r.rule == "order":
-        later, earlier = (_q(c) for c in r.columns)
-        return f"{later} IS NOT NULL AND {earlier} IS NOT NULL AND {later} < {earlier}", []
-    if r.rule == "required_if":
-        return f"{q} IS NULL AND {_q(r.columns[1])} IS NOT NULL", []
-    raise ValueError(f"no SQL for rule {r.rule!r}")
+    """The SQL condition that marks a row failing ``r``, and its parameters (``metrics.validate.kinds``)."""
+    return kind_of(r).sql(r)
 
 
 def problems(con: duckdb.DuckDBPyConnection, extract: Extract, period: Period, table: str) -> list[Problem]:
@@ -99,7 +69,7 @@ def wrong_quarter(
         if not outside:  # the usual case: no need to scan the column
             continue
         days = con.execute(
-            f"SELECT {_q(c.name)}::DATE, count(*) FROM {table} WHERE {_q(c.name)} IS NOT NULL GROUP BY 1"
+            f"SELECT {quote(c.name)}::DATE, count(*) FROM {table} WHERE {quote(c.name)} IS NOT NULL GROUP BY 1"
         ).fetchall()
         dated = sum(int(n) for _, n in days)
         if not dated or outside * 2 < dated:
