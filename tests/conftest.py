@@ -16,8 +16,13 @@ import pytest
 from metrics import warehouse
 from metrics.validate.gx import Validator
 
-# Modules whose tests start a Prefect server, Chromium, a Dask cluster or a whole `scorecard run`.
+# Modules whose tests start a Prefect server, Chromium, a Dask cluster or a whole `scorecard run`, or
+# validate whole generated extracts through Great Expectations (seconds to a minute each).
 SLOW_MODULES = {
+    "test_metrics_hand",
+    "test_row_rules",
+    "test_safeguarding_measures",
+    "test_synthetic",
     "test_bad_input",
     "test_benchmark_smoke",
     "test_cli_e2e",
