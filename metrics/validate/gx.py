@@ -26,7 +26,6 @@ from metrics.core.results import Problem
 from metrics.validate.kinds import kind_of
 from metrics.validate.rules import contract_rules
 
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
 
 
 log = logging.getLogger(__name__)
@@ -70,6 +69,9 @@ class Validator:
     """One GX context per run; every extract's result lands in the run's Data Docs."""
 
     def __init__(self, docs_dir: Path) -> None:
+        # No analytics calls from a machine that may have no internet (set here, not at import, so
+        # importing this module changes nothing; an explicit setting in the environment wins).
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
         import great_expectations as gx
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
