@@ -26,8 +26,6 @@ from metrics.core.results import Problem
 from metrics.validate.kinds import kind_of
 from metrics.validate.rules import contract_rules
 
-
-
 log = logging.getLogger(__name__)
 
 
