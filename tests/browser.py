@@ -1,14 +1,18 @@
 """Find a Chromium for the browser tests, or fail with the one command that fixes it.
 
 Order: ``$CHROMIUM``; a system Chromium or Chrome on PATH (Debian's ``chromium``); Playwright's own
-build (``playwright install chromium``, where the machine can download it). A missing browser is a
-failure, never a skip: the page is tested as a person sees it.
+build. On first use without any, Playwright's installer is tried (it needs the internet; set
+``SCORECARD_NO_BROWSER_INSTALL=1`` to skip it). A missing browser is a failure, never a skip: the
+page is tested as a person sees it. ``tests/conftest.py`` prints the fix before any test runs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -17,10 +21,10 @@ FIX = (
     "no Chromium found for the browser tests. Fix: `sudo apt-get install -y chromium poppler-utils` "
     "(Debian/Ubuntu), or `uv run playwright install chromium`, or set CHROMIUM=/path/to/chromium"
 )
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 
 
-def chromium_path() -> str:
+def find_chromium() -> str | None:
+    """A usable Chromium, or None: ``$CHROMIUM``, then PATH, then Playwright's own build."""
     candidates = [os.environ.get("CHROMIUM", "")]
     candidates += [shutil.which(n) or "" for n in ("chromium", "chromium-browser", "google-chrome", "chrome")]
     for c in candidates:
@@ -33,9 +37,24 @@ def chromium_path() -> str:
             bundled = pw.chromium.executable_path
         if bundled and Path(bundled).is_file():
             return str(bundled)
-    except Exception:
+    except Exception:  # any failure here means "no bundled browser"
         pass
-    pytest.fail(FIX, pytrace=False)
+    return None
+
+
+def chromium_path() -> str:
+    """The Chromium to launch; without one, try Playwright's installer once, else fail with the fix."""
+    found = find_chromium()
+    if found is None and not os.environ.get("SCORECARD_NO_BROWSER_INSTALL"):
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            subprocess.run(
+                [sys.executable, "-m", "playwright", "install", "chromium"],
+                capture_output=True, timeout=600, check=False,
+            )  # fmt: skip
+        found = find_chromium()
+    if found is None:
+        pytest.fail(FIX, pytrace=False)
+    return found
 
 
 def pdftoppm_path() -> str:

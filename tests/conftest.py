@@ -40,10 +40,25 @@ SLOW_MODULES = {
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "300")
 
 
+# Modules that open pages in Chromium (tests/browser.py finds it).
+BROWSER_MODULES = {"test_cli_e2e", "test_safeguarding_e2e"}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
         item.add_marker(pytest.mark.slow if module in SLOW_MODULES else pytest.mark.fast)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Say first, before any test runs, when the browser tests will fail for want of a Chromium."""
+    from tests.browser import FIX, find_chromium
+
+    wanted = any(i.module and i.module.__name__.rsplit(".", 1)[-1] in BROWSER_MODULES for i in session.items)
+    if wanted and find_chromium() is None:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"NOTE: {FIX}", red=True, bold=True)
 
 
 @pytest.fixture(scope="module")
