@@ -55,3 +55,32 @@ def test_an_area_with_no_partition_gets_no_data_not_an_error(tmp_path: Path) -> 
 
     results = compute_area(tmp_path / "missing", "E06000015", [PERIODS[0]])
     assert {r.status for r in results} == {"Data not available to assess progress"}
+
+
+def test_the_per_area_run_blocks_a_metric_whose_extract_was_rejected_as_the_warehouse_run_does(
+    tmp_path: Path,
+) -> None:
+    """One compute loop: a rejected reablement delivery makes reablement *Data not available* in the
+    per-area run exactly as in the warehouse run, and every other metric is still computed."""
+    from metrics.compute.partitions import compute_area
+
+    profiles = [HwbProfile(code=c, name=c, total_population=30_000, population_65_plus=6_000) for c in HWBS[:2]]
+    generate(tmp_path / "raw", PERIODS, profiles, seed=5)
+    bad = tmp_path / "raw" / PERIODS[1].label / "reablement_episodes.csv"
+    lines = bad.read_text().splitlines()
+    lines[1] = ",".join(["not-a-date" if i == 2 else v for i, v in enumerate(lines[1].split(","))])
+    bad.write_text("\n".join(lines) + "\n")
+    paths = RunPaths(tmp_path / "raw", tmp_path / "w.duckdb", tmp_path / "reports")
+    loads = ingest_periods(paths, PERIODS, "load", tmp_path / "docs")
+    assert [o.status for o in loads if o.extract == "reablement_episodes"] == ["accepted", "rejected"]
+    local = {
+        (r.metric_id, r.hwb_code, r.view): r for r in compute_period(paths, PERIODS[1], list(HWBS[:2]), loads, "l")
+    }
+    root = export_partitions(paths.warehouse, tmp_path / "parquet")
+    remote = compute_area(root, HWBS[0], [PERIODS[1]])
+    assert {r.metric_id for r in remote} == {m for m, h, _ in local if h == HWBS[0]}
+    for r in remote:
+        assert dataclasses.asdict(r) == dataclasses.asdict(local[(r.metric_id, r.hwb_code, r.view)]), r.metric_id
+    blocked = [r for r in remote if r.value is None and "reablement_episodes for 2023-24-Q2 was rejected" in r.note]
+    assert {r.metric_id for r in blocked} == {"reablement_91_days"}
+    assert all(r.value is not None for r in remote if r.metric_id != "reablement_91_days")
