@@ -8,8 +8,9 @@ Fixed seed. The data are generated once into ``--workdir`` (reused if present), 
 contender runs in its own process so its peak memory is its own:
 
 (a) the pipeline's own stage functions (``metrics.ingest.run``, ``metrics.compute.run``,
-    ``metrics.publish.run``: ingest with rejects and GX validation into a fresh DuckDB warehouse, every metric for both quarters, charts, NHSE workbooks, HTML
-    scorecards), without Prefect's orchestration overhead;
+    ``metrics.publish.run``: ingest with rejects and GX validation into a fresh DuckDB warehouse,
+    every metric for both quarters, charts, NHSE workbooks, HTML scorecards), without Prefect's
+    orchestration overhead;
 (b) bare DuckDB SQL: the same CSVs read straight into an in-memory database and the same metric SQL
     run over them (no validation, no outputs) - the unavoidable work;
 (c) a straightforward pandas implementation of the same five metrics' numerators and denominators.
