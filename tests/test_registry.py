@@ -47,3 +47,11 @@ def test_refresh_docs_leaves_current_pages_alone_and_fixes_stale_ones(tmp_path: 
     page.write_text(current.replace("<!-- metrics:end -->", ""), encoding="utf-8")
     with pytest.raises(ValueError, match="metrics:start"):
         refresh_docs(tmp_path)
+
+
+def test_the_registry_accepts_exactly_the_methods_the_compute_table_has() -> None:
+    from metrics.compute.methods import METHODS
+
+    assert set(registry.METHOD_NAMES) == set(METHODS)
+    for name, method in METHODS.items():
+        assert method.ci_label and method.doc, name

@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 
 from metrics.compute import stats
+from metrics.compute.methods import method_of
 from metrics.compute.status import CONTEXT, NO_DATA, Assessment, PlanKey, assess, assess_rag, plan_for
 from metrics.core.periods import Period
 from metrics.core.registry import Metric, MetricWindow, StatusScheme
@@ -34,42 +35,8 @@ def period_years(kind: MetricWindow, period: Period) -> float:
 
 
 def estimate_from_rows(metric: Metric, rows: Sequence[dict[str, Any]]) -> stats.Estimate:
-    """Apply the declared method to one HWB's rows (one row, or one per stratum)."""
-    m = metric.multiplier
-    num = [float(r["numerator"]) for r in rows]
-    if metric.method == "count":
-        # A count of events: the value is the count, with the Fingertips exact/Byar's limits.
-        lo, hi, how = stats.count_limits(num[0])
-        return stats.Estimate(num[0], lo, hi, num[0], None, how, 1.0)
-    den = [float(r["denominator"]) for r in rows]
-    if metric.method == "proportion":
-        if den[0] <= 0:
-            return _unavailable(metric, num[0], den[0], "no cases in the denominator")
-        return stats.proportion(num[0], den[0], multiplier=m)
-    if metric.method == "crude_rate":
-        if den[0] <= 0:
-            return _unavailable(metric, num[0], den[0], "no population for the area")
-        return stats.crude_rate(num[0], den[0], multiplier=m)
-    if metric.method == "dsr":
-        # DSR needs every band's population; a zero band means the population extract is incomplete.
-        if any(d <= 0 for d in den):
-            return _unavailable(metric, sum(num), sum(den), "population missing for some age bands")
-        return stats.dsr(num, den, [float(r["std_weight"]) for r in rows], multiplier=m)
-    if metric.method == "isr":
-        if sum(den) <= 0:
-            return _unavailable(metric, sum(num), 0.0, "no population for the area")
-        return stats.isr(
-            sum(num),
-            den,
-            [float(r["ref_numerator"]) for r in rows],
-            [float(r["ref_denominator"]) for r in rows],
-            multiplier=m,
-        )
-    raise ValueError(f"metric {metric.id}: unknown method {metric.method}")
-
-
-def _unavailable(metric: Metric, num: float, den: float, note: str) -> stats.Estimate:
-    return stats.Estimate(None, None, None, num, den, metric.method, metric.multiplier, note)
+    """Apply the declared method (``metrics.compute.methods``) to one HWB's rows (one row, or one per stratum)."""
+    return method_of(metric).estimate(metric, rows)
 
 
 def judge(

@@ -28,7 +28,8 @@ MetricWindow = Literal["quarter", "year_to_date", "rolling_12_months"]
 PlanBasis = Literal["quarter", "annual"]
 StatusScheme = Literal["plan", "rag"]
 
-_METHODS = ("isr", "dsr", "crude_rate", "proportion", "count")
+# The names of ``metrics.compute.methods.METHODS`` (core cannot import compute; a test keeps them equal).
+METHOD_NAMES = ("isr", "dsr", "crude_rate", "proportion", "count")
 _POLARITIES = ("lower_is_better", "higher_is_better", "neutral")
 _WINDOWS = ("quarter", "year_to_date", "rolling_12_months")
 SCORECARD_FILE = "scorecard.toml"
@@ -173,8 +174,8 @@ def _load(path: Path) -> list[Metric]:
         raise ValueError(f"{path}: id {metric.id!r} must match the file name")
     if metric.scorecard != path.parent.name:
         raise ValueError(f"{path}: scorecard {metric.scorecard!r} must match the folder name")
-    if metric.method not in _METHODS:
-        raise ValueError(f"{path}: method must be one of {_METHODS}")
+    if metric.method not in METHOD_NAMES:
+        raise ValueError(f"{path}: method must be one of {METHOD_NAMES}")
     if metric.polarity not in _POLARITIES:
         raise ValueError(f"{path}: polarity must be one of {_POLARITIES}")
     for w in metric.windows:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from metrics.compute.methods import METHODS
 from metrics.contracts import EXTRACTS, markdown_table
 from metrics.core.registry import Scorecard, default_scorecard, metrics_for, scorecard
 
@@ -32,18 +33,11 @@ def metrics_markdown(card: str | Scorecard | None = None) -> str:
         "| # | id | metric | unit | polarity | method (95% CI) | window (further views) | plan basis | sources |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    ci = {
-        "isr": "ISR, exact/Byar",
-        "dsr": "DSR ESP2013, Dobson",
-        "crude_rate": "crude rate, exact/Byar",
-        "proportion": "proportion, Wilson",
-        "count": "count, exact/Byar",
-    }
     for m in metrics_for(_card(card)):
         views = f" ({', '.join(v.replace('_', ' ') for v in m.views)})" if m.views else ""
         lines.append(
             f"| {m.order} | `{m.id}` | {m.title}{f' ({m.reference})' if m.reference else ''} | {m.unit} | "
-            f"{m.polarity.replace('_', ' ')} | {ci[m.method]} | {m.window.replace('_', ' ')}"
+            f"{m.polarity.replace('_', ' ')} | {METHODS[m.method].ci_label} | {m.window.replace('_', ' ')}"
             f"{' (cumulative)' if m.cumulative else ''}{views} | {m.plan_basis} | {', '.join(m.sources)} |"
         )
     lines.append("")
