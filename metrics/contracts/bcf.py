@@ -60,6 +60,7 @@ APC_SPELLS = Extract(
     unique=(("spell_id",),),
     ordered=(("discharge_date", "admission_date"),),
     required_if=(("discharge_destination", "discharge_date"),),
+    view="apc_current",
 )
 
 REABLEMENT = Extract(
@@ -86,6 +87,7 @@ REABLEMENT = Extract(
     key=("episode_id",),
     unique=(("episode_id",),),
     ordered=(("service_start_date", "hospital_discharge_date"),),
+    view="reablement_current",
 )
 
 CARE_HOME_ADMISSIONS = Extract(
@@ -105,6 +107,7 @@ CARE_HOME_ADMISSIONS = Extract(
     ),
     key=("admission_id",),
     unique=(("admission_id",),),
+    view="care_home_current",
 )
 
 _AGE_COLUMNS = (

@@ -54,6 +54,12 @@ class Extract:
     required_if: tuple[tuple[str, str], ...] = ()
     # Columns that may carry person-level identifiers: never logged or published.
     identifiers: tuple[str, ...] = field(default=("person_id",))
+    # The de-duplicated view metric SQL reads (latest delivery of each record); "" = ``<name>_current``.
+    view: str = ""
+
+    @property
+    def current_view(self) -> str:
+        return self.view or f"{self.name}_current"
 
     @property
     def column_names(self) -> list[str]:

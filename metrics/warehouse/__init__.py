@@ -217,14 +217,7 @@ def record_extracts() -> list[Extract]:
 
 def current_view(extract: Extract) -> str:
     """Name of the de-duplicated view of a record extract that metric SQL reads."""
-    return _VIEW_NAMES.get(extract.name, f"{extract.name}_current")
-
-
-_VIEW_NAMES = {
-    "apc_spells": "apc_current",
-    "reablement_episodes": "reablement_current",
-    "care_home_admissions": "care_home_current",
-}
+    return extract.current_view
 
 
 def prepare_views(con: duckdb.DuckDBPyConnection, as_of: Period) -> None:
