@@ -35,6 +35,8 @@ class Column:
     # last day and at most 5 years earlier (long stays admitted long ago);
     # by_period_end: no later than its last day (a child looked after since birth).
     window: Window | None = None
+    # A date the working-day clock counts from or to: the warehouse's calendar is widened to cover it.
+    working_days: bool = False
 
 
 @dataclass(frozen=True)

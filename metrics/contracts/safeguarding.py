@@ -60,7 +60,13 @@ ASSESSMENTS = Extract(
     columns=(
         Column("assessment_id", "VARCHAR", "Assessment identifier", pattern=PSEUDO_ID),
         CHILD,
-        Column("referral_date", "DATE", "Referral that started the clock (45 working days)", window="up_to_period_end"),
+        Column(
+            "referral_date",
+            "DATE",
+            "Referral that started the clock (45 working days)",
+            window="up_to_period_end",
+            working_days=True,
+        ),
         Column("start_date", "DATE", "Date the assessment started", window="up_to_period_end"),
         Column(
             "authorisation_date",
@@ -68,6 +74,7 @@ ASSESSMENTS = Extract(
             "Date the assessment was completed and authorised; empty if open",
             required=False,
             window="period",
+            working_days=True,
         ),
         LA,
     ),

@@ -18,7 +18,7 @@ from metrics.contracts import EXTRACTS, Extract
 from metrics.core.paths import REFERENCE
 from metrics.core.periods import Period
 from metrics.core.reference import england_bank_holidays
-from metrics.core.registry import all_metrics
+from metrics.core.registry import all_metrics, scorecards
 
 DEFAULT_DB = Path("data/processed/warehouse.duckdb")
 
@@ -66,8 +66,6 @@ CREATE OR REPLACE TEMP MACRO age_band5(a) AS
 CALENDAR_FIRST_YEAR = 2010
 CALENDAR_YEARS_AHEAD = 5
 # The dates working days are counted between, by extract: the calendar always covers them.
-CALENDAR_DATES = {"cs_assessments": ("referral_date", "authorisation_date")}
-
 _CALENDAR = """
 CREATE OR REPLACE TEMP TABLE ref_calendar AS
 WITH days AS (
@@ -220,6 +218,12 @@ def current_view(extract: Extract) -> str:
     return extract.current_view
 
 
+def _working_day_columns() -> list[tuple[Extract, list[str]]]:
+    """Record extracts with dates the working-day clock reads (``Column.working_days``)."""
+    found = [(e, [c.name for c in e.columns if c.working_days]) for e in record_extracts()]
+    return [(e, cols) for e, cols in found if cols]
+
+
 def prepare_views(con: duckdb.DuckDBPyConnection, as_of: Period) -> None:
     """Views the metric SQL reads, as the warehouse stood for ``as_of``.
 
@@ -236,18 +240,17 @@ def prepare_views(con: duckdb.DuckDBPyConnection, as_of: Period) -> None:
             f"WHERE _period <= '{cutoff}' "
             f"QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY _period DESC) = 1"
         )
-    con.execute(
-        "CREATE OR REPLACE TEMP VIEW population_long AS "
-        "SELECT _period AS period, code AS hwb_code, sex, "
-        "CASE WHEN age_col = '90+' THEN 90 ELSE CAST(age_col AS INTEGER) END AS age, population "
-        "FROM (UNPIVOT population ON COLUMNS('^([0-9]+|90\\+)$') INTO NAME age_col VALUE population)"
-    )
+    # Each scorecard's own derived views (e.g. the BCF population in long form), from its folder.
+    for card in scorecards().values():
+        views = card.folder / "views.sql"
+        if views.is_file():
+            con.execute(views.read_text(encoding="utf-8"))
     # The working-day calendar covers the quarter run and every date the clock reads, from the data.
     spans = [
         con.execute(
-            f"SELECT {', '.join(f'min({c}), max({c})' for c in columns)} FROM {current_view(EXTRACTS[name])}"
+            f"SELECT {', '.join(f'min({c}), max({c})' for c in columns)} FROM {current_view(extract)}"
         ).fetchone()
         or ()
-        for name, columns in CALENDAR_DATES.items()
+        for extract, columns in _working_day_columns()
     ]
     ensure_calendar(con, as_of.start, as_of.end, *(d for span in spans for d in span))
