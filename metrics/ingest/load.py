@@ -4,7 +4,8 @@ Stages: file checks (present, non-empty, UTF-8, header exactly as the
 contract) -> DuckDB parse with every column as text and ``store_rejects``
 (structural errors with line and column) -> each typed cell checked against its type's one text
 form, then cast, in SQL (``metrics.validate.values``) ->
-GX validation of the typed rows -> one transaction that replaces the
+the contract's row rules (SQL) and GX validation of the typed rows, and plans or targets against
+their metric's range (``metrics.validate.plans``) -> one transaction that replaces the
 period's partition. Any problem rejects the whole file: the partition is
 left exactly as it was and every problem is kept in ``rejects``.
 """
@@ -25,6 +26,7 @@ import pandas as pd
 from metrics.contracts import Extract
 from metrics.core.periods import Period
 from metrics.core.results import ACCEPTED, MISSING, REJECTED, UNCHANGED, LoadOutcome, Problem
+from metrics.validate import plans as plan_rules
 from metrics.validate import sql as row_rules
 from metrics.validate import values
 from metrics.validate.gx import gx_max_rows
@@ -229,6 +231,12 @@ def load_extract(
             frame = _gx_frame(con, f"typed_{tag}", rows, found)
             # Both checks run the same rules; their union is kept, so a disagreement can only reject more.
             union = list(dict.fromkeys(found + validate(extract, period, frame)))
+            # A plan or target outside its metric's range is reported once, by the rule naming the metric.
+            ranged = [
+                p for p in plan_rules.target_problems(con, extract, f"typed_{tag}") if (p.line, p.column) not in seen
+            ]
+            specific = {(p.line, p.column) for p in ranged}
+            union = [p for p in union if not (p.rule == "range" and (p.line, p.column) in specific)] + ranged
             problems = sorted(
                 cast + [p for p in union if (p.line, p.column) not in seen], key=lambda p: (p.line or 0, p.column or "")
             )
