@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pytest
 
 from metrics.contracts import PLANS, TARGETS
 from metrics.core.periods import Period
