@@ -56,7 +56,7 @@ def test_corrupt_extract_is_rejected_whole_and_previous_partition_kept(
     assert out.status == REJECTED
     found = {(p.line, p.column, p.rule) for p in out.problems}
     assert {
-        (3, "admission_date", "type"),
+        (3, "admission_date", "type:date"),
         (4, "age_at_admission", "range"),
         (5, "admission_method", "code"),
         (6, "discharge_date", "date_window"),

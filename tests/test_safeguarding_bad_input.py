@@ -48,7 +48,7 @@ def test_bad_missing_episodes_are_rejected_with_line_and_column(
     assert out.status == REJECTED
     found = {(p.line, p.column, p.rule) for p in out.problems}
     assert {
-        (3, "returned_at", "type"),
+        (3, "returned_at", "type:timestamp"),
         (4, "returned_at", "date_window"),
         (5, "rhi_completed_at", "order"),
         (6, "looked_after", "code"),

@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 
 from metrics.compute import stats
+from metrics.compute.denominators import incomplete
 from metrics.compute.methods import method_of
 from metrics.compute.status import CONTEXT, NO_DATA, Assessment, PlanKey, assess, assess_rag, plan_for
 from metrics.core.periods import Period
@@ -83,9 +84,15 @@ def compute_metric(
     by_hwb: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         by_hwb[r["hwb_code"]].append(r)
+    # An area whose population is incomplete gets no rate at all, never one from part of it.
+    lacking = incomplete(con, metric, period, hwb_list)
     results = []
     for hwb in hwb_list:
-        est = estimate_from_rows(metric, by_hwb[hwb])
+        if hwb in lacking:
+            num = sum(float(r["numerator"]) for r in by_hwb[hwb])
+            est = stats.Estimate(None, None, None, num, None, metric.method, metric.multiplier, lacking[hwb])
+        else:
+            est = estimate_from_rows(metric, by_hwb[hwb])
         a = judge(metric, hwb, period, est.value, plans, scheme, tolerances)
         results.append(
             MetricResult(

@@ -2,8 +2,10 @@
 
 Stages: file checks (present, non-empty, UTF-8, header exactly as the
 contract) -> DuckDB parse with every column as text and ``store_rejects``
-(structural errors with line and column) -> strict type casts in SQL ->
-GX validation of the typed rows -> one transaction that replaces the
+(structural errors with line and column) -> each typed cell checked against its type's one text
+form, then cast, in SQL (``metrics.validate.values``) ->
+the contract's row rules (SQL) and GX validation of the typed rows, and plans or targets against
+their metric's range (``metrics.validate.plans``) -> one transaction that replaces the
 period's partition. Any problem rejects the whole file: the partition is
 left exactly as it was and every problem is kept in ``rejects``.
 """
@@ -21,10 +23,12 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from metrics.contracts import Column, Extract
+from metrics.contracts import Extract
 from metrics.core.periods import Period
 from metrics.core.results import ACCEPTED, MISSING, REJECTED, UNCHANGED, LoadOutcome, Problem
+from metrics.validate import plans as plan_rules
 from metrics.validate import sql as row_rules
+from metrics.validate import values
 from metrics.validate.gx import gx_max_rows
 
 Validate = Callable[[Extract, Period, pd.DataFrame], list[Problem]]
@@ -38,18 +42,6 @@ fault_injection: Callable[[str], None] | None = None
 def _step(name: str) -> None:
     if fault_injection is not None:
         fault_injection(name)
-
-
-_CASTS = {
-    "INTEGER": ("TRY_CAST({c} AS BIGINT)", "a whole number"),
-    # NaN and infinity parse as doubles but are no plan value; they fail like any other non-number.
-    "DOUBLE": ("CASE WHEN isfinite(TRY_CAST({c} AS DOUBLE)) THEN TRY_CAST({c} AS DOUBLE) END", "a number"),
-    "DATE": ("CAST(try_strptime({c}, '%Y-%m-%d') AS DATE)", "a date in YYYY-MM-DD form"),
-    "TIMESTAMP": (
-        "try_strptime({c}, ['%Y-%m-%d %H:%M', '%Y-%m-%d %H:%M:%S', '%Y-%m-%dT%H:%M', '%Y-%m-%dT%H:%M:%S'])",
-        "a date and time in YYYY-MM-DD HH:MM form",
-    ),
-}
 
 
 def sha256_of(path: Path) -> str:
@@ -189,39 +181,6 @@ def _structural_reason(etype: str, msg: str) -> str:
     return msg.split("\n")[0][:200]
 
 
-def _typed_select(extract: Extract, source: str) -> str:
-    parts = ["_line"]
-    for c in extract.columns:
-        q = f'"{c.name}"'
-        if c.dtype == "VARCHAR":
-            parts.append(f"NULLIF(trim({q}), '') AS {q}")
-        else:
-            expr = _CASTS[c.dtype][0].format(c=f"NULLIF(trim({q}), '')")
-            parts.append(f"{expr}::{c.dtype} AS {q}")
-    return f"SELECT {', '.join(parts)} FROM {source}"
-
-
-def _cast_problems(con: duckdb.DuckDBPyConnection, extract: Extract, tag: str) -> list[Problem]:
-    """Values present but not of the column's type, found in one scan of the raw text."""
-    typed: list[Column] = [c for c in extract.columns if c.dtype != "VARCHAR"]
-    if not typed:
-        return []
-    lines = row_rules.failing_lines(
-        con,
-        f"raw_{tag}",
-        [
-            f"NULLIF(trim({q}), '') IS NOT NULL AND {_CASTS[c.dtype][0].format(c=f'trim({q})')} IS NULL"
-            for c in typed
-            for q in [f'"{c.name}"']
-        ],
-    )
-    return [
-        Problem(line, c.name, "type", f"{c.name} is not {_CASTS[c.dtype][1]}")
-        for c, found in zip(typed, lines, strict=True)
-        for line in found
-    ]
-
-
 def load_extract(
     con: duckdb.DuckDBPyConnection,
     extract: Extract,
@@ -265,13 +224,19 @@ def load_extract(
             if rows == 0:
                 problems = [Problem(None, None, "no_rows", "the file has a header but no data rows")]
         if not problems:
-            cast = _cast_problems(con, extract, tag)
-            con.execute(f"CREATE OR REPLACE TEMP TABLE typed_{tag} AS {_typed_select(extract, f'raw_{tag}')}")
+            cast = values.value_problems(con, extract, f"raw_{tag}")
+            con.execute(f"CREATE OR REPLACE TEMP TABLE typed_{tag} AS {values.typed_select(extract, f'raw_{tag}')}")
             seen = {(p.line, p.column) for p in cast}  # an uncastable value is reported once, as such
             found = row_rules.problems(con, extract, period, f"typed_{tag}")
             frame = _gx_frame(con, f"typed_{tag}", rows, found)
             # Both checks run the same rules; their union is kept, so a disagreement can only reject more.
             union = list(dict.fromkeys(found + validate(extract, period, frame)))
+            # A plan or target outside its metric's range is reported once, by the rule naming the metric.
+            ranged = [
+                p for p in plan_rules.target_problems(con, extract, f"typed_{tag}") if (p.line, p.column) not in seen
+            ]
+            specific = {(p.line, p.column) for p in ranged}
+            union = [p for p in union if not (p.rule == "range" and (p.line, p.column) in specific)] + ranged
             problems = sorted(
                 cast + [p for p in union if (p.line, p.column) not in seen], key=lambda p: (p.line or 0, p.column or "")
             )
