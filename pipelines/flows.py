@@ -30,11 +30,13 @@ from pydantic import Field
 from metrics.compute.run import available_hwbs, compute_period
 from metrics.core.paths import RunPaths
 from metrics.core.periods import Period, just_closed
+from metrics.core.reference import hwb_names
 from metrics.core.registry import Scorecard, default_scorecard, scorecard, scorecards
 from metrics.core.results import REJECTED, LoadOutcome, MetricResult, headline
 from metrics.ingest.run import extracts_of, ingest_periods, periods_to_load
 from metrics.publish.manifest import build_manifest, write_manifest
 from metrics.publish.run import export_returns, render_charts, render_scorecards
+from metrics.publish.tidy import tidy_rows, write_results
 from metrics.warehouse.runlock import exclusive_run
 from metrics.warehouse.runs import record_run, run_history
 from pipelines import artifacts
@@ -115,6 +117,14 @@ def scorecard_task(
     card: Scorecard,
 ) -> list[Path]:
     return render_scorecards(paths, target, results, loads, generated_at, threshold, card, progress=_emit)
+
+
+@task(name="export-tidy-results", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
+def tidy_task(
+    paths: RunPaths, target: Period, results: list[MetricResult], threshold: int, card: Scorecard
+) -> list[Path]:
+    mine = [r for r in results if Period.parse(r.period) <= target]
+    return write_results(paths.period_reports(target, card), tidy_rows(mine, card, hwb_names(), threshold))
 
 
 def resolve_period(period: str | None, today: dt.date | None = None) -> Period:
@@ -226,6 +236,7 @@ def _run(
     generated_at = started.strftime("%Y-%m-%d %H:%M UTC")
     returns = export_task(paths, target, results, generated_at, suppression_threshold, card)
     pages = scorecard_task(paths, target, results, loads, generated_at, suppression_threshold, card)
+    tidy = tidy_task(paths, target, results, suppression_threshold, card)
 
     rejected = [o for o in loads if o.status == REJECTED]
     status = "failed: rejected extracts" if rejected else "completed"
@@ -237,7 +248,7 @@ def _run(
         started,
         loads,
         results,
-        [*charts, *returns, *pages, docs],
+        [*charts, *returns, *pages, *tidy, docs],
         suppression_threshold,
         status,
         run_history(paths, target, card),

@@ -6,6 +6,7 @@ PREFECT_HOME per test module), on copies of data/raw, writing into a temporary f
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -86,6 +87,29 @@ def test_workbook_cells_match_the_computed_results(ws: Workspace) -> None:
         assert row[col["Actual performance"]] == pytest.approx(r["value"], rel=1e-12)
         status_col = next(i for h, i in col.items() if h and h.startswith("Assessment of progress"))
         assert row[status_col] == r["status"]
+
+
+def test_tidy_results_equal_the_workbook_and_are_listed(ws: Workspace) -> None:
+    """results.csv / results.parquet carry the workbook's figures for the quarter's headline rows."""
+    import pyarrow.parquet as pq
+
+    from metrics.publish.nhse_return import FIRST_DATA_ROW, HEADER_ROW
+
+    out = ws.reports / PERIOD
+    with open(out / "results.csv", newline="", encoding="utf-8") as fh:
+        tidy = [r for r in csv.DictReader(fh) if r["period"] == PERIOD and r["headline"] == "true"]
+    assert pq.read_table(out / "results.parquet").num_rows >= len(tidy) == 5
+    sheet = openpyxl.load_workbook(out / f"bcf_return_{HWB}_{PERIOD}.xlsx")["Metrics"]
+    col = {h: i for i, h in enumerate(c.value for c in sheet[HEADER_ROW + 1])}
+    book = {row[col["Metric"]]: row for row in sheet.iter_rows(min_row=FIRST_DATA_ROW + 1, values_only=True)}
+    status_col = next(i for h, i in col.items() if h and h.startswith("Assessment of progress"))
+    for r in tidy:
+        row = book[r["metric_title"]]
+        assert float(r["value"]) == pytest.approx(row[col["Actual performance"]], rel=1e-12)
+        assert float(r["plan_or_target"]) == row[col["Planned performance"]]
+        assert r["status"] == row[status_col]
+    listed = {Path(o["path"]).name for o in ws.manifest()["outputs"]}
+    assert {"results.csv", "results.parquet"} <= listed
 
 
 def test_rerun_is_idempotent(ws: Workspace) -> None:

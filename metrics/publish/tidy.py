@@ -1,0 +1,120 @@
+"""Results for other tools: ``results.csv`` and ``results.parquet``, one tidy row per area, metric,
+period and view, suppressed exactly as the page and the workbook (``metrics.compute.suppression``).
+
+The columns are documented once, in ``schemas/results.schema.json`` (a JSON Schema of one row),
+which tests check every written row against. A suppressed count is empty (null) with
+``numerator_suppressed`` / ``denominator_suppressed`` set, so a BI tool keeps numeric columns numeric;
+the value, CI and projections derived from a suppressed count are empty too, as on the page.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from metrics.compute.suppression import is_suppressed, publishable
+from metrics.core.registry import Scorecard, get
+from metrics.core.results import MetricResult
+
+SCHEMA = Path(__file__).parent / "schemas" / "results.schema.json"
+
+
+def columns() -> list[str]:
+    """The column order, as the schema declares it."""
+    return list(json.loads(SCHEMA.read_text(encoding="utf-8"))["properties"])
+
+
+def tidy_rows(
+    results: Sequence[MetricResult], card: Scorecard, names: Mapping[str, str], threshold: int
+) -> list[dict[str, Any]]:
+    """One row per result, publishable fields only, in a stable order."""
+    rows = []
+    for r in sorted(results, key=lambda r: (r.hwb_code, get(r.metric_id).order, r.metric_id, r.period, r.view)):
+        m = get(r.metric_id)
+        p = publishable(r, threshold)
+
+        def count(x: object) -> float | None:
+            return None if is_suppressed(x) or x is None else float(x)  # type: ignore[arg-type]
+
+        rows.append(
+            {
+                "scorecard": card.id,
+                "area_code": r.hwb_code,
+                "area_name": names.get(r.hwb_code, r.hwb_code),
+                "metric_id": r.metric_id,
+                "metric_title": m.title,
+                "unit": m.unit,
+                "period": r.period,
+                "view": r.view or m.window,
+                "headline": not r.view,
+                "cumulative": m.cumulative and (r.view or m.window) == "year_to_date",
+                "window_start": r.window_start.isoformat(),
+                "window_end": r.window_end.isoformat(),
+                "method": r.method,
+                "numerator": count(p["numerator"]),
+                "numerator_suppressed": is_suppressed(p["numerator"]),
+                "denominator": count(p["denominator"]),
+                "denominator_suppressed": is_suppressed(p["denominator"]),
+                "value": p["value"],
+                "lower_95": p["lower"],
+                "upper_95": p["upper"],
+                "plan_or_target": p["plan"],
+                "status": p["status"],
+                "note": p["note"],
+            }
+        )
+    return rows
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """Write whole or not at all: a temporary name in the same folder, then one rename."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_results(out_dir: Path, rows: Sequence[Mapping[str, Any]]) -> list[Path]:
+    """``results.csv`` (UTF-8, header, empty = null) and ``results.parquet`` (typed) in ``out_dir``."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    cols = columns()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=cols, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("" if row[k] is None else _csv_text(row[k])) for k in cols})
+    csv_path = out_dir / "results.csv"
+    _replace(csv_path, text.getvalue().encode("utf-8"))
+
+    types = {"string": pa.string(), "number": pa.float64(), "boolean": pa.bool_()}
+    props = json.loads(SCHEMA.read_text(encoding="utf-8"))["properties"]
+    schema = pa.schema([(c, types[next(t for t in _types(props[c]) if t != "null")]) for c in cols])
+    table = pa.Table.from_pylist([dict(r) for r in rows], schema=schema)
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    parquet_path = out_dir / "results.parquet"
+    _replace(parquet_path, sink.getvalue().to_pybytes())
+    return [csv_path, parquet_path]
+
+
+def _types(prop: Mapping[str, Any]) -> list[str]:
+    t = prop["type"]
+    return [t] if isinstance(t, str) else list(t)
+
+
+def _csv_text(v: object) -> str:
+    # A text cell that a spreadsheet would run as a formula starts with a quote mark instead.
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    s = str(v)
+    return "'" + s if isinstance(v, str) and s[:1] in ("=", "+", "-", "@", "\t", "\r") else s
