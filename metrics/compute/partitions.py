@@ -21,7 +21,7 @@ from metrics.contracts import EXTRACTS, Extract
 from metrics.core.periods import Period
 from metrics.core.registry import Scorecard, default_scorecard
 from metrics.core.results import LoadOutcome, MetricResult
-from metrics.warehouse.runs import LATEST_LOADS_SQL
+from metrics.warehouse.runs import LATEST_LOADS_SQL, latest_loads
 
 LOADS_FILE = "_loads.parquet"
 
@@ -59,22 +59,11 @@ def exported_loads(root: Path) -> list[LoadOutcome]:
         return []
     con = duckdb.connect()
     try:
-        rows = con.execute("SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
+        # The exported file holds the latest loads already; reading it through the same query keeps one
+        # definition of a load outcome's columns.
+        return latest_loads(con, f"read_parquet('{str(path).replace(chr(39), chr(39) * 2)}')")
     finally:
         con.close()
-    return [
-        LoadOutcome(
-            extract=r[0],
-            period=r[1],
-            file_path=r[2],
-            status=r[3],
-            sha256=r[4],
-            rows=r[5] or 0,
-            rejected_rows=r[6] or 0,
-            message=r[7] or "",
-        )
-        for r in rows
-    ]
 
 
 def _table_from_partition(con: duckdb.DuckDBPyConnection, extract: Extract, root: Path, area: str) -> None:

@@ -53,14 +53,19 @@ def run_history(paths: RunPaths, period: Period, card: Scorecard) -> list[dict[s
 
 
 LATEST_LOADS_SQL = """
-SELECT extract, period, file_path, status, sha256, rows, rejected_rows, message FROM loads
+SELECT extract, period, file_path, status, sha256, rows, rejected_rows, message, loaded_at, load_id FROM loads
 QUALIFY row_number() OVER (PARTITION BY extract, period ORDER BY loaded_at DESC, load_id DESC) = 1
 ORDER BY period, extract
 """
 
 
-def latest_loads(con: duckdb.DuckDBPyConnection) -> list[LoadOutcome]:
-    """The last recorded load of each extract and period: what the warehouse's tables now stand for."""
+def latest_loads(con: duckdb.DuckDBPyConnection, source: str = "loads") -> list[LoadOutcome]:
+    """The last recorded load of each extract and period: what the warehouse's tables now stand for.
+
+    ``source`` is the ``loads`` table, or any relation of the same columns (e.g. the copy exported
+    beside Parquet partitions, ``read_parquet('.../_loads.parquet')``).
+    """
+    sql = LATEST_LOADS_SQL.replace("FROM loads", f"FROM {source}")
     return [
         LoadOutcome(
             extract=r[0],
@@ -72,5 +77,5 @@ def latest_loads(con: duckdb.DuckDBPyConnection) -> list[LoadOutcome]:
             rejected_rows=r[6] or 0,
             message=r[7] or "",
         )
-        for r in con.execute(LATEST_LOADS_SQL).fetchall()
+        for r in con.execute(sql).fetchall()
     ]
