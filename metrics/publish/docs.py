@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 from metrics.contracts import EXTRACTS, markdown_table
+from metrics.core import atomic
 from metrics.core.registry import Scorecard, default_scorecard, metrics_for, scorecard
 
 
@@ -95,6 +96,6 @@ def refresh_docs(root: str | Path = ".") -> list[Path]:
                 raise ValueError(f"{p}: missing the {start.strip()} ... {end} markers")
             new = new[: found.start()] + start + body + "\n" + end + new[found.end() :]
         if new != text:
-            p.write_text(new, encoding="utf-8")
+            atomic.write_text(p, new)
             changed.append(p)
     return changed
