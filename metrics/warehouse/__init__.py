@@ -169,6 +169,10 @@ def _check_place(path: Path, read_only: bool) -> None:
     if st is not None and not stat.S_ISREG(st.st_mode):
         kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file"
         raise EnvironmentProblem(f"the warehouse {path} is {kind}, not a DuckDB file: {_FIX}")
+    # Checked before DuckDB sees it: DuckDB opens some other formats itself (an SQLite file through
+    # an extension it would fetch from the network) instead of refusing them.
+    if st is not None and _head(path)[8:12] != _DUCKDB_MAGIC:
+        raise EnvironmentProblem(f"the warehouse {path} is not a DuckDB database ({_looks_like(path)}): {_FIX}")
     if read_only:
         if st is None:
             raise EnvironmentProblem(
@@ -213,12 +217,19 @@ def _unusable(path: Path, exc: duckdb.Error) -> EnvironmentProblem:
     return EnvironmentProblem(f"the warehouse {path} cannot be opened ({first}): {_FIX}")
 
 
-def _looks_like(path: Path) -> str:
+_DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
+
+
+def _head(path: Path) -> bytes:
     try:
         with open(path, "rb") as fh:
-            head = fh.read(512)
-    except OSError:
-        return "it cannot be read"
+            return fh.read(512)
+    except OSError as exc:
+        raise EnvironmentProblem(f"the warehouse {path} cannot be read ({exc.strerror or exc}): {_FIX}") from exc
+
+
+def _looks_like(path: Path) -> str:
+    head = _head(path)
     if not head:
         return "it is empty, 0 bytes: an interrupted first run? delete it"
     if head.startswith(b"SQLite format 3"):
