@@ -57,9 +57,22 @@ def atomic_path(target: Path) -> Iterator[Path]:
     except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
-        if isinstance(exc, OSError):
-            raise _not_written(target, exc) from exc
+        cause = _os_error(exc)
+        if cause is not None:
+            raise _not_written(target, cause) from exc
         raise
+
+
+def _os_error(exc: BaseException) -> OSError | None:
+    """The file system's error behind ``exc``, if any (xlsxwriter wraps it in its FileCreateError)."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None or isinstance(seen, EnvironmentProblem):
+            return None
+        if isinstance(seen, OSError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def write_bytes(target: Path, data: bytes) -> Path:
