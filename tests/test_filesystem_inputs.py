@@ -154,13 +154,20 @@ def test_an_absent_file_is_still_not_delivered(
     assert (out.status, out.message, out.problems) == (MISSING, "file not delivered", [])
 
 
-def test_an_unreadable_file_is_rejected_naming_the_fix(tmp_path: Path) -> None:
-    """chmod 000, loaded by a process without root's permission override (tests run as root)."""
+UNREADABLE = {
+    "file-mode-000": (lambda path: path.chmod(0o000), "permission denied"),
+    "folder-without-x": (lambda path: path.parent.chmod(0o644), "permission denied on the file or a folder above it"),
+}
+
+
+@pytest.mark.parametrize("how", list(UNREADABLE))
+def test_an_unreadable_file_is_rejected_naming_the_fix(how: str) -> None:
+    """Loaded by a process without root's permission override (tests run as root)."""
     shared = Path(tempfile.mkdtemp(prefix="scorecard-perm-", dir="/tmp"))
     try:
         shared.chmod(0o755)
         path = _good(shared / "raw" / NAME)
-        path.chmod(0o000)
+        UNREADABLE[how][0](path)
         got = run_unprivileged(f"""
             import json, duckdb
             from pathlib import Path
@@ -178,11 +185,12 @@ def test_an_unreadable_file_is_rejected_naming_the_fix(tmp_path: Path) -> None:
                                "problems": [[p.rule, p.reason] for p in out.problems]}}))
         """)
     finally:
+        (shared / "raw").chmod(0o755)
         shutil.rmtree(shared)
     assert (got["status"], got["path"], got["rows"]) == (REJECTED, str(path), 0)
     [[rule, reason]] = got["problems"]
     assert rule == "file_unreadable"
-    assert reason.startswith(f"{NAME} cannot be read (permission denied)") and "chmod a+r" in reason
+    assert reason.startswith(f"{NAME} cannot be read ({UNREADABLE[how][1]})") and "chmod a+r" in reason
 
 
 GLOB_NAMES = [
