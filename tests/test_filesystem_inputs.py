@@ -8,7 +8,10 @@ import hashlib
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import tempfile
+import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -236,3 +239,30 @@ def test_the_hash_recorded_is_of_the_bytes_loaded_even_if_the_file_is_replaced_m
     assert out.sha256 == hashlib.sha256(delivered).hexdigest()
     assert con.execute("SELECT sha256, rows FROM loads").fetchall() == [(out.sha256, 2)]
     assert con.execute("SELECT spell_id FROM apc_spells ORDER BY 1").fetchall() == [("S00001",), ("S00002",)]
+
+
+def test_no_copy_of_the_extract_outlives_a_killed_load(tmp_path: Path) -> None:
+    """The private copy has no name (Linux): a process killed mid-load leaves no record-level data behind."""
+    path = _good(tmp_path / "raw" / NAME)
+    tmp = tmp_path / "killed-tmp"
+    tmp.mkdir()
+    script = f"""
+        import os, signal
+        from pathlib import Path
+        from metrics import warehouse
+        from metrics.contracts import APC_SPELLS
+        from metrics.core.periods import Period
+        from metrics.ingest import load
+        con = warehouse.connect({str(tmp_path / "w.duckdb")!r})
+        load.fault_injection = lambda step: os.kill(os.getpid(), signal.SIGKILL)
+        load.load_extract(con, APC_SPELLS, Path({str(path)!r}), Period.parse("2023-24-Q2"), "r", lambda *a: [])
+    """
+    done = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)],
+        env={**os.environ, "TMPDIR": str(tmp)},
+        capture_output=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr[-2000:]
+    assert list(tmp.iterdir()) == []

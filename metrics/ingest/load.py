@@ -22,6 +22,7 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
 import pandas as pd
@@ -157,22 +158,32 @@ def _unreadable(path: Path, why: str) -> Problem:
 
 
 @contextlib.contextmanager
-def _private_folder() -> Iterator[Path]:
-    """A fresh folder for the private copies, with no glob characters in its path."""
+def _private_file() -> Iterator[tuple[BinaryIO, Path]]:
+    """A private temporary file and the plain path DuckDB reads it by.
+
+    On Linux the file has no name at all (``O_TMPFILE``; DuckDB opens it as ``/proc/self/fd/N``), so
+    no copy of record-level data outlives the process, even one that is killed. Elsewhere it is
+    ``extract.csv`` in a fresh folder, removed on exit."""
+    with tempfile.TemporaryFile() as fh:
+        proc = Path(f"/proc/self/fd/{fh.fileno()}")
+        if proc.exists():
+            yield fh, proc
+            return
     with tempfile.TemporaryDirectory(prefix="scorecard-load-") as tmp:
         if _GLOB_CHARS & set(tmp):
             raise EnvironmentProblem(
                 f"the temporary folder {tmp} has one of {''.join(sorted(_GLOB_CHARS))} in its path, which DuckDB "
                 "would read as a pattern: set TMPDIR to a folder with a plain name"
             )
-        yield Path(tmp)
+        with open(Path(tmp) / "extract.csv", "w+b") as fh:
+            yield fh, Path(tmp) / "extract.csv"
 
 
-def _private_copy(path: Path, folder: Path) -> tuple[Path, str] | Problem:
-    """Copy the delivered file into ``folder`` under a plain name, hashing the same bytes as they are
-    copied: the digest recorded is exactly of the bytes DuckDB parses (a file replaced or rewritten
-    during the run cannot load a mix), and DuckDB never sees the user's path, so ``[``, ``*``, ``?``
-    in a folder name are taken literally."""
+def _private_copy(path: Path, out: BinaryIO) -> str | Problem:
+    """Copy the delivered file into the private file ``out``, hashing the same bytes as they are
+    copied; returns their SHA-256. The digest recorded is exactly of the bytes DuckDB parses (a file
+    replaced or rewritten during the run cannot load a mix), and DuckDB never sees the user's path,
+    so ``[``, ``*``, ``?`` in a folder name are taken literally."""
     try:
         # O_NONBLOCK: should the path have become a named pipe since it was checked, opening returns at once.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -180,37 +191,29 @@ def _private_copy(path: Path, folder: Path) -> tuple[Path, str] | Problem:
         return _unreadable(path, "permission denied")
     except OSError as exc:
         return _unreadable(path, exc.strerror or str(exc))
-    copy = folder / "extract.csv"
     h = hashlib.sha256()
     try:
         kind = _not_regular(os.fstat(fd).st_mode)
         if kind:
             return Problem(None, None, "file_not_regular", f"{path.name} is {kind}, not a regular file")
-        with open(copy, "wb") as out:
-            while True:
-                try:
-                    chunk = os.read(fd, _CHUNK)
-                except OSError as exc:
-                    return _unreadable(path, exc.strerror or str(exc))
-                if not chunk:
-                    break
-                h.update(chunk)
-                try:
-                    out.write(chunk)
-                except OSError as exc:
-                    raise _temp_full(folder, exc) from exc
-    except OSError as exc:  # closing the copy (a full temporary disk can show only here)
-        raise _temp_full(folder, exc) from exc
+        while True:
+            try:
+                chunk = os.read(fd, _CHUNK)
+            except OSError as exc:
+                return _unreadable(path, exc.strerror or str(exc))
+            if not chunk:
+                break
+            h.update(chunk)
+            out.write(chunk)
+        out.flush()
+    except OSError as exc:  # writing the copy: the temporary folder's disk is full
+        raise EnvironmentProblem(
+            f"could not copy {path} into the temporary folder {tempfile.gettempdir()}: {exc.strerror or exc}; "
+            "free space there or set TMPDIR to a folder with room for the largest extract, then run again"
+        ) from exc
     finally:
         os.close(fd)
-    return copy, h.hexdigest()
-
-
-def _temp_full(folder: Path, exc: OSError) -> EnvironmentProblem:
-    return EnvironmentProblem(
-        f"could not copy the extract into the temporary folder {folder.parent}: {exc.strerror or exc}; "
-        "free space there or set TMPDIR to a folder with room for the largest extract, then run again"
-    )
+    return h.hexdigest()
 
 
 def check_file(extract: Extract, path: Path) -> list[Problem]:
@@ -392,13 +395,12 @@ def load_extract(
     missing, problem = _access_problem(path)
     if missing:
         return LoadOutcome(extract.name, period.label, shown, MISSING, message="file not delivered")
-    with _private_folder() as folder:
-        got = problem or _private_copy(path, folder)
+    with _private_file() as (fh, copy):
+        got = problem or _private_copy(path, fh)
         if isinstance(got, Problem):
             load_id = uuid.uuid4().hex
             return _reject(con, extract, path, period, run_id, load_id, None, 0, [got], load_id[:12])
-        copy, digest = got
-        return _load_copy(con, extract, path, copy, digest, period, run_id, validate, force)
+        return _load_copy(con, extract, path, copy, got, period, run_id, validate, force)
 
 
 def _load_copy(
