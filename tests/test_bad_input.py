@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from metrics import warehouse
 from metrics.contracts import APC_SPELLS, POPULATION
+from metrics.core.errors import EnvironmentProblem
 from metrics.core.periods import Period
 from metrics.core.results import ACCEPTED, REJECTED, UNCHANGED
 from metrics.ingest import load as ingest
@@ -232,7 +233,8 @@ def test_failure_mid_commit_leaves_the_warehouse_exactly_as_before(
     v2 = write_extract(tmp_path / "v2" / "apc_spells.csv", APC_SPELLS, GOOD)
     ingest.fault_injection = fail
     try:
-        with pytest.raises(OSError, match="disk full"):
+        # A write the file system refuses is the environment's problem (exit 3), named as such.
+        with pytest.raises(EnvironmentProblem, match="disk full"):
             load_extract(con, APC_SPELLS, v2, Q2, "r2", validator.validate)
     finally:
         ingest.fault_injection = None

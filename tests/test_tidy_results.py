@@ -54,7 +54,7 @@ def test_every_row_matches_the_schema_and_the_page_suppression(tmp_path: Path) -
 def test_csv_and_parquet_hold_the_same_rows_in_the_schema_order(tmp_path: Path) -> None:
     rows = tidy_rows(_results(), default_scorecard(), {}, 5)
     csv_path, parquet_path = write_results(tmp_path, rows)
-    assert not list(tmp_path.glob(".*.tmp"))
+    assert not list(tmp_path.glob(".*.tmp"))  # written whole: no temporary left
     with open(csv_path, newline="", encoding="utf-8") as fh:
         read = list(csv.DictReader(fh))
     assert list(read[0]) == columns()

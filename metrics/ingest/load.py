@@ -12,18 +12,26 @@ left exactly as it was and every problem is kept in ``rejects``.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import errno
 import hashlib
 import io
 import json
+import os
+import stat
+import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
 import pandas as pd
 
+from metrics import warehouse
 from metrics.contracts import Extract
+from metrics.core.errors import EnvironmentProblem
 from metrics.core.periods import Period
 from metrics.core.results import ACCEPTED, MISSING, REJECTED, UNCHANGED, LoadOutcome, Problem
 from metrics.validate import plans as plan_rules
@@ -49,6 +57,154 @@ def sha256_of(path: Path) -> str:
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
+    return h.hexdigest()
+
+
+# Characters DuckDB's file readers expand as a glob (and "{" for brace lists): never in a path it reads.
+_GLOB_CHARS = frozenset("[]*?{}")
+_CHUNK = 1 << 20
+
+
+def _access_problem(path: Path) -> tuple[bool, Problem | None]:
+    """``(missing, problem)`` for the delivered path as the file system has it, without opening it
+    (a named pipe would block): not there at all, or there but not a regular readable file."""
+    name = path.name
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            return False, Problem(
+                None,
+                None,
+                "file_broken_link",
+                f"{name} is a symbolic link to {os.readlink(path)}, which does not exist: "
+                "put the file itself in the folder, or point the link at the delivered file",
+            )
+        other = _same_name_other_case(path)
+        if other is not None:
+            return False, Problem(
+                None,
+                None,
+                "file_name_case",
+                f"the file is named {other}, not {name}: file names are case-sensitive; rename it to {name}",
+            )
+        return True, None
+    except NotADirectoryError:
+        return False, Problem(
+            None, None, "file_not_regular", f"{path.parent} is a file, not a folder: the quarter's files go in a folder"
+        )
+    except PermissionError:
+        return False, _unreadable(path, "permission denied on the file or a folder above it")
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return False, Problem(
+                None,
+                None,
+                "file_broken_link",
+                f"{name} is a symbolic link that loops back on itself: put the file itself in the folder",
+            )
+        return False, _unreadable(path, exc.strerror or str(exc))
+    kind = _not_regular(st.st_mode)
+    if kind:
+        return False, Problem(
+            None,
+            None,
+            "file_not_regular",
+            f"{name} is {kind}, not a regular file: put the delivered CSV file itself at this path",
+        )
+    return False, None
+
+
+def _not_regular(mode: int) -> str:
+    if stat.S_ISREG(mode):
+        return ""
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a file"
+
+
+def _same_name_other_case(path: Path) -> str | None:
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return None
+    wanted = path.name.casefold()
+    found = sorted(n for n in names if n.casefold() == wanted and n != path.name)
+    return found[0] if found else None
+
+
+def _unreadable(path: Path, why: str) -> Problem:
+    return Problem(
+        None,
+        None,
+        "file_unreadable",
+        f"{path.name} cannot be read ({why}): give the pipeline's user read access to it "
+        f"(e.g. chmod a+r, and a+x on its folders), then run again",
+    )
+
+
+@contextlib.contextmanager
+def _private_file() -> Iterator[tuple[BinaryIO, Path]]:
+    """A private temporary file and the plain path DuckDB reads it by.
+
+    On Linux the file has no name at all (``O_TMPFILE``; DuckDB opens it as ``/proc/self/fd/N``), so
+    no copy of record-level data outlives the process, even one that is killed. Elsewhere it is
+    ``extract.csv`` in a fresh folder, removed on exit."""
+    with tempfile.TemporaryFile() as fh:
+        proc = Path(f"/proc/self/fd/{fh.fileno()}")
+        if proc.exists():
+            yield fh, proc
+            return
+    with tempfile.TemporaryDirectory(prefix="scorecard-load-") as tmp:
+        if _GLOB_CHARS & set(tmp):
+            raise EnvironmentProblem(
+                f"the temporary folder {tmp} has one of {''.join(sorted(_GLOB_CHARS))} in its path, which DuckDB "
+                "would read as a pattern: set TMPDIR to a folder with a plain name"
+            )
+        with open(Path(tmp) / "extract.csv", "w+b") as fh:
+            yield fh, Path(tmp) / "extract.csv"
+
+
+def _private_copy(path: Path, out: BinaryIO) -> str | Problem:
+    """Copy the delivered file into the private file ``out``, hashing the same bytes as they are
+    copied; returns their SHA-256. The digest recorded is exactly of the bytes DuckDB parses (a file
+    replaced or rewritten during the run cannot load a mix), and DuckDB never sees the user's path,
+    so ``[``, ``*``, ``?`` in a folder name are taken literally."""
+    try:
+        # O_NONBLOCK: should the path have become a named pipe since it was checked, opening returns at once.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except PermissionError:
+        return _unreadable(path, "permission denied")
+    except OSError as exc:
+        return _unreadable(path, exc.strerror or str(exc))
+    h = hashlib.sha256()
+    try:
+        kind = _not_regular(os.fstat(fd).st_mode)
+        if kind:
+            return Problem(None, None, "file_not_regular", f"{path.name} is {kind}, not a regular file")
+        while True:
+            try:
+                chunk = os.read(fd, _CHUNK)
+            except OSError as exc:
+                return _unreadable(path, exc.strerror or str(exc))
+            if not chunk:
+                break
+            h.update(chunk)
+            out.write(chunk)
+        out.flush()
+    except OSError as exc:  # writing the copy: the temporary folder's disk is full
+        raise EnvironmentProblem(
+            f"could not copy {path} into the temporary folder {tempfile.gettempdir()}: {exc.strerror or exc}; "
+            "free space there or set TMPDIR to a folder with room for the largest extract, then run again"
+        ) from exc
+    finally:
+        os.close(fd)
     return h.hexdigest()
 
 
@@ -120,6 +276,9 @@ def _parse(con: duckdb.DuckDBPyConnection, extract: Extract, path: Path, tag: st
             [str(path), columns],
         )
     except duckdb.Error as exc:  # e.g. "CSV Parser state machine reached an invalid state" on stray bytes
+        if isinstance(exc, duckdb.IOException | duckdb.OutOfMemoryException | duckdb.FatalException):
+            # Not the file's fault (it is a private copy): DuckDB's memory or temporary storage ran out.
+            raise warehouse.write_failed(warehouse.file_of(con), exc, "nothing was loaded") from exc
         con.execute(f"DROP TABLE IF EXISTS rej_err_{tag}")
         con.execute(f"DROP TABLE IF EXISTS rej_scan_{tag}")
         first = str(exc).split("\n")[0][:200]
@@ -192,9 +351,30 @@ def load_extract(
 ) -> LoadOutcome:
     """Load ``path`` as ``extract`` for ``period``; never leaves a partial partition."""
     shown = str(path)
-    if not path.exists():
+    missing, problem = _access_problem(path)
+    if missing:
         return LoadOutcome(extract.name, period.label, shown, MISSING, message="file not delivered")
-    digest = sha256_of(path)
+    with _private_file() as (fh, copy):
+        got = problem or _private_copy(path, fh)
+        if isinstance(got, Problem):
+            load_id = uuid.uuid4().hex
+            return _reject(con, extract, path, period, run_id, load_id, None, 0, [got], load_id[:12])
+        return _load_copy(con, extract, path, copy, got, period, run_id, validate, force)
+
+
+def _load_copy(
+    con: duckdb.DuckDBPyConnection,
+    extract: Extract,
+    path: Path,
+    copy: Path,
+    digest: str,
+    period: Period,
+    run_id: str,
+    validate: Validate,
+    force: bool,
+) -> LoadOutcome:
+    """Load the private ``copy`` (whose SHA-256 is ``digest``) of the delivered ``path``."""
+    shown = str(path)
     if not force:
         prior = con.execute(
             "SELECT rows FROM loads WHERE period = ? AND extract = ? AND sha256 = ? AND status = ? "
@@ -214,11 +394,11 @@ def load_extract(
             )
     load_id = uuid.uuid4().hex
     tag = load_id[:12]
-    problems = check_file(extract, path) or _delivered_for_another_period(con, extract, period, digest)
+    problems = check_file(extract, copy) or _delivered_for_another_period(con, extract, period, digest)
     rows = 0
     try:
         if not problems:
-            problems = _parse(con, extract, path, tag)
+            problems = _parse(con, extract, copy, tag)
         if not problems:
             rows = int(con.execute(f"SELECT count(*) FROM raw_{tag}").fetchall()[0][0])
             if rows == 0:
@@ -246,8 +426,11 @@ def load_extract(
         _commit(con, extract, period, run_id, load_id, shown, digest, rows, tag)
         return LoadOutcome(extract.name, period.label, shown, ACCEPTED, digest, rows)
     finally:
-        con.execute(f"DROP TABLE IF EXISTS raw_{tag}")
-        con.execute(f"DROP TABLE IF EXISTS typed_{tag}")
+        # TEMP tables go with the connection anyway; a connection DuckDB invalidated (a failed write)
+        # must not hide the error that did it.
+        with contextlib.suppress(duckdb.Error):
+            con.execute(f"DROP TABLE IF EXISTS raw_{tag}")
+            con.execute(f"DROP TABLE IF EXISTS typed_{tag}")
 
 
 def _delivered_for_another_period(
@@ -306,8 +489,7 @@ def _commit(
     tag: str,
 ) -> None:
     cols = ", ".join(f'"{c}"' for c in extract.column_names)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with _transaction(con, f"nothing of {path} was loaded"):
         con.execute(f'DELETE FROM "{extract.name}" WHERE _period = ?', [period.label])
         _step("deleted_old_partition")
         con.execute(
@@ -322,9 +504,22 @@ def _commit(
             [load_id, run_id, period.label, extract.name, path, digest, rows, ACCEPTED],
         )
         _step("logged_load")
+
+
+@contextlib.contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection, kept: str) -> Iterator[None]:
+    """One warehouse transaction: committed whole or rolled back. A write the file system refuses
+    (full disk, read-only folder, I/O error) is an :class:`EnvironmentProblem` naming the warehouse."""
+    db = warehouse.file_of(con)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        yield
         con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
+    except BaseException as exc:
+        with contextlib.suppress(duckdb.Error):  # DuckDB may already have rolled back, or closed the database
+            con.execute("ROLLBACK")
+        if isinstance(exc, OSError | duckdb.IOException | duckdb.FatalException):
+            raise warehouse.write_failed(db, exc, kept) from exc
         raise
 
 
@@ -335,7 +530,7 @@ def _reject(
     period: Period,
     run_id: str,
     load_id: str,
-    digest: str,
+    digest: str | None,
     rows: int,
     problems: list[Problem],
     tag: str,
@@ -357,8 +552,7 @@ def _reject(
         }
     )
     message = f"{len(problems)} problem(s) on {len(lines)} line(s); nothing loaded"
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with _transaction(con, f"the rejection of {path} was not recorded; nothing of it was loaded"):
         con.register("reject_frame", frame)
         con.execute(
             "INSERT INTO rejects SELECT load_id, run_id, period, extract, file_path, line, column_name, "
@@ -370,10 +564,7 @@ def _reject(
             "status, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [load_id, run_id, period.label, extract.name, str(path), digest, rows, len(lines), REJECTED, message],
         )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
+        _step("logged_reject")
     return LoadOutcome(extract.name, period.label, str(path), REJECTED, digest, rows, len(lines), message, problems)
 
 

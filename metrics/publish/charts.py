@@ -24,6 +24,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from metrics.compute.suppression import DEFAULT_THRESHOLD, publishable
+from metrics.core import atomic
 from metrics.core.periods import Period
 from metrics.core.reference import england_benchmarks
 from metrics.core.registry import Metric
@@ -279,8 +280,10 @@ def trend_chart(
                 textwrap.fill(f"{metric.title} - {hwb_name}", 80), x=0.1, ha="left", fontsize=13, fontweight="bold"
             )
             fig.text(0.01, 0.02, _footnote(metric, series), fontsize=8, va="bottom", ha="left")
-            fig.savefig(png, dpi=DPI, format="png", metadata={"Software": None})
-            fig.savefig(svg, format="svg", metadata={"Date": None, "Creator": None})
+            # Both drawn to temporary names first: neither replaces its old copy unless both were written.
+            with atomic.atomic_path(png) as png_tmp, atomic.atomic_path(svg) as svg_tmp:
+                fig.savefig(png_tmp, dpi=DPI, format="png", metadata={"Software": None})
+                fig.savefig(svg_tmp, format="svg", metadata={"Date": None, "Creator": None})
         finally:
             plt.close(fig)
     return [png, svg]

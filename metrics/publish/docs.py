@@ -13,6 +13,7 @@ from pathlib import Path
 
 from metrics.compute.methods import METHODS
 from metrics.contracts import EXTRACTS, markdown_table
+from metrics.core import atomic
 from metrics.core.registry import Scorecard, default_scorecard, metrics_for, scorecard
 
 
@@ -89,6 +90,6 @@ def refresh_docs(root: str | Path = ".") -> list[Path]:
                 raise ValueError(f"{p}: missing the {start.strip()} ... {end} markers")
             new = new[: found.start()] + start + body + "\n" + end + new[found.end() :]
         if new != text:
-            p.write_text(new, encoding="utf-8")
+            atomic.write_text(p, new)
             changed.append(p)
     return changed

@@ -54,6 +54,7 @@ from markupsafe import Markup
 
 from metrics.compute.status import AMBER, CONTEXT, GREEN, NO_DATA, NOT_ON_TRACK, ON_TRACK, RED
 from metrics.compute.suppression import SUPPRESSED, publishable
+from metrics.core import atomic
 from metrics.core.periods import Period
 from metrics.core.reference import england_benchmarks
 from metrics.core.registry import Metric, Scorecard
@@ -311,6 +312,5 @@ def render_scorecard(
 
 
 def write_scorecard(path: Path, page: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
+    atomic.write_text(path, page)
     return path

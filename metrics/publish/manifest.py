@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from metrics.compute.suppression import publishable
+from metrics.core import atomic
 from metrics.core.results import LoadOutcome, MetricResult
 from metrics.ingest.load import sha256_of
 
@@ -113,6 +114,4 @@ def _count_by(values: Iterable[str]) -> dict[str, int]:
 
 
 def write_manifest(path: Path, manifest: dict[str, Any]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8")
-    return path
+    return atomic.write_text(path, json.dumps(manifest, indent=2, default=str) + "\n")

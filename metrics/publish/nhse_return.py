@@ -27,7 +27,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from metrics.compute.status import STATUSES
 from metrics.compute.suppression import DEFAULT_THRESHOLD, SUPPRESSED, publishable
-from metrics.core import registry
+from metrics.core import atomic, registry
 from metrics.core.paths import REFERENCE
 from metrics.core.periods import Period
 from metrics.core.registry import Metric
@@ -187,27 +187,27 @@ def write_return(
     if manifest_sha256 is not None and not _SHA256.match(manifest_sha256):
         raise ValueError(f"manifest_sha256 {manifest_sha256!r} is not a sha256 hex digest")
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # Belt and braces: all text goes through write_string, but switch off the conversions anyway.
-    workbook = xlsxwriter.Workbook(
-        str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
-    )
-    try:
-        try:
-            workbook.set_properties({"title": layout.title, "created": dt.datetime.fromisoformat(generated_at)})
-        except ValueError:
-            workbook.set_properties({"title": layout.title})
-        formats = _Formats(workbook)
-        cover = workbook.add_worksheet(layout.cover_sheet)
-        _write_cover(
-            cover, formats, layout, hwb_code, hwb_name, period, generated_at, manifest_sha256, suppression_threshold
+    with atomic.atomic_path(path) as tmp:
+        # Belt and braces: all text goes through write_string, but switch off the conversions anyway.
+        workbook = xlsxwriter.Workbook(
+            str(tmp), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
         )
-        ws = workbook.add_worksheet(layout.metrics_sheet)
-        _write_metrics(ws, formats, layout, rows, hwb_code, hwb_name, period, narrative, suppression_threshold)
-        if layout.protect:
-            cover.protect()
-    finally:
-        workbook.close()
+        try:
+            try:
+                workbook.set_properties({"title": layout.title, "created": dt.datetime.fromisoformat(generated_at)})
+            except ValueError:
+                workbook.set_properties({"title": layout.title})
+            formats = _Formats(workbook)
+            cover = workbook.add_worksheet(layout.cover_sheet)
+            _write_cover(
+                cover, formats, layout, hwb_code, hwb_name, period, generated_at, manifest_sha256, suppression_threshold
+            )
+            ws = workbook.add_worksheet(layout.metrics_sheet)
+            _write_metrics(ws, formats, layout, rows, hwb_code, hwb_name, period, narrative, suppression_threshold)
+            if layout.protect:
+                cover.protect()
+        finally:
+            workbook.close()
     return path
 
 

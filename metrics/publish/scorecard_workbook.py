@@ -17,6 +17,7 @@ import xlsxwriter
 
 from metrics.compute.status import AMBER, CONTEXT, GREEN, NO_DATA, RED
 from metrics.compute.suppression import publishable
+from metrics.core import atomic
 from metrics.core.periods import Period
 from metrics.core.reference import england_benchmarks
 from metrics.core.registry import Metric, Scorecard, metrics_for
@@ -63,7 +64,6 @@ def write_scorecard_workbook(
     tolerances: dict[str, float] | None = None,
 ) -> Path:
     """Write the workbook for one area; ``current`` holds every view of the quarter's results."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     metrics = metrics_for(card.id)
     mine = [r for r in current if r.hwb_code == hwb_code and r.period == period.label]
     by_view = {(r.metric_id, r.view): publishable(r, suppression_threshold) for r in mine}
@@ -73,15 +73,16 @@ def write_scorecard_workbook(
         for r in history
         if r.hwb_code == hwb_code and r.period == previous and not r.view
     }
-    wb = xlsxwriter.Workbook(str(path))
-    try:
-        f = Formats(wb)
-        _scorecard_sheet(wb, f, card, metrics, by_view, before, hwb_code, hwb_name, period, tolerances or {})
-        _trend_sheet(wb, f, metrics, history, hwb_code, period, suppression_threshold)
-        _definitions_sheet(wb, f, metrics)
-        _notes_sheet(wb, f, card, hwb_code, hwb_name, period, generated_at, suppression_threshold)
-    finally:
-        wb.close()
+    with atomic.atomic_path(path) as tmp:
+        wb = xlsxwriter.Workbook(str(tmp))
+        try:
+            f = Formats(wb)
+            _scorecard_sheet(wb, f, card, metrics, by_view, before, hwb_code, hwb_name, period, tolerances or {})
+            _trend_sheet(wb, f, metrics, history, hwb_code, period, suppression_threshold)
+            _definitions_sheet(wb, f, metrics)
+            _notes_sheet(wb, f, card, hwb_code, hwb_name, period, generated_at, suppression_threshold)
+        finally:
+            wb.close()
     return path
 
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from metrics.compute.suppression import is_suppressed, publishable
+from metrics.core import atomic
 from metrics.core.registry import Scorecard, get
 from metrics.core.results import MetricResult
 
@@ -71,16 +71,6 @@ def tidy_rows(
     return rows
 
 
-def _replace(path: Path, data: bytes) -> None:
-    """Write whole or not at all: a temporary name in the same folder, then one rename."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def write_results(out_dir: Path, rows: Sequence[Mapping[str, Any]]) -> list[Path]:
     """``results.csv`` (UTF-8, header, empty = null) and ``results.parquet`` (typed) in ``out_dir``."""
     import pyarrow as pa
@@ -94,7 +84,7 @@ def write_results(out_dir: Path, rows: Sequence[Mapping[str, Any]]) -> list[Path
     for row in rows:
         writer.writerow({k: ("" if row[k] is None else _csv_text(row[k])) for k in cols})
     csv_path = out_dir / "results.csv"
-    _replace(csv_path, text.getvalue().encode("utf-8"))
+    atomic.write_bytes(csv_path, text.getvalue().encode("utf-8"))
 
     types = {"string": pa.string(), "number": pa.float64(), "boolean": pa.bool_()}
     props = json.loads(SCHEMA.read_text(encoding="utf-8"))["properties"]
@@ -103,7 +93,7 @@ def write_results(out_dir: Path, rows: Sequence[Mapping[str, Any]]) -> list[Path
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink)
     parquet_path = out_dir / "results.parquet"
-    _replace(parquet_path, sink.getvalue().to_pybytes())
+    atomic.write_bytes(parquet_path, sink.getvalue().to_pybytes())
     return [csv_path, parquet_path]
 
 

@@ -10,17 +10,32 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
+import os
+import stat
+import tempfile
 from pathlib import Path
 
 import duckdb
 
 from metrics.contracts import EXTRACTS, Extract
+from metrics.core.errors import EnvironmentProblem
 from metrics.core.paths import REFERENCE
 from metrics.core.periods import Period
 from metrics.core.reference import england_bank_holidays
 from metrics.core.registry import all_metrics, scorecards
 
 DEFAULT_DB = Path("data/processed/warehouse.duckdb")
+
+# The warehouse says what it is: ``_scorecard_meta`` holds the schema version it was written with.
+# 1 is a warehouse from before the table existed (adopted when every table in it is one of ours, with
+# our columns); 2 added the table. A file with other tables and no ``_scorecard_meta`` belongs to
+# another program and is refused, as is a version outside OLDEST_SCHEMA_VERSION..SCHEMA_VERSION.
+SCHEMA_VERSION = 2
+OLDEST_SCHEMA_VERSION = 1
+META_TABLE = "_scorecard_meta"
+_META_TABLE = f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);"
+_FIX = "point --warehouse at another file (a new warehouse is created if none is there), or move this one away"
 
 _SYSTEM_TABLES = """
 CREATE TABLE IF NOT EXISTS loads (
@@ -118,21 +133,223 @@ def ensure_calendar(con: duckdb.DuckDBPyConnection, *days: dt.date | None) -> No
 
 def connect(path: Path | str = DEFAULT_DB, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the warehouse, creating the schema; reference data is reloaded as TEMP tables
-    so an edited reference CSV takes effect on the next run without migrations."""
+    so an edited reference CSV takes effect on the next run without migrations.
+
+    A file that cannot be the warehouse (not a DuckDB file, another program's database, a schema
+    version this code does not read, a folder it cannot write) is an :class:`EnvironmentProblem`
+    naming the file, raised before anything in it is changed."""
     path = Path(path)
-    if not read_only:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    _check_place(path, read_only)
     try:
         con = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            raise WarehouseBusyError(
-                f"the warehouse {path} is in use by another process (another run of the pipeline?). "
-                "Wait for it to finish, or point --warehouse at another file."
-            ) from exc
+    except duckdb.Error as exc:
+        raise _unusable(path, exc) from exc
+    try:
+        check_schema(con, path, read_only)
+        initialise(con, read_only)
+    except (duckdb.IOException, duckdb.FatalException) as exc:
+        con.close()
+        raise write_failed(str(path), exc, "nothing in it was changed") from exc
+    except BaseException:
+        con.close()
         raise
-    initialise(con, read_only)
     return con
+
+
+def _check_place(path: Path, read_only: bool) -> None:
+    """The warehouse path is a regular file (or absent, when writing) in a folder that can be written."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise EnvironmentProblem(f"the warehouse {path} cannot be reached ({exc.strerror}): {_FIX}") from exc
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+        raise EnvironmentProblem(f"the warehouse {path} is {kind}, not a DuckDB file: {_FIX}")
+    # Checked before DuckDB sees it: DuckDB opens some other formats itself (an SQLite file through
+    # an extension it would fetch from the network) instead of refusing them.
+    if st is not None and _head(path)[8:12] != _DUCKDB_MAGIC:
+        raise EnvironmentProblem(f"the warehouse {path} is not a DuckDB database ({_looks_like(path)}): {_FIX}")
+    if read_only:
+        if st is None:
+            raise EnvironmentProblem(
+                f"the warehouse {path} does not exist: load the extracts first (scorecard ingest or run), "
+                "or point --warehouse at the warehouse file"
+            )
+        return
+    folder = path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        # DuckDB writes its journal (<name>.wal) beside the file: the folder must take new files.
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{path.name}.probe-"):
+            pass
+    except OSError as exc:
+        raise EnvironmentProblem(
+            f"the warehouse folder {folder} cannot be written ({exc.strerror or exc}); DuckDB keeps its journal "
+            f"{path.name}.wal beside {path.name}: make the folder writable, or point --warehouse at a file in a "
+            "writable folder"
+        ) from exc
+
+
+def _unusable(path: Path, exc: duckdb.Error) -> EnvironmentProblem:
+    text = str(exc)
+    first = text.split("\n")[0][:300]
+    if "lock" in text.lower():
+        return WarehouseBusyError(
+            f"the warehouse {path} is in use by another process (another run of the pipeline?). "
+            "Wait for it to finish, or point --warehouse at another file."
+        )
+    if "not a valid DuckDB database" in text:
+        return EnvironmentProblem(f"the warehouse {path} is not a DuckDB database ({_looks_like(path)}): {_FIX}")
+    if "version" in text.lower():
+        return EnvironmentProblem(
+            f"the warehouse {path} was written by a DuckDB this pipeline cannot read ({first}): "
+            f"open it with the DuckDB that wrote it and EXPORT DATABASE, or {_FIX}"
+        )
+    if "permission denied" in text.lower() or "read-only" in text.lower():
+        return EnvironmentProblem(
+            f"the warehouse {path} cannot be opened for writing ({first}): make it writable by the pipeline's "
+            f"user, or {_FIX}"
+        )
+    return EnvironmentProblem(f"the warehouse {path} cannot be opened ({first}): {_FIX}")
+
+
+_DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
+
+
+def _head(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(512)
+    except OSError as exc:
+        raise EnvironmentProblem(f"the warehouse {path} cannot be read ({exc.strerror or exc}): {_FIX}") from exc
+
+
+def _looks_like(path: Path) -> str:
+    head = _head(path)
+    if not head:
+        return "it is empty, 0 bytes: an interrupted first run? delete it"
+    if head.startswith(b"SQLite format 3"):
+        return "it is an SQLite database"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return "its first bytes are not DuckDB's"
+    return "it is a text file, perhaps a CSV"
+
+
+def file_of(con: duckdb.DuckDBPyConnection) -> str:
+    """The file behind ``con``, for messages."""
+    try:
+        row = con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()
+    except duckdb.Error:
+        return "(its file)"
+    return str(row[0]) if row and row[0] else ":memory:"
+
+
+def write_failed(db: str, exc: BaseException, kept: str) -> EnvironmentProblem:
+    """A write DuckDB or the file system refused part-way: the transaction is rolled back."""
+    why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).split("\n")[0][:300]
+    return EnvironmentProblem(
+        f"could not write to the warehouse {db} ({why}); {kept}, the transaction was rolled back. "
+        "Free disk space or memory, or make the folder writable, then run again"
+    )
+
+
+def check_schema(con: duckdb.DuckDBPyConnection, path: Path, read_only: bool = False) -> int | None:
+    """The warehouse's schema version (None for a new, empty file), or :class:`EnvironmentProblem`
+    if the file is not a scorecard warehouse this code can use."""
+    tables = _tables(con)
+    if META_TABLE in tables:
+        version = _stored_version(con, path)
+        if version > SCHEMA_VERSION:
+            raise EnvironmentProblem(
+                f"the warehouse {path} has schema version {version}, from a newer version of the pipeline "
+                f"(this one reads {OLDEST_SCHEMA_VERSION} to {SCHEMA_VERSION}): upgrade the pipeline, or {_FIX}"
+            )
+        if version < OLDEST_SCHEMA_VERSION:
+            raise EnvironmentProblem(
+                f"the warehouse {path} has schema version {version}, older than this pipeline can upgrade "
+                f"(it reads {OLDEST_SCHEMA_VERSION} to {SCHEMA_VERSION}): rebuild it by loading the extracts "
+                f"into a new warehouse, or {_FIX}"
+            )
+    elif not tables:
+        if read_only:
+            raise EnvironmentProblem(
+                f"the warehouse {path} is empty: load the extracts first (scorecard ingest or run)"
+            )
+        return None
+    else:
+        foreign = sorted(t for t in tables if t not in _expected_columns())
+        if foreign:
+            raise EnvironmentProblem(
+                f"the file {path} is a DuckDB database of another program, not a scorecard warehouse: it has "
+                f"table(s) {', '.join(foreign[:5])}{' ...' if len(foreign) > 5 else ''} and no {META_TABLE}. "
+                f"Nothing in it was changed: {_FIX}"
+            )
+        version = OLDEST_SCHEMA_VERSION
+    clashes = _clashes(tables)
+    if clashes:
+        raise EnvironmentProblem(
+            f"the warehouse {path} has tables whose columns differ from the scorecard's ({'; '.join(clashes[:3])}): "
+            f"it was written by another program or a changed pipeline. Nothing in it was changed: {_FIX}"
+        )
+    return version
+
+
+def _stored_version(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+    try:
+        row = con.execute(f"SELECT value FROM {META_TABLE} WHERE key = 'schema_version'").fetchone()
+        return int(row[0]) if row else -1
+    except (duckdb.Error, ValueError, TypeError) as exc:
+        raise EnvironmentProblem(f"the warehouse {path} has an unreadable {META_TABLE} table: {_FIX}") from exc
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
+    """Every permanent table of the open file, by name (schema-qualified outside ``main``): column -> type."""
+    rows = con.execute(
+        "SELECT CASE WHEN schema_name = 'main' THEN table_name ELSE schema_name || '.' || table_name END, "
+        "column_name, data_type FROM duckdb_columns() "
+        "WHERE database_name = current_database() AND NOT internal ORDER BY column_index"
+    ).fetchall()
+    out: dict[str, dict[str, str]] = {}
+    for table, column, dtype in rows:
+        out.setdefault(str(table), {})[str(column)] = str(dtype)
+    return out
+
+
+@functools.cache
+def _expected_columns(base: bool = False) -> dict[str, dict[str, str]]:
+    """The scorecard's tables as this code creates them (``base``: before the migrations)."""
+    con = duckdb.connect(":memory:")
+    try:
+        con.execute(_SYSTEM_TABLES)
+        for extract in EXTRACTS.values():
+            con.execute(create_table_sql(extract))
+        con.execute(_META_TABLE)
+        if not base:
+            con.execute(_MIGRATIONS)
+        return _tables(con)
+    finally:
+        con.close()
+
+
+def _clashes(tables: dict[str, dict[str, str]]) -> list[str]:
+    full, base = _expected_columns(), _expected_columns(base=True)
+    out = []
+    for name, have in tables.items():
+        want = full.get(name)
+        if want is None:
+            continue
+        wrong = [c for c, t in have.items() if want.get(c) != t]
+        absent = [c for c in want if c not in have and c in base[name]]  # not one a migration adds
+        if wrong or absent:
+            parts = ([f"unexpected {', '.join(wrong)}"] if wrong else []) + (
+                [f"missing {', '.join(absent)}"] if absent else []
+            )
+            out.append(f"{name}: {'; '.join(parts)}")
+    return out
 
 
 def initialise(con: duckdb.DuckDBPyConnection, read_only: bool = False) -> None:
@@ -145,12 +362,18 @@ def initialise(con: duckdb.DuckDBPyConnection, read_only: bool = False) -> None:
         for extract in EXTRACTS.values():
             con.execute(create_table_sql(extract))
         con.execute(_MIGRATIONS)
+        con.execute(_META_TABLE)
+        con.execute(
+            f"INSERT OR REPLACE INTO {META_TABLE} SELECT 'schema_version', $v WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {META_TABLE} WHERE key = 'schema_version' AND value = $v)",
+            {"v": str(SCHEMA_VERSION)},
+        )
     con.execute(_MACROS)
     load_reference(con)
     build_calendar(con, *default_calendar_years())
 
 
-class WarehouseBusyError(RuntimeError):
+class WarehouseBusyError(EnvironmentProblem, RuntimeError):
     """Another process holds the DuckDB write lock."""
 
 
