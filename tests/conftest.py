@@ -19,7 +19,10 @@ from metrics.validate.gx import Validator
 # Modules whose tests start a Prefect server, Chromium, a Dask cluster or a whole `scorecard run`, or
 # validate whole generated extracts through Great Expectations (seconds to a minute each).
 SLOW_MODULES = {
+    "test_filesystem_inputs",
     "test_metrics_hand",
+    "test_strict_values",
+    "test_warehouse_state",
     "test_row_rules",
     "test_safeguarding_measures",
     "test_synthetic",
