@@ -35,9 +35,18 @@ from metrics.core.results import REJECTED, LoadOutcome, MetricResult, headline
 from metrics.ingest.run import extracts_of, ingest_periods, periods_to_load
 from metrics.publish.manifest import build_manifest, write_manifest
 from metrics.publish.run import export_returns, render_charts, render_scorecards
-from metrics.warehouse.runlock import exclusive_run
+from metrics.warehouse import WarehouseBusyError
+from metrics.warehouse.runlock import exclusive_run, lock_wait_seconds
 from metrics.warehouse.runs import record_run, run_history
 from pipelines import artifacts
+from pipelines.checks import (
+    ExtractsRejected,
+    UnknownArea,
+    WarehouseUnusable,
+    check_period_folder,
+    check_warehouse,
+    parse_period,
+)
 
 PROGRESS_LOGGER = "scorecard"
 log = logging.getLogger(PROGRESS_LOGGER)
@@ -59,8 +68,7 @@ def _emit(message: str) -> None:
     log.info(message)
 
 
-class ExtractsRejected(RuntimeError):
-    """Raised after all outputs are written when any extract failed validation."""
+__all__ = ["ExtractsRejected", "flow_for", "resolve_hwbs", "resolve_period", "scorecard_quarterly"]
 
 
 @task(name="ingest-and-validate", cache_policy=NO_CACHE)
@@ -71,7 +79,8 @@ def ingest_task(
     logger = get_run_logger()
     for o in outcomes:
         if o.status == REJECTED:
-            logger.error(o.summary())
+            # Recorded in the run's logs; the CLI leaves it off the terminal (the run's error repeats it).
+            logger.error(o.summary(), extra={"scorecard_user_error": True})
     return outcomes
 
 
@@ -120,7 +129,7 @@ def scorecard_task(
 def resolve_period(period: str | None, today: dt.date | None = None) -> Period:
     """The requested quarter, or the one that closed most recently in UK time."""
     if period:
-        return Period.parse(period)
+        return parse_period(period)
     return just_closed(today or dt.datetime.now(ZoneInfo("Europe/London")).date())
 
 
@@ -131,9 +140,9 @@ def resolve_hwbs(hwb: str | list[str] | None, available: list[str]) -> list[str]
     wanted = [hwb] if isinstance(hwb, str) else list(hwb)
     unknown = [h for h in wanted if h not in available]
     if unknown:
-        raise ValueError(
+        raise UnknownArea(
             f"HWB code(s) {', '.join(unknown)} are not in this period's population extract; "
-            f"available: {', '.join(available) or 'none'}"
+            f"available: {', '.join(available) or 'none'}\nfix: give one of those codes, or none for every area"
         )
     return wanted
 
@@ -147,11 +156,19 @@ def scorecard_quarterly(
     warehouse: str = "data/processed/warehouse.duckdb",
     reports_dir: str = "reports",
     suppression_threshold: Annotated[int, Field(ge=1, le=100)] = 5,
+    lock_wait_seconds: Annotated[
+        float | None,
+        Field(
+            ge=0,
+            description="How long to wait for another run using the same warehouse to finish; empty = "
+            "SCORECARD_LOCK_WAIT_SECONDS or 7200 (two hours); 0 = stop at once",
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     """Ingest, validate, compute, chart and export one quarter (and its year to date) of a scorecard
     (empty = the default scorecard; under a scorecard's own flow name, that scorecard)."""
     card = _card_of_this_flow(scorecard)
-    return _start(card, period, hwb, raw_dir, warehouse, reports_dir, suppression_threshold)
+    return _start(card, period, hwb, raw_dir, warehouse, reports_dir, suppression_threshold, lock_wait_seconds)
 
 
 def _card_of_this_flow(requested: str) -> Scorecard:
@@ -188,14 +205,19 @@ def _start(
     warehouse: str,
     reports_dir: str,
     suppression_threshold: int,
+    wait: float | None = None,
 ) -> dict[str, Any]:
     target = resolve_period(period)
     paths = RunPaths(Path(raw_dir), Path(warehouse), Path(reports_dir))
-    if not (paths.raw_dir / target.label).is_dir():
-        raise FileNotFoundError(f"no extracts for {target.label}: {paths.raw_dir / target.label} does not exist")
+    check_period_folder(paths.raw_dir, target)
+    check_warehouse(paths.warehouse)
     run_id = str(flow_run.get_id() or uuid.uuid4())
-    with exclusive_run(paths.warehouse, f"{target.label} {card.id} run {run_id}"):
-        return _run(paths, target, hwb, run_id, suppression_threshold, card)
+    holder = f"the {target.label} {card.id} run {run_id}"
+    with exclusive_run(paths.warehouse, holder, wait=lock_wait_seconds(wait), progress=_emit):
+        try:
+            return _run(paths, target, hwb, run_id, suppression_threshold, card)
+        except WarehouseBusyError as exc:  # DuckDB's own lock, held by a process outside the pipeline
+            raise WarehouseUnusable(str(exc)) from exc
 
 
 def _run(
@@ -245,8 +267,9 @@ def _run(
     manifest_path = write_manifest(out_dir / "manifest.json", manifest)
     record_run(paths, run_id, target, hwbs, started, status, manifest_path, card)
     current = headline(r for r in results if r.period == target.label)
+    area = "all" if hwb is None or hwb in ("all", "", []) else hwbs
     artifacts.publish(
-        target, current, loads, charts, [*returns, *pages], docs, manifest_path, suppression_threshold, card
+        target, current, loads, charts, [*returns, *pages], docs, manifest_path, suppression_threshold, card, area
     )
     _emit(f"manifest written to {manifest_path}")
     if rejected:
