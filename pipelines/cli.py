@@ -91,6 +91,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.text import Text
 
     from metrics.core.paths import RunPaths
     from pipelines import flows
@@ -108,7 +109,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             def emit(self, record: logging.LogRecord) -> None:
                 message = record.getMessage()
                 progress.update(job, description=f"{label} {period}: {message}")
-                progress.console.print(f"  [dim]{message}[/dim]", markup=True, highlight=False)
+                progress.console.print(Text(f"  {message}", style="dim"))  # text, never markup
 
         logger = logging.getLogger(flows.PROGRESS_LOGGER)
         handler = ProgressHandler(logging.INFO)

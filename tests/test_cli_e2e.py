@@ -107,9 +107,33 @@ def test_rerun_is_idempotent(ws: Workspace) -> None:
 def test_second_concurrent_run_is_refused_clearly(ws: Workspace) -> None:
     with exclusive_run(ws.warehouse, "test holding the warehouse"):
         blocked = ws.run()
-    assert blocked.returncode == 1
+    assert blocked.returncode == 3  # environment: the warehouse is taken
     assert "another run is using the warehouse" in blocked.stdout + blocked.stderr
     assert "test holding the warehouse" in blocked.stdout + blocked.stderr
+    assert "--wait" in blocked.stderr and "Traceback" not in blocked.stdout + blocked.stderr
+
+
+def test_run_with_wait_queues_behind_the_holder(ws: Workspace) -> None:
+    import threading
+    import time
+
+    released = threading.Event()
+
+    def hold() -> None:
+        with exclusive_run(ws.warehouse, "test holding the warehouse briefly"):
+            time.sleep(20)
+        released.set()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    time.sleep(0.5)
+    try:
+        done = ws.run("--wait")
+    finally:
+        holder.join()
+    assert released.is_set()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (done.stdout + done.stderr).count("waiting for test holding the warehouse briefly") == 1
 
 
 def test_rejected_extract_fails_the_run_and_names_file_line_column(tmp_path: Path) -> None:
@@ -124,6 +148,8 @@ def test_rejected_extract_fails_the_run_and_names_file_line_column(tmp_path: Pat
     assert done.returncode == 1
     text = done.stdout + done.stderr
     assert "reablement_episodes.csv: REJECTED" in text and "line 4, column status_91_days" in text
+    # Printed once (not also by Prefect's log and its exception traceback), with no traceback.
+    assert text.count("line 4, column status_91_days") == 1 and "Traceback" not in text
     m = w.manifest()
     reab = next(r for r in m["results"] if r["metric_id"] == "reablement_91_days" and r["period"] == PERIOD)
     assert reab["value"] is None and reab["status"] == "Data not available to assess progress"

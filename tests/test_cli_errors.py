@@ -112,7 +112,9 @@ def test_validate_passes_a_clean_demo_period_and_creates_no_warehouse(raw: Path,
     done, _ = _cli("validate", "--period", PERIOD, "--raw-dir", str(raw), "--warehouse", str(wh), timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "apc_spells.csv" in done.stdout and "REJECTED" not in done.stdout
-    assert "BCF 2023-24-Q2: 5 of 5 delivered file(s) pass" in done.stdout  # spells, reablement, care homes, population, plans
+    assert (
+        "BCF 2023-24-Q2: 5 of 5 delivered file(s) pass" in done.stdout
+    )  # spells, reablement, care homes, population, plans
     assert not wh.exists() and not wh.parent.exists()
     assert {p: _digest(p) for p in raw.rglob("*.csv")} == before  # the delivery is only read
     assert not (ROOT / "data" / "processed" / "data_docs" / "validate").exists()

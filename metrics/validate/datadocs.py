@@ -242,9 +242,12 @@ def make_safe(docs_dir: Path) -> Path | None:
     returns the index, or None when there are no Data Docs."""
     if not docs_dir.is_dir():
         return None
-    for page in docs_dir.rglob("*.html"):
-        if page.name == "index.html" and page.parent == docs_dir:
-            continue
+    # GX's own folders only: another scorecard's Data Docs can live in a subfolder (its own site).
+    pages = [
+        *(p for p in docs_dir.glob("*.html") if p.name != "index.html"),
+        *(p for sub in ("validations", "expectations", "static") for p in (docs_dir / sub).rglob("*.html")),
+    ]
+    for page in pages:
         text = page.read_text(encoding="utf-8", errors="replace")
         if MARKER not in text:
             page.write_text(sanitise_html(text), encoding="utf-8")
