@@ -44,7 +44,7 @@ def _preflight(args: argparse.Namespace, card: Any) -> tuple[Period, Path]:
     raw_dir = Path(args.raw_dir)
     period = checks.parse_period(args.period) if args.period else checks.parse_period(checks.latest_period(raw_dir))
     folder = checks.check_period_folder(raw_dir, period)
-    if getattr(args, "hwb", None):
+    if getattr(args, "hwb", None) and args.hwb != ["all"]:
         checks.check_areas(args.hwb, folder / EXTRACTS[card.population_extract].filename)
     if getattr(args, "warehouse", None) and args.command == "run":
         checks.check_warehouse(Path(args.warehouse))
@@ -119,7 +119,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             state: Any = flows.flow_for(card.id)(
                 scorecard=card.id,
                 period=period,
-                hwb=args.hwb or None,
+                hwb=None if args.hwb in (None, [], ["all"]) else args.hwb,
                 raw_dir=str(raw_dir),
                 warehouse=args.warehouse,
                 reports_dir=args.reports_dir,
@@ -354,7 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--hwb",
         action="append",
         metavar="CODE",
-        help="HWB ONS code; repeat for several (default: every HWB in the population extract)",
+        help="HWB ONS code; repeat for several (default, or 'all': every HWB in the population extract)",
     )
     run.add_argument(
         "--raw-dir", default="data/raw", help="folder holding <period>/<extract>.csv (default %(default)s)"

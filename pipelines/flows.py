@@ -5,8 +5,9 @@ Each scorecard's ``flow_name`` (``bcf-quarterly``, ``safeguarding-quarterly``, .
 under that name, reached as an attribute of this module (``pipelines/flows.py:bcf_quarterly``), so
 deployments keep the names analysts already run and a new scorecard folder needs no code here.
 
-Progress goes to the standard ``logging`` logger ``scorecard`` (the CLI attaches a handler; Prefect
-records it when ``PREFECT_LOGGING_EXTRA_LOGGERS=scorecard``, which the CLI and the deployments set).
+Progress goes to the standard ``logging`` logger ``scorecard`` at INFO (the CLI attaches a handler;
+Prefect records it in the run's logs when ``PREFECT_LOGGING_EXTRA_LOGGERS=scorecard``, which the CLI
+and the deployments set).
 
 Retries are set only where a retry can help (writing output files); ingest, validation and
 computation never retry, because a second attempt at bad data only hides the error.
@@ -50,6 +51,11 @@ from pipelines.checks import (
 
 PROGRESS_LOGGER = "scorecard"
 log = logging.getLogger(PROGRESS_LOGGER)
+# Progress is INFO. Prefect attaches its handlers to the extra loggers but leaves their level alone,
+# so without this they inherit the root logger's WARNING and a deployment run's log never shows
+# progress (nor "waiting for <run> to finish"). An application that set a level keeps it.
+if log.level == logging.NOTSET:
+    log.setLevel(logging.INFO)
 
 PeriodParam = Annotated[
     str | None,

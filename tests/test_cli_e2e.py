@@ -114,26 +114,21 @@ def test_second_concurrent_run_is_refused_clearly(ws: Workspace) -> None:
 
 
 def test_run_with_wait_queues_behind_the_holder(ws: Workspace) -> None:
-    import threading
-    import time
+    """``--wait``: the run says once that it is waiting for the holder, then runs when it lets go."""
+    import subprocess
 
-    released = threading.Event()
-
-    def hold() -> None:
-        with exclusive_run(ws.warehouse, "test holding the warehouse briefly"):
-            time.sleep(20)
-        released.set()
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    time.sleep(0.5)
-    try:
-        done = ws.run("--wait")
-    finally:
-        holder.join()
-    assert released.is_set()
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert (done.stdout + done.stderr).count("waiting for test holding the warehouse briefly") == 1
+    proc = subprocess.Popen(ws.command("--wait"), env=ws.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None and proc.stdout is not None
+    seen = []
+    with exclusive_run(ws.warehouse, "test holding the warehouse briefly"):
+        for line in proc.stderr:  # held until the run reports that it is waiting (or ends)
+            seen.append(line)
+            if "waiting for" in line:
+                break
+    err = "".join(seen) + proc.stderr.read()
+    out = proc.stdout.read()
+    assert proc.wait(timeout=600) == 0, out + err
+    assert err.count("waiting for test holding the warehouse briefly") == 1, err
 
 
 def test_rejected_extract_fails_the_run_and_names_file_line_column(tmp_path: Path) -> None:

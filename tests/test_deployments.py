@@ -203,7 +203,7 @@ def test_both_quarterly_deployments_on_one_warehouse_queue_and_both_complete(
     assert len(runs) == 2
     waits = []
     for run in runs:
-        logs = server.post("/logs/filter", {"logs": {"flow_run_id": {"any_": [run["id"]]}}, "limit": 500})
+        logs = server.post("/logs/filter", {"logs": {"flow_run_id": {"any_": [run["id"]]}}, "limit": 200})
         waits.append([e["message"] for e in logs if e["message"].startswith("waiting for")])
     # Exactly one run found the warehouse taken, and said so once, naming the other run.
     assert sorted(len(w) for w in waits) == [0, 1], waits
