@@ -1,24 +1,65 @@
-"""Prefect artifacts for a run: scorecard, rejects, and links to the outputs.
+"""Prefect artifacts for a run: scorecard, rejects, and where the outputs are.
 
 Artifacts are published outputs: figures go through suppression and rejects
 are described by file, line, column and rule only, never by value.
+
+Safe to open: every piece of text that comes from an extract, a file name or a declaration is
+escaped before it goes into Markdown (``md_text`` for text, ``md_code`` for paths), so a ``|``,
+``<script>``, ``[link](...)`` or backtick in it is shown, not interpreted. Outputs are listed as
+paths in code spans, not ``file://`` links, which browsers refuse to open from the Prefect UI.
+Keys are ``<scorecard>-<what>-<area or all>-<period>`` so runs for other areas keep their own.
 """
 
 from __future__ import annotations
 
+import hashlib
+import html
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from metrics.compute.suppression import publishable
 from metrics.core.periods import Period
 from metrics.core.registry import Scorecard, default_scorecard, get
 from metrics.core.results import LoadOutcome, MetricResult
 
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|~>])")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
-def _key(prefix: str, period: Period) -> str:
-    return f"{prefix}-{period.label.lower()}"
+
+def md_text(value: object) -> str:
+    """``value`` as literal Markdown text: HTML characters as entities, Markdown punctuation
+    backslash-escaped (``|`` too, so a table cell stays one cell), line breaks as spaces."""
+    text = _CONTROL.sub(" ", str(value))
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+
+
+def md_code(value: object) -> str:
+    """``value`` as an inline code span (contents are literal in Markdown, HTML included), fenced by
+    more backticks than any run inside it."""
+    text = _CONTROL.sub(" ", str(value))
+    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def area_key(area: str | Sequence[str]) -> str:
+    """The area part of an artifact key: ``all``, one code, a few codes, or a count and a digest."""
+    codes = [area] if isinstance(area, str) else sorted(area)
+    if codes == ["all"] or not codes:
+        return "all"
+    cleaned = [re.sub(r"[^a-z0-9]+", "-", c.lower()).strip("-") or "x" for c in codes]
+    if len(cleaned) <= 3:
+        return "-".join(cleaned)
+    digest = hashlib.sha256(",".join(codes).encode()).hexdigest()[:8]
+    return f"{len(cleaned)}-areas-{digest}"
+
+
+def _key(prefix: str, period: Period, area: str | Sequence[str] = "all") -> str:
+    return f"{prefix}-{area_key(area)}-{period.label.lower()}"
 
 
 def scorecard_markdown(
@@ -26,7 +67,7 @@ def scorecard_markdown(
 ) -> str:
     title = (card or default_scorecard()).artifact_title
     lines = [
-        f"# {title} {period.short_label}",
+        f"# {md_text(title)} {md_text(period.short_label)}",
         "",
         "| Area | Metric | Value | 95% CI | Numerator / denominator | Plan/target | Status |",
         "|---|---|---|---|---|---|---|",
@@ -40,7 +81,8 @@ def scorecard_markdown(
         num = "" if p["numerator"] is None else _fmt(p["numerator"])
         den = "" if p["denominator"] is None else _fmt(p["denominator"])
         plan = "" if r.plan is None else f"{r.plan:g}"
-        lines.append(f"| {r.hwb_code} | {m.title} | {value} | {ci} | {num} / {den} | {plan} | {r.status} |")
+        cells = (r.hwb_code, m.title, value, ci, f"{num} / {den}", plan, r.status)
+        lines.append("| " + " | ".join(md_text(c) for c in cells) + " |")
     return "\n".join(lines)
 
 
@@ -69,6 +111,17 @@ def rejects_table(loads: Sequence[LoadOutcome], limit: int = 200) -> list[dict[s
     return rows
 
 
+def outputs_markdown(charts: Sequence[Path], documents: Sequence[Path], docs: Path, manifest: Path) -> str:
+    """Where the run's outputs are, as paths to copy (code spans), never as links."""
+    lines = ["# Outputs", "", "Open these from the machine that ran the flow (paths on that machine):", ""]
+    lines += [
+        f"- {'Scorecard' if p.suffix == '.html' else 'Return workbook'}: {md_code(p.resolve())}" for p in documents
+    ]
+    lines += [f"- Chart: {md_code(p.resolve())}" for p in charts if p.suffix == ".png"]
+    lines += [f"- GX Data Docs (restricted): {md_code(docs.resolve())}", f"- Manifest: {md_code(manifest.resolve())}"]
+    return "\n".join(lines)
+
+
 def publish(
     period: Period,
     results: Sequence[MetricResult],
@@ -79,39 +132,32 @@ def publish(
     manifest: Path,
     threshold: int,
     card: Scorecard,
+    area: str | Sequence[str] = "all",
 ) -> None:
-    """Artifacts keyed ``<scorecard>-<what>-<period>`` (e.g. ``bcf-rejects-2023-24-q2``)."""
+    """Artifacts keyed ``<scorecard>-<what>-<area or all>-<period>`` (e.g. ``bcf-rejects-all-2023-24-q2``,
+    ``bcf-scorecard-e06000061-2023-24-q2``)."""
     create_markdown_artifact(
-        key=_key(f"{card.id}-scorecard", period),
+        key=_key(f"{card.id}-scorecard", period, area),
         markdown=scorecard_markdown(period, results, threshold, card),
         description=f"{card.id} metrics for {period.label}",
     )
     create_table_artifact(
-        key=_key(f"{card.id}-rejects", period),
+        key=_key(f"{card.id}-rejects", period, area),
         table=rejects_table(loads)
         or [
             {"period": period.label, "file": "", "line": None, "column": None, "rule": "", "reason": "no rejected rows"}
         ],
         description="Rejected rows (first 200): file, line, column and rule; values stay in the warehouse",
     )
-    links = ["# Outputs", ""]
-    links += [
-        f"- {'Scorecard' if p.suffix == '.html' else 'Return workbook'}: [{p.name}]({p.resolve().as_uri()})"
-        for p in documents
-    ]
-    links += [f"- Chart: [{p.name}]({p.resolve().as_uri()})" for p in charts if p.suffix == ".png"]
-    links += [
-        f"- GX Data Docs: [{docs.name}]({docs.resolve().as_uri()})",
-        f"- Manifest: [{manifest.name}]({manifest.resolve().as_uri()})",
-    ]
     create_markdown_artifact(
-        key=_key(f"{card.id}-outputs", period),
-        markdown="\n".join(links),
-        description="Links to the run's charts, workbook, Data Docs and manifest",
+        key=_key(f"{card.id}-outputs", period, area),
+        markdown=outputs_markdown(charts, documents, docs, manifest),
+        description="Where the run's charts, workbook, Data Docs and manifest are (paths on the worker)",
     )
-    for p in (r for r in documents if r.suffix == ".xlsx"):
-        create_link_artifact(
-            key=_key(card.workbook_artifact_key, period),
-            link=p.resolve().as_uri(),
-            link_text=p.name,
+    workbooks = [p for p in documents if p.suffix == ".xlsx"]
+    if workbooks:
+        create_markdown_artifact(
+            key=_key(card.workbook_artifact_key, period, area),
+            markdown="\n".join(f"- {md_code(p.resolve())}" for p in workbooks),
+            description="The return workbook(s), as paths on the machine that ran the flow",
         )

@@ -2,7 +2,13 @@
 
 ``scorecard run`` runs the quarterly flow in-process on Prefect's embedded
 default (a temporary local server over SQLite, no accounts) with a progress
-display, then prints where every output is.
+display, then prints where every output is. ``scorecard validate`` checks a
+delivery against the contracts without loading it.
+
+Errors a user can cause (``metrics.core.errors.UserError``) are printed as a few plain lines naming
+the problem and the fix, with exit status 1 (data rejected), 2 (usage) or 3 (environment); only
+``--debug`` adds the traceback. The arguments of ``run`` and ``validate`` are checked before Prefect
+or GX is imported, so a mistyped period, area or folder is reported at once.
 """
 
 from __future__ import annotations
@@ -13,7 +19,9 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from metrics.core.errors import UserError
 from metrics.core.periods import Period
+from pipelines import checks
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -29,38 +37,69 @@ ENV_DEFAULTS = {
 }
 
 
-def _latest_period(raw_dir: Path) -> str:
-    found = []
-    for d in raw_dir.iterdir() if raw_dir.is_dir() else []:
-        try:
-            found.append(Period.parse(d.name))
-        except ValueError:
-            continue
-    if not found:
-        raise SystemExit(f"error: no period folders (e.g. 2023-24-Q2) under {raw_dir}")
-    return max(found).label
+def _preflight(args: argparse.Namespace, card: Any) -> tuple[Period, Path]:
+    """The checks that need neither Prefect nor GX: period, its folder, the areas, the warehouse."""
+    from metrics.contracts import EXTRACTS
+
+    raw_dir = Path(args.raw_dir)
+    period = checks.parse_period(args.period) if args.period else checks.parse_period(checks.latest_period(raw_dir))
+    folder = checks.check_period_folder(raw_dir, period)
+    if getattr(args, "hwb", None) and args.hwb != ["all"]:
+        checks.check_areas(args.hwb, folder / EXTRACTS[card.population_extract].filename)
+    if getattr(args, "warehouse", None) and args.command == "run":
+        checks.check_warehouse(Path(args.warehouse))
+    return period, raw_dir
+
+
+def _quiet_prefect_console() -> None:
+    """Leave a run's user errors off the terminal as Prefect logs them (the rejected-extract summary
+    per file, and the failed run's exception with its traceback): the CLI prints the error once.
+    They stay in the run's logs on the Prefect server. Progress records, which the CLI's display
+    already shows, are not printed a second time."""
+    import logging
+
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    class DropUserErrors(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            # Progress (the ``scorecard`` logger) is shown by the CLI's own display; other libraries'
+            # chatter below WARNING (GX's temporary folders) is noise on a terminal.
+            if getattr(record, "scorecard_user_error", False) or record.levelno < logging.WARNING:
+                return False
+            exc = record.exc_info[1] if record.exc_info else None
+            if isinstance(exc, UserError):
+                return False
+            # "Finished in state Failed('Flow run encountered an exception: ExtractsRejected: ...')"
+            failed = "Finished in state Failed" in record.getMessage()
+            return not (record.name.startswith("prefect.flow_runs") and failed)
+
+    loggers = [logging.getLogger(), *(logging.getLogger(n) for n in list(logging.root.manager.loggerDict))]
+    for logger in loggers:
+        for handler in getattr(logger, "handlers", []):
+            if isinstance(handler, PrefectConsoleHandler) and not any(
+                type(f).__name__ == "DropUserErrors" for f in handler.filters
+            ):
+                handler.addFilter(DropUserErrors())
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    card = _card(args)
+    target, raw_dir = _preflight(args, card)
+    period = target.label
+
     import logging
 
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.text import Text
 
     from metrics.core.paths import RunPaths
-    from metrics.core.registry import scorecard
     from pipelines import flows
 
+    if not args.debug:
+        _quiet_prefect_console()
     console = Console(stderr=True)
-    card = scorecard(args.scorecard) if args.scorecard else default_card()
     label = card.label
-    raw_dir = Path(args.raw_dir)
-    period = args.period or _latest_period(raw_dir)
-    try:
-        Period.parse(period)
-    except ValueError as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        return 2
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=True
     ) as progress:
@@ -70,7 +109,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             def emit(self, record: logging.LogRecord) -> None:
                 message = record.getMessage()
                 progress.update(job, description=f"{label} {period}: {message}")
-                progress.console.print(f"  [dim]{message}[/dim]")
+                progress.console.print(Text(f"  {message}", style="dim"))  # text, never markup
 
         logger = logging.getLogger(flows.PROGRESS_LOGGER)
         handler = ProgressHandler(logging.INFO)
@@ -80,16 +119,18 @@ def cmd_run(args: argparse.Namespace) -> int:
             state: Any = flows.flow_for(card.id)(
                 scorecard=card.id,
                 period=period,
-                hwb=args.hwb or None,
+                hwb=None if args.hwb in (None, [], ["all"]) else args.hwb,
                 raw_dir=str(raw_dir),
                 warehouse=args.warehouse,
                 reports_dir=args.reports_dir,
                 suppression_threshold=args.suppression_threshold,
+                # Interactive runs stop at once when the warehouse is taken, unless --wait.
+                lock_wait_seconds=None if args.wait else 0,
                 return_state=True,
             )
         finally:
             logger.removeHandler(handler)
-    out_dir = RunPaths(raw_dir, Path(args.warehouse), Path(args.reports_dir)).period_reports(Period.parse(period), card)
+    out_dir = RunPaths(raw_dir, Path(args.warehouse), Path(args.reports_dir)).period_reports(target, card)
     manifest = out_dir / "manifest.json"
     if state.is_completed():
         summary = state.result()
@@ -97,11 +138,50 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 0
     try:
         state.result()
-    except Exception as exc:
-        console.print(f"[red bold]Run failed[/red bold] for {period}:\n{exc}")
-    if manifest.exists():
-        console.print(f"Outputs that could be produced, and the rejects, are listed in {manifest}")
-    return 1
+    except UserError as exc:
+        if args.debug:
+            import traceback
+
+            traceback.print_exception(exc)
+        print(f"error: {label} {period} run failed:\n{exc}", file=sys.stderr)
+        if manifest.exists():
+            print(f"Outputs that could be produced, and the rejects, are listed in {manifest}", file=sys.stderr)
+        return exc.exit_code
+    # Not a user error: a bug, which keeps its traceback.
+    raise RuntimeError(f"the {label} {period} run failed without an exception; state {state.type}")
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Check one delivery against the contracts (file checks, parse, casts, SQL row rules and GX)
+    without loading it: a throwaway DuckDB and Data Docs in a temporary folder."""
+    card = _card(args)
+    target, raw_dir = _preflight(args, card)
+
+    from metrics.core.results import MISSING, REJECTED
+    from metrics.ingest.check import check_delivery
+    from metrics.ingest.run import extracts_of
+
+    outcomes = check_delivery(
+        raw_dir, target, extracts_of(card), Path(args.warehouse) if args.warehouse else None, progress=None
+    )
+    rejected = [o for o in outcomes if o.status == REJECTED]
+    for o in outcomes:
+        if o.status == REJECTED:
+            print(f"REJECTED {o.file_path}: {o.message}")
+            for p in o.problems:
+                line = f"line {p.line}" if p.line is not None else "file"
+                column = f"column {p.column}" if p.column else "-"
+                print(f"  {o.file_path}: {line}, {column}, rule {p.rule}: {p.reason}")
+        elif o.status == MISSING:
+            print(f"missing  {o.file_path}: not delivered (its metrics would report Data not available)")
+        else:
+            print(f"ok       {o.file_path} ({o.rows} rows)")
+    delivered = [o for o in outcomes if o.status != MISSING]
+    print(
+        f"{card.label} {target.label}: {len(delivered) - len(rejected)} of {len(delivered)} delivered file(s) pass"
+        + (f"; {len(rejected)} rejected" if rejected else "")
+    )
+    return 1 if rejected else 0
 
 
 def _print_summary(console: Console, summary: dict[str, Any], manifest: Path, label: str = "BCF") -> None:
@@ -245,11 +325,24 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     return 0
 
 
+def _card(args: argparse.Namespace) -> Any:
+    from metrics.core.registry import scorecard
+
+    return scorecard(args.scorecard) if args.scorecard else default_card()
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="scorecard", description=__doc__)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show the traceback of an error"
+    )
+    parser = argparse.ArgumentParser(prog="scorecard", description=__doc__, parents=[common])
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="run a quarterly scorecard flow (ingest, validate, compute, chart, export)")
+    def add(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], **kwargs)
+
+    run = add("run", help="run a quarterly scorecard flow (ingest, validate, compute, chart, export)")
     run.add_argument(
         "--scorecard",
         default="",
@@ -261,7 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--hwb",
         action="append",
         metavar="CODE",
-        help="HWB ONS code; repeat for several (default: every HWB in the population extract)",
+        help="HWB ONS code; repeat for several (default, or 'all': every HWB in the population extract)",
     )
     run.add_argument(
         "--raw-dir", default="data/raw", help="folder holding <period>/<extract>.csv (default %(default)s)"
@@ -274,13 +367,37 @@ def build_parser() -> argparse.ArgumentParser:
         default=5,
         help="published counts below this (and above 0) are suppressed (default %(default)s)",
     )
+    run.add_argument(
+        "--wait",
+        action="store_true",
+        help="if another run is using the warehouse, wait for it (up to SCORECARD_LOCK_WAIT_SECONDS, "
+        "default 7200) instead of stopping at once",
+    )
     run.set_defaults(func=cmd_run)
 
-    demo = sub.add_parser("demo-data", help="(re)write the shipped synthetic demo extracts")
+    val = add("validate", help="check a delivery against the contracts without loading it or writing outputs")
+    val.add_argument("--period", help="quarter folder to check, e.g. 2023-24-Q2 (default: latest under --raw-dir)")
+    val.add_argument(
+        "--raw-dir", default="data/raw", help="folder holding <period>/<extract>.csv (default %(default)s)"
+    )
+    val.add_argument(
+        "--scorecard",
+        default="",
+        choices=_card_ids(),
+        help=f"whose extracts to check (default {default_card().id})",
+    )
+    val.add_argument(
+        "--warehouse",
+        help="compare against this warehouse's accepted loads (a file copied for the check when it exists; "
+        "never opened for writing or created)",
+    )
+    val.set_defaults(func=cmd_validate)
+
+    demo = add("demo-data", help="(re)write the shipped synthetic demo extracts")
     demo.add_argument("--out", default="data/raw")
     demo.set_defaults(func=cmd_demo_data)
 
-    gen = sub.add_parser("generate", help="write seeded synthetic extracts for any HWBs and quarters")
+    gen = add("generate", help="write seeded synthetic extracts for any HWBs and quarters")
     gen.add_argument("--out", required=True)
     gen.add_argument("--hwb", action="append", metavar="CODE", help="HWB code; repeat for several")
     gen.add_argument(
@@ -293,7 +410,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=2023)
     gen.set_defaults(func=cmd_generate)
 
-    gsg = sub.add_parser("generate-safeguarding", help="write seeded synthetic children's social care extracts")
+    gsg = add("generate-safeguarding", help="write seeded synthetic children's social care extracts")
     gsg.add_argument("--out", required=True)
     gsg.add_argument("--la", action="append", required=True, metavar="CODE", help="local authority ONS code")
     gsg.add_argument("--periods", nargs="+", required=True, metavar="PERIOD")
@@ -301,7 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
     gsg.add_argument("--seed", type=int, default=2022)
     gsg.set_defaults(func=cmd_generate_safeguarding)
 
-    dep = sub.add_parser("deploy", help="register the quarterly and on-demand deployments with a Prefect server")
+    dep = add("deploy", help="register the quarterly and on-demand deployments with a Prefect server")
     dep.add_argument("--pool", default="scorecard-process", help="process work pool (default %(default)s)")
     dep.add_argument(
         "--cron", default="0 6 1 1,4,7,10 *", help="quarterly schedule, Europe/London time (default %(default)r)"
@@ -315,11 +432,12 @@ def build_parser() -> argparse.ArgumentParser:
         ("contracts", "extract contracts", cmd_contracts),
         ("metrics", "metric definitions", cmd_metrics),
     ):
-        cmd = sub.add_parser(name, help=f"print the {what} as Markdown")
+        cmd = add(name, help=f"print the {what} as Markdown")
         cmd.add_argument("--scorecard", default=default_card().id, choices=_card_ids())
         cmd.set_defaults(func=func)
     sub.add_parser(
         "docs",
+        parents=[common],
         aliases=["readme"],
         help="regenerate the generated contract and metric tables in docs/reference/ ('readme' is an old alias)",
     ).set_defaults(func=cmd_docs)
@@ -342,7 +460,19 @@ def main(argv: list[str] | None = None) -> int:
     for key, value in ENV_DEFAULTS.items():
         os.environ.setdefault(key, value)
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    args.debug = bool(getattr(args, "debug", False)) or os.environ.get("SCORECARD_DEBUG", "") not in ("", "0")
+    try:
+        return int(args.func(args))
+    except UserError as exc:
+        if args.debug:
+            import traceback
+
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

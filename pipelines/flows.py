@@ -5,8 +5,9 @@ Each scorecard's ``flow_name`` (``bcf-quarterly``, ``safeguarding-quarterly``, .
 under that name, reached as an attribute of this module (``pipelines/flows.py:bcf_quarterly``), so
 deployments keep the names analysts already run and a new scorecard folder needs no code here.
 
-Progress goes to the standard ``logging`` logger ``scorecard`` (the CLI attaches a handler; Prefect
-records it when ``PREFECT_LOGGING_EXTRA_LOGGERS=scorecard``, which the CLI and the deployments set).
+Progress goes to the standard ``logging`` logger ``scorecard`` at INFO (the CLI attaches a handler;
+Prefect records it in the run's logs when ``PREFECT_LOGGING_EXTRA_LOGGERS=scorecard``, which the CLI
+and the deployments set).
 
 Retries are set only where a retry can help (writing output files); ingest, validation and
 computation never retry, because a second attempt at bad data only hides the error.
@@ -37,12 +38,26 @@ from metrics.ingest.run import extracts_of, ingest_periods, periods_to_load
 from metrics.publish.manifest import build_manifest, write_manifest
 from metrics.publish.run import export_returns, render_charts, render_scorecards
 from metrics.publish.tidy import tidy_rows, write_results
-from metrics.warehouse.runlock import exclusive_run
+from metrics.warehouse import WarehouseBusyError
+from metrics.warehouse.runlock import exclusive_run, lock_wait_seconds
 from metrics.warehouse.runs import record_run, run_history
 from pipelines import artifacts
+from pipelines.checks import (
+    ExtractsRejected,
+    UnknownArea,
+    WarehouseUnusable,
+    check_period_folder,
+    check_warehouse,
+    parse_period,
+)
 
 PROGRESS_LOGGER = "scorecard"
 log = logging.getLogger(PROGRESS_LOGGER)
+# Progress is INFO. Prefect attaches its handlers to the extra loggers but leaves their level alone,
+# so without this they inherit the root logger's WARNING and a deployment run's log never shows
+# progress (nor "waiting for <run> to finish"). An application that set a level keeps it.
+if log.level == logging.NOTSET:
+    log.setLevel(logging.INFO)
 
 PeriodParam = Annotated[
     str | None,
@@ -61,8 +76,7 @@ def _emit(message: str) -> None:
     log.info(message)
 
 
-class ExtractsRejected(RuntimeError):
-    """Raised after all outputs are written when any extract failed validation."""
+__all__ = ["ExtractsRejected", "flow_for", "resolve_hwbs", "resolve_period", "scorecard_quarterly"]
 
 
 @task(name="ingest-and-validate", cache_policy=NO_CACHE)
@@ -73,7 +87,8 @@ def ingest_task(
     logger = get_run_logger()
     for o in outcomes:
         if o.status == REJECTED:
-            logger.error(o.summary())
+            # Recorded in the run's logs; the CLI leaves it off the terminal (the run's error repeats it).
+            logger.error(o.summary(), extra={"scorecard_user_error": True})
     return outcomes
 
 
@@ -130,7 +145,7 @@ def tidy_task(
 def resolve_period(period: str | None, today: dt.date | None = None) -> Period:
     """The requested quarter, or the one that closed most recently in UK time."""
     if period:
-        return Period.parse(period)
+        return parse_period(period)
     return just_closed(today or dt.datetime.now(ZoneInfo("Europe/London")).date())
 
 
@@ -141,9 +156,9 @@ def resolve_hwbs(hwb: str | list[str] | None, available: list[str]) -> list[str]
     wanted = [hwb] if isinstance(hwb, str) else list(hwb)
     unknown = [h for h in wanted if h not in available]
     if unknown:
-        raise ValueError(
+        raise UnknownArea(
             f"HWB code(s) {', '.join(unknown)} are not in this period's population extract; "
-            f"available: {', '.join(available) or 'none'}"
+            f"available: {', '.join(available) or 'none'}\nfix: give one of those codes, or none for every area"
         )
     return wanted
 
@@ -157,11 +172,19 @@ def scorecard_quarterly(
     warehouse: str = "data/processed/warehouse.duckdb",
     reports_dir: str = "reports",
     suppression_threshold: Annotated[int, Field(ge=1, le=100)] = 5,
+    lock_wait_seconds: Annotated[
+        float | None,
+        Field(
+            ge=0,
+            description="How long to wait for another run using the same warehouse to finish; empty = "
+            "SCORECARD_LOCK_WAIT_SECONDS or 7200 (two hours); 0 = stop at once",
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     """Ingest, validate, compute, chart and export one quarter (and its year to date) of a scorecard
     (empty = the default scorecard; under a scorecard's own flow name, that scorecard)."""
     card = _card_of_this_flow(scorecard)
-    return _start(card, period, hwb, raw_dir, warehouse, reports_dir, suppression_threshold)
+    return _start(card, period, hwb, raw_dir, warehouse, reports_dir, suppression_threshold, lock_wait_seconds)
 
 
 def _card_of_this_flow(requested: str) -> Scorecard:
@@ -198,14 +221,19 @@ def _start(
     warehouse: str,
     reports_dir: str,
     suppression_threshold: int,
+    wait: float | None = None,
 ) -> dict[str, Any]:
     target = resolve_period(period)
     paths = RunPaths(Path(raw_dir), Path(warehouse), Path(reports_dir))
-    if not (paths.raw_dir / target.label).is_dir():
-        raise FileNotFoundError(f"no extracts for {target.label}: {paths.raw_dir / target.label} does not exist")
+    check_period_folder(paths.raw_dir, target)
+    check_warehouse(paths.warehouse)
     run_id = str(flow_run.get_id() or uuid.uuid4())
-    with exclusive_run(paths.warehouse, f"{target.label} {card.id} run {run_id}"):
-        return _run(paths, target, hwb, run_id, suppression_threshold, card)
+    holder = f"the {target.label} {card.id} run {run_id}"
+    with exclusive_run(paths.warehouse, holder, wait=lock_wait_seconds(wait), progress=_emit):
+        try:
+            return _run(paths, target, hwb, run_id, suppression_threshold, card)
+        except WarehouseBusyError as exc:  # DuckDB's own lock, held by a process outside the pipeline
+            raise WarehouseUnusable(str(exc)) from exc
 
 
 def _run(
@@ -256,8 +284,9 @@ def _run(
     manifest_path = write_manifest(out_dir / "manifest.json", manifest)
     record_run(paths, run_id, target, hwbs, started, status, manifest_path, card)
     current = headline(r for r in results if r.period == target.label)
+    area = "all" if hwb is None or hwb in ("all", "", []) else hwbs
     artifacts.publish(
-        target, current, loads, charts, [*returns, *pages], docs, manifest_path, suppression_threshold, card
+        target, current, loads, charts, [*returns, *pages], docs, manifest_path, suppression_threshold, card, area
     )
     _emit(f"manifest written to {manifest_path}")
     if rejected:

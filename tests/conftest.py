@@ -36,6 +36,7 @@ SLOW_MODULES = {
     "test_new_scorecard",
     "test_safeguarding_bad_input",
     "test_safeguarding_e2e",
+    "test_safe_outputs",
 }
 
 # A temporary Prefect server on a loaded 2-core machine can take far longer than Prefect's default

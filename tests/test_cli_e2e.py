@@ -131,9 +131,28 @@ def test_rerun_is_idempotent(ws: Workspace) -> None:
 def test_second_concurrent_run_is_refused_clearly(ws: Workspace) -> None:
     with exclusive_run(ws.warehouse, "test holding the warehouse"):
         blocked = ws.run()
-    assert blocked.returncode == 1
+    assert blocked.returncode == 3  # environment: the warehouse is taken
     assert "another run is using the warehouse" in blocked.stdout + blocked.stderr
     assert "test holding the warehouse" in blocked.stdout + blocked.stderr
+    assert "--wait" in blocked.stderr and "Traceback" not in blocked.stdout + blocked.stderr
+
+
+def test_run_with_wait_queues_behind_the_holder(ws: Workspace) -> None:
+    """``--wait``: the run says once that it is waiting for the holder, then runs when it lets go."""
+    import subprocess
+
+    proc = subprocess.Popen(ws.command("--wait"), env=ws.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None and proc.stdout is not None
+    seen = []
+    with exclusive_run(ws.warehouse, "test holding the warehouse briefly"):
+        for line in proc.stderr:  # held until the run reports that it is waiting (or ends)
+            seen.append(line)
+            if "waiting for" in line:
+                break
+    err = "".join(seen) + proc.stderr.read()
+    out = proc.stdout.read()
+    assert proc.wait(timeout=600) == 0, out + err
+    assert err.count("waiting for test holding the warehouse briefly") == 1, err
 
 
 def test_rejected_extract_fails_the_run_and_names_file_line_column(tmp_path: Path) -> None:
@@ -148,6 +167,8 @@ def test_rejected_extract_fails_the_run_and_names_file_line_column(tmp_path: Pat
     assert done.returncode == 1
     text = done.stdout + done.stderr
     assert "reablement_episodes.csv: REJECTED" in text and "line 4, column status_91_days" in text
+    # Printed once (not also by Prefect's log and its exception traceback), with no traceback.
+    assert text.count("line 4, column status_91_days") == 1 and "Traceback" not in text
     m = w.manifest()
     reab = next(r for r in m["results"] if r["metric_id"] == "reablement_91_days" and r["period"] == PERIOD)
     assert reab["value"] is None and reab["status"] == "Data not available to assess progress"

@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import re
 import shutil
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -45,7 +47,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrefectServer]:
             check=False,
         )
         assert deployed.returncode == 0, deployed.stdout + deployed.stderr
-        srv.start_process("worker", "worker", "start", "--pool", POOL, "--limit", "1")
+        # Two at once, so that runs of different deployments can collide on a warehouse (and queue).
+        srv.start_process("worker", "worker", "start", "--pool", POOL, "--limit", "2")
         yield srv
 
 
@@ -91,16 +94,26 @@ def test_deployment_run_produces_outputs_and_artifacts(server: PrefectServer, tm
         "/artifacts/filter",
         {
             "artifacts": {
-                "key": {"any_": ["bcf-scorecard-2023-24-q2", "bcf-rejects-2023-24-q2", "bcf-outputs-2023-24-q2"]}
+                "key": {
+                    "any_": [
+                        "bcf-scorecard-e06000061-2023-24-q2",
+                        "bcf-rejects-e06000061-2023-24-q2",
+                        "bcf-outputs-e06000061-2023-24-q2",
+                    ]
+                }
             }
         },
     )
     by_key = {a["key"]: a for a in arts}
-    assert set(by_key) == {"bcf-scorecard-2023-24-q2", "bcf-rejects-2023-24-q2", "bcf-outputs-2023-24-q2"}
-    assert "Avoidable admissions" in by_key["bcf-scorecard-2023-24-q2"]["data"]
-    assert "On track to meet target" in by_key["bcf-scorecard-2023-24-q2"]["data"]
-    assert "bcf_return_E06000061_2023-24-Q2.xlsx" in by_key["bcf-outputs-2023-24-q2"]["data"]
-    assert "data_docs/2023-24-Q2/index.html" in by_key["bcf-outputs-2023-24-q2"]["data"]
+    assert set(by_key) == {
+        "bcf-scorecard-e06000061-2023-24-q2",
+        "bcf-rejects-e06000061-2023-24-q2",
+        "bcf-outputs-e06000061-2023-24-q2",
+    }
+    assert "Avoidable admissions" in by_key["bcf-scorecard-e06000061-2023-24-q2"]["data"]
+    assert "On track to meet target" in by_key["bcf-scorecard-e06000061-2023-24-q2"]["data"]
+    assert "bcf_return_E06000061_2023-24-Q2.xlsx" in by_key["bcf-outputs-e06000061-2023-24-q2"]["data"]
+    assert "data_docs/2023-24-Q2/index.html" in by_key["bcf-outputs-e06000061-2023-24-q2"]["data"]
 
 
 def test_failed_validation_fails_the_run_with_the_reason_in_its_logs(server: PrefectServer, tmp_path: Path) -> None:
@@ -127,7 +140,7 @@ def test_failed_validation_fails_the_run_with_the_reason_in_its_logs(server: Pre
     # The rejects table artifact names the line and column, never the value.
     arts = server.post(
         "/artifacts/filter",
-        {"artifacts": {"key": {"any_": ["bcf-rejects-2023-24-q2"]}}, "sort": "CREATED_DESC", "limit": 1},
+        {"artifacts": {"key": {"any_": ["bcf-rejects-all-2023-24-q2"]}}, "sort": "CREATED_DESC", "limit": 1},
     )
     assert "age_at_admission" in json.dumps(arts[0]["data"]) and "171" not in json.dumps(arts[0]["data"])
 
@@ -142,13 +155,60 @@ def test_safeguarding_deployment_runs_through_the_worker(server: PrefectServer, 
     assert {r["metric_id"] for r in manifest["results"]} >= {"contacts", "re_referrals", "rhi_72h"}
     arts = server.post(
         "/artifacts/filter",
-        {"artifacts": {"key": {"any_": ["safeguarding-scorecard-2023-24-q2"]}}, "sort": "CREATED_DESC", "limit": 1},
+        {"artifacts": {"key": {"any_": ["safeguarding-scorecard-all-2023-24-q2"]}}, "sort": "CREATED_DESC", "limit": 1},
     )
     assert arts and "Re-referrals within 12 months" in json.dumps(arts[0]["data"])
     # The quarterly twin is scheduled like the BCF one.
     dep = server.get("/deployments/name/safeguarding-quarterly/quarterly")
     sched = dep["schedules"][0]["schedule"]
     assert sched["cron"] == QUARTERLY_CRON and sched["timezone"] == TIMEZONE
+
+
+def test_both_quarterly_deployments_on_one_warehouse_queue_and_both_complete(
+    server: PrefectServer, tmp_path: Path
+) -> None:
+    """Both scorecards' quarterly deployments fire at the same minute on the same warehouse: started
+    together through the worker, the second waits for the warehouse lock (saying so once in its log)
+    instead of failing, and both complete."""
+    raw = tmp_path / "raw"
+    shutil.copytree(ROOT / "data" / "raw", raw)
+    results: dict[str, subprocess.CompletedProcess[str]] = {}
+
+    def start(deployment: str) -> None:
+        results[deployment] = _run(server, tmp_path, raw, deployment=deployment)
+
+    names = ("bcf-quarterly/quarterly", "safeguarding-quarterly/quarterly")
+    threads = [threading.Thread(target=start, args=(n,)) for n in names]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for name in names:
+        assert results[name].returncode == 0, name + "\n" + results[name].stdout + results[name].stderr
+        assert "Completed" in results[name].stdout, name
+    bcf = json.loads((tmp_path / "reports" / "2023-24-Q2" / "manifest.json").read_text())
+    sg = json.loads((tmp_path / "reports" / "2023-24-Q2" / "safeguarding" / "manifest.json").read_text())
+    assert bcf["status"] == sg["status"] == "completed"
+
+    ids = [server.get(f"/deployments/name/{n}")["id"] for n in names]
+    runs = server.post(
+        "/flow_runs/filter",
+        {
+            "deployments": {"id": {"any_": ids}},
+            "flow_runs": {"state": {"type": {"any_": ["COMPLETED"]}}},
+            "sort": "EXPECTED_START_TIME_DESC",
+            "limit": 2,
+        },
+    )
+    assert len(runs) == 2
+    waits = []
+    for run in runs:
+        logs = server.post("/logs/filter", {"logs": {"flow_run_id": {"any_": [run["id"]]}}, "limit": 200})
+        waits.append([e["message"] for e in logs if e["message"].startswith("waiting for")])
+    # Exactly one run found the warehouse taken, and said so once, naming the other run.
+    assert sorted(len(w) for w in waits) == [0, 1], waits
+    said = next(w[0] for w in waits if w)
+    assert re.search(r"waiting for the 2023-24-Q2 (bcf|safeguarding) run [0-9a-f-]{36} \(pid \d+", said), said
 
 
 def test_bad_parameters_are_refused_with_a_clear_message(server: PrefectServer, tmp_path: Path) -> None:

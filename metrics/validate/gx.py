@@ -141,6 +141,12 @@ class Validator:
     def index_page(self) -> Path:
         return self.docs_dir / "index.html"
 
+    def finish(self) -> Path | None:
+        """Make the Data Docs written so far safe and offline (``metrics.validate.datadocs``)."""
+        from metrics.validate.datadocs import make_safe
+
+        return make_safe(self.docs_dir)
+
 
 def _line(index_entry: Any) -> Any:
     """GX reports the frame index bare, or (multi-column expectations) in a dict beside the values."""

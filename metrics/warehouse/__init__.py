@@ -139,7 +139,7 @@ def connect(path: Path | str = DEFAULT_DB, read_only: bool = False) -> duckdb.Du
     version this code does not read, a folder it cannot write) is an :class:`EnvironmentProblem`
     naming the file, raised before anything in it is changed."""
     path = Path(path)
-    _check_place(path, read_only)
+    check_place(path, read_only)
     try:
         con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.Error as exc:
@@ -156,7 +156,7 @@ def connect(path: Path | str = DEFAULT_DB, read_only: bool = False) -> duckdb.Du
     return con
 
 
-def _check_place(path: Path, read_only: bool) -> None:
+def check_place(path: Path, read_only: bool = False) -> None:
     """The warehouse path is a regular file (or absent, when writing) in a folder that can be written."""
     try:
         st = os.stat(path)

@@ -1,0 +1,114 @@
+"""Checks of a run's arguments that need neither Prefect nor GX, and the errors they raise.
+
+The CLI runs them before importing Prefect, so a mistyped period, area code or folder is reported in
+a second or two; the flow runs the same checks (a deployment run has no CLI in front of it), and the
+error's type carries the exit code (``metrics.core.errors``).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+
+from metrics.core.errors import DataRejected, EnvironmentProblem, UsageError
+from metrics.core.periods import Period
+
+
+class BadPeriod(UsageError):
+    """The period is not a financial-year quarter label."""
+
+
+class UnknownArea(UsageError):
+    """An area code is not an HWB code, or not in the period's population extract."""
+
+
+class NoExtractsFolder(UsageError):
+    """The raw folder, or its ``<period>`` folder, does not exist."""
+
+
+class ExtractsRejected(DataRejected):
+    """Raised after all outputs are written when any extract failed validation."""
+
+
+class WarehouseUnusable(EnvironmentProblem):
+    """The warehouse path is not a DuckDB file the run can open and write."""
+
+
+def parse_period(label: str) -> Period:
+    try:
+        return Period.parse(label)
+    except ValueError as exc:
+        raise BadPeriod(f"{exc}\nfix: give --period as a quarter label such as 2023-24-Q2") from None
+
+
+def latest_period(raw_dir: Path) -> str:
+    """The latest ``<period>`` folder under ``raw_dir``."""
+    found = []
+    for d in raw_dir.iterdir() if raw_dir.is_dir() else []:
+        try:
+            found.append(Period.parse(d.name))
+        except ValueError:
+            continue
+    if not found:
+        raise NoExtractsFolder(
+            f"no period folders (e.g. 2023-24-Q2) under {raw_dir}\n"
+            "fix: give --raw-dir the folder holding <period>/<extract>.csv, or --period"
+        )
+    return max(found).label
+
+
+def check_period_folder(raw_dir: Path, period: Period) -> Path:
+    folder = raw_dir / period.label
+    if not folder.is_dir():
+        hint = (
+            f"{raw_dir} does not exist: give --raw-dir the folder holding <period>/<extract>.csv"
+            if not raw_dir.is_dir()
+            else f"put the {period.label} extracts in {folder}, or give another --period or --raw-dir"
+        )
+        raise NoExtractsFolder(f"no extracts for {period.label}: {folder} does not exist\nfix: {hint}")
+    return folder
+
+
+def hwb_codes() -> set[str]:
+    from metrics.core.paths import REFERENCE
+
+    with open(REFERENCE / "hwb_codes.csv", newline="", encoding="utf-8") as fh:
+        return {r["code"] for r in csv.DictReader(fh)}
+
+
+def delivered_areas(population_file: Path) -> list[str] | None:
+    """Area codes in a delivered population file (its ``code`` column), or None when the file is
+    absent or unreadable (ingest then reports it properly)."""
+    try:
+        with open(population_file, newline="", encoding="utf-8-sig") as fh:
+            return sorted({r["code"] for r in csv.DictReader(fh) if r.get("code")})
+    except (OSError, UnicodeDecodeError, KeyError, csv.Error):
+        return None
+
+
+def check_areas(requested: Sequence[str], population_file: Path | None = None) -> None:
+    """Every requested code is an HWB code and, when the population file can be read, in it."""
+    known = hwb_codes()
+    unknown = [c for c in requested if c not in known]
+    if unknown:
+        raise UnknownArea(
+            f"{', '.join(unknown)}: not an HWB / local authority code in metrics/reference/hwb_codes.csv\n"
+            "fix: give --hwb an ONS code such as E06000061, or leave it out for every area"
+        )
+    available = delivered_areas(population_file) if population_file else None
+    if available is not None:
+        missing = [c for c in requested if c not in available]
+        if missing:
+            raise UnknownArea(
+                f"{', '.join(missing)}: not in {population_file} (it has {', '.join(available) or 'no areas'})\n"
+                "fix: give --hwb one of those codes, or leave it out for every area"
+            )
+
+
+def check_warehouse(path: Path) -> None:
+    """The warehouse is absent (it will be created), or a DuckDB file in a folder that can be written:
+    the warehouse's own check (``metrics.warehouse.check_place``), run before Prefect starts."""
+    from metrics import warehouse
+
+    warehouse.check_place(path)
