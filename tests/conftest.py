@@ -19,6 +19,7 @@ from metrics.validate.gx import Validator
 # Modules whose tests start a Prefect server, Chromium, a Dask cluster or a whole `scorecard run`, or
 # validate whole generated extracts through Great Expectations (seconds to a minute each).
 SLOW_MODULES = {
+    "test_cli_errors",
     "test_filesystem_inputs",
     "test_metrics_hand",
     "test_strict_values",
