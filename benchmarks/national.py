@@ -145,6 +145,7 @@ def stage_duckdb(raw: Path) -> dict[str, Any]:
     con = duckdb.connect()
     con.execute(warehouse._MACROS)  # the same helper macro the metric SQL uses
     warehouse.load_reference(con)
+    warehouse.build_calendar(con, *warehouse.default_calendar_years())  # prepare_views reads it
     for e in EXTRACTS.values():  # the views expect every scorecard's tables; non-BCF ones stay empty
         if e not in BCF_EXTRACTS:
             con.execute(warehouse.create_table_sql(e))

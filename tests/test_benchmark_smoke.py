@@ -36,3 +36,18 @@ def test_benchmark_runs_and_all_three_agree(tmp_path: Path) -> None:
     assert "numerators and denominators agree across (a), (b), (c)" in done.stdout
     for label in ("(a) pipeline", "(b) bare DuckDB SQL", "(c) pandas", "a/b = ", "c/a = "):
         assert label in done.stdout
+
+
+def test_demo_benchmark_runs_through_the_real_command_and_its_runs_agree() -> None:
+    """One round of benchmarks/demo.py: every case exits as documented, the re-run's results equal the
+    fresh run's, and each ratio is printed with its target (times are not asserted)."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "demo.py"), "--repeat", "1"],
+        capture_output=True, text=True, timeout=1200, check=False, cwd=ROOT,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "re-run results equal the fresh run's: yes" in done.stdout
+    for case in ("fresh-warehouse demo run", "re-run, nothing changed", "usage error: bad period",
+                 "usage error: unknown area", "usage error: missing folder"):  # fmt: skip
+        line = next(x for x in done.stdout.splitlines() if x.startswith(case))
+        assert "x baseline" in line and "target <=" in line and ("PASS" in line or "FAIL" in line)
