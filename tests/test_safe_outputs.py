@@ -164,3 +164,34 @@ def test_artifact_keys_name_the_area() -> None:
     assert area_key(["E06000062", "E06000061"]) == "e06000061-e06000062"
     many = area_key([f"E0600006{i}" for i in range(5)])
     assert many.startswith("5-areas-") and re.fullmatch(r"[a-z0-9-]+", many)
+
+
+def test_the_html_scorecard_runs_nothing_from_an_extract_in_chromium(tmp_path: Path) -> None:
+    """A hostile area name and note (as an extract could carry) render as text: no dialog fires and
+    the page makes no request (it is self-contained)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.test_html_templates import _page
+
+    hostile = '<img src=x onerror=alert(1)><script>alert(2)</script>" onload="alert(3)'
+    page_path = tmp_path / "scorecard.html"
+    page_path.write_text(_page(tmp_path, hwb_name=hostile), encoding="utf-8")
+    dialogs: list[str] = []
+    requests: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=chromium_path(),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
+        )
+        try:
+            page = browser.new_page()
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(page_path.resolve().as_uri())
+            page.wait_for_timeout(500)
+            shown = page.inner_text("body")
+        finally:
+            browser.close()
+    assert dialogs == []
+    assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
+    assert "<img src=x onerror=alert(1)>" in shown  # shown as text, not run
