@@ -20,6 +20,7 @@ from metrics.compute.suppression import is_suppressed, publishable
 from metrics.core import atomic
 from metrics.core.registry import Scorecard, get
 from metrics.core.results import MetricResult
+from metrics.publish.xlsx_cells import needs_quote_prefix
 
 SCHEMA = Path(__file__).parent / "schemas" / "results.schema.json"
 
@@ -107,4 +108,4 @@ def _csv_text(v: object) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     s = str(v)
-    return "'" + s if isinstance(v, str) and s[:1] in ("=", "+", "-", "@", "\t", "\r") else s
+    return "'" + s if isinstance(v, str) and needs_quote_prefix(s) else s
