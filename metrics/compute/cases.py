@@ -85,7 +85,6 @@ from metrics.compute import status as st
 from metrics.compute.metric import compute_metric
 from metrics.compute.targets import targets_for
 from metrics.contracts import EXTRACTS, POPULATION, Extract
-from metrics.core.paths import DEFINITIONS
 from metrics.core.periods import Period
 from metrics.core.registry import MetricWindow, get, scorecard, scorecards
 from metrics.core.results import MetricResult
@@ -157,8 +156,9 @@ class CaseError(ValueError):
 
 
 def case_files(card: str | None = None) -> list[Path]:
+    """The case files in each scorecard's own folder (so a scorecard outside the package brings its cases)."""
     cards = [card] if card else sorted(scorecards())
-    return [p for c in cards for p in sorted((DEFINITIONS / c / CASES_FOLDER).glob("*.toml"))]
+    return [p for c in cards for p in sorted((scorecard(c).folder / CASES_FOLDER).glob("*.toml"))]
 
 
 def all_cases(card: str | None = None) -> list[Case]:
