@@ -13,7 +13,10 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -62,3 +65,38 @@ def pdftoppm_path() -> str:
     if not found:
         pytest.fail("pdftoppm not found. Fix: `sudo apt-get install -y poppler-utils`", pytrace=False)
     return found
+
+
+@dataclass
+class Watched:
+    """What a page did while a test had it open: dialogs, requests and script errors."""
+
+    dialogs: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def remote_requests(self) -> list[str]:
+        return [u for u in self.requests if not u.startswith(("file:", "data:"))]
+
+
+@contextlib.contextmanager
+def watched_page() -> Iterator[tuple[Any, Watched]]:
+    """A headless Chromium page (no network, no sandbox, as root here) with every dialog dismissed and
+    recorded, and every request and page error recorded."""
+    from playwright.sync_api import sync_playwright
+
+    seen = Watched()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=chromium_path(),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
+        )
+        try:
+            page = browser.new_page()
+            page.on("dialog", lambda d: (seen.dialogs.append(d.message), d.dismiss()))
+            page.on("request", lambda r: seen.requests.append(r.url))
+            page.on("pageerror", lambda exc: seen.errors.append(str(exc)))
+            yield page, seen
+        finally:
+            browser.close()

@@ -20,7 +20,7 @@ from metrics.ingest.load import load_extract
 from metrics.validate.datadocs import sanitise_html
 from metrics.validate.gx import Validator
 from pipelines.artifacts import area_key, md_code, md_text, outputs_markdown, scorecard_markdown
-from tests.browser import chromium_path
+from tests.browser import watched_page
 from tests.workspace import ROOT
 
 PERIOD = Period.parse("2023-24-Q2")
@@ -70,41 +70,25 @@ def test_no_page_keeps_a_script_a_handler_or_a_remote_url(docs: Path) -> None:
 
 
 def test_data_docs_open_offline_in_chromium_without_running_the_value(docs: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
-    dialogs: list[str] = []
-    requests: list[str] = []
-    errors: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=chromium_path(),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
-        )
-        try:
-            page = browser.new_page()
-            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-            page.on("request", lambda r: requests.append(r.url))
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto((docs / "index.html").resolve().as_uri())
-            rows = page.locator("#validation-results tbody tr")
-            assert rows.count() == 2
-            listed = rows.all_inner_texts()
-            assert any(SUITE in r and "Failed" in r for r in listed), listed
-            assert any("plans_2023-24-Q2" in r and "Succeeded" in r for r in listed), listed
-            page.locator(f"#validation-results a:text('{SUITE}')").click()
-            page.wait_for_load_state("load")
-            assert "validations" in page.url
-            body = page.inner_text("body")
-            assert "primary_diagnosis" in body and "Failed" in body
-            page.wait_for_timeout(500)  # an onerror handler would have fired by now
-            for other in docs.rglob("*.html"):
-                page.goto(other.resolve().as_uri())
-            page.wait_for_timeout(300)
-        finally:
-            browser.close()
-    assert dialogs == []
-    assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
-    assert errors == []
+    with watched_page() as (page, seen):
+        page.goto((docs / "index.html").resolve().as_uri())
+        rows = page.locator("#validation-results tbody tr")
+        assert rows.count() == 2
+        listed = rows.all_inner_texts()
+        assert any(SUITE in r and "Failed" in r for r in listed), listed
+        assert any("plans_2023-24-Q2" in r and "Succeeded" in r for r in listed), listed
+        page.locator(f"#validation-results a:text('{SUITE}')").click()
+        page.wait_for_load_state("load")
+        assert "validations" in page.url
+        body = page.inner_text("body")
+        assert "primary_diagnosis" in body and "Failed" in body
+        page.wait_for_timeout(500)  # an onerror handler would have fired by now
+        for other in docs.rglob("*.html"):
+            page.goto(other.resolve().as_uri())
+        page.wait_for_timeout(300)
+    assert seen.dialogs == []
+    assert seen.remote_requests == []
+    assert seen.errors == []
 
 
 def _rendered(md: str) -> str:
@@ -169,29 +153,15 @@ def test_artifact_keys_name_the_area() -> None:
 def test_the_html_scorecard_runs_nothing_from_an_extract_in_chromium(tmp_path: Path) -> None:
     """A hostile area name and note (as an extract could carry) render as text: no dialog fires and
     the page makes no request (it is self-contained)."""
-    from playwright.sync_api import sync_playwright
-
     from tests.test_html_templates import _page
 
     hostile = '<img src=x onerror=alert(1)><script>alert(2)</script>" onload="alert(3)'
     page_path = tmp_path / "scorecard.html"
     page_path.write_text(_page(tmp_path, hwb_name=hostile), encoding="utf-8")
-    dialogs: list[str] = []
-    requests: list[str] = []
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=chromium_path(),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"],
-        )
-        try:
-            page = browser.new_page()
-            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-            page.on("request", lambda r: requests.append(r.url))
-            page.goto(page_path.resolve().as_uri())
-            page.wait_for_timeout(500)
-            shown = page.inner_text("body")
-        finally:
-            browser.close()
-    assert dialogs == []
-    assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
+    with watched_page() as (page, seen):
+        page.goto(page_path.resolve().as_uri())
+        page.wait_for_timeout(500)
+        shown = page.inner_text("body")
+    assert seen.dialogs == []
+    assert seen.remote_requests == []
     assert "<img src=x onerror=alert(1)>" in shown  # shown as text, not run
