@@ -71,10 +71,9 @@ def check_period_folder(raw_dir: Path, period: Period) -> Path:
 
 
 def hwb_codes() -> set[str]:
-    from metrics.core.paths import REFERENCE
+    from metrics.core.reference import hwb_names
 
-    with open(REFERENCE / "hwb_codes.csv", newline="", encoding="utf-8") as fh:
-        return {r["code"] for r in csv.DictReader(fh)}
+    return set(hwb_names())
 
 
 def delivered_areas(population_file: Path) -> list[str] | None:

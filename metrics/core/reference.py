@@ -7,8 +7,6 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import cache
 
-import holidays
-
 from metrics.core.paths import REFERENCE
 
 
@@ -48,6 +46,8 @@ def england_bank_holidays(first_year: int, last_year: int) -> list[tuple[dt.date
     Years ahead are the package's rules: a one-off day announced later needs a newer package."""
     if first_year > last_year:
         raise ValueError(f"bank holidays: first year {first_year} after last year {last_year}")
+    import holidays  # here, not at import: reading area names or benchmarks needs no calendar
+
     # holidays ships no type hints for its country classes.
     days = holidays.UK(subdiv="ENG", years=range(first_year, last_year + 1))  # type: ignore[no-untyped-call]
     return sorted((day, str(name)) for day, name in days.items() if day.isoweekday() <= 5)
