@@ -21,7 +21,7 @@ from metrics.contracts import EXTRACTS, Extract
 from metrics.core.periods import Period
 from metrics.core.registry import Scorecard, default_scorecard
 from metrics.core.results import LoadOutcome, MetricResult
-from metrics.warehouse.runs import LATEST_LOADS_SQL, latest_loads
+from metrics.warehouse.runs import latest_loads, latest_loads_sql
 
 LOADS_FILE = "_loads.parquet"
 
@@ -46,7 +46,7 @@ def export_partitions(warehouse_path: Path, out_dir: Path, card: Scorecard | Non
                 f'COPY (SELECT *, "{area_column(EXTRACTS[name])}" AS area FROM "{name}") TO \'{target}\' '
                 "(FORMAT parquet, PARTITION_BY (area), OVERWRITE_OR_IGNORE true)"
             )
-        con.execute(f"COPY ({LATEST_LOADS_SQL}) TO '{out_dir / LOADS_FILE}' (FORMAT parquet)")
+        con.execute(f"COPY ({latest_loads_sql()}) TO '{out_dir / LOADS_FILE}' (FORMAT parquet)")
     finally:
         con.close()
     return out_dir

@@ -52,8 +52,14 @@ def run_history(paths: RunPaths, period: Period, card: Scorecard) -> list[dict[s
     return [dict(zip(keys, (str(v) if v is not None else None for v in r), strict=True)) for r in rows]
 
 
+def latest_loads_sql(source: str = "loads") -> str:
+    """The last load of each extract and period in ``source`` (the ``loads`` table, or a relation of
+    its columns such as the copy exported beside Parquet partitions)."""
+    return LATEST_LOADS_SQL.format(source=source)
+
+
 LATEST_LOADS_SQL = """
-SELECT extract, period, file_path, status, sha256, rows, rejected_rows, message, loaded_at, load_id FROM loads
+SELECT extract, period, file_path, status, sha256, rows, rejected_rows, message, loaded_at, load_id FROM {source}
 QUALIFY row_number() OVER (PARTITION BY extract, period ORDER BY loaded_at DESC, load_id DESC) = 1
 ORDER BY period, extract
 """
@@ -65,7 +71,7 @@ def latest_loads(con: duckdb.DuckDBPyConnection, source: str = "loads") -> list[
     ``source`` is the ``loads`` table, or any relation of the same columns (e.g. the copy exported
     beside Parquet partitions, ``read_parquet('.../_loads.parquet')``).
     """
-    sql = LATEST_LOADS_SQL.replace("FROM loads", f"FROM {source}")
+    sql = latest_loads_sql(source)
     return [
         LoadOutcome(
             extract=r[0],
