@@ -55,6 +55,15 @@ def deploy_all(
 
     params = dict(defaults or {})
     one_at_a_time = ConcurrencyLimitConfig(limit=1, collision_strategy=ConcurrencyLimitStrategy.ENQUEUE)
+    # What both deployments of every scorecard share: the pool, one run at a time, the progress logger.
+    common: dict[str, Any] = {
+        "work_pool_name": work_pool,
+        "concurrency_limit": one_at_a_time,
+        "job_variables": JOB_VARIABLES,
+        "build": False,
+        "push": False,
+        "print_next_steps": False,
+    }
     ids = []
     for card, (entrypoint, _) in flows().items():
         # from_source is sync-compatible: called from sync code it returns the Flow, not a coroutine.
@@ -63,16 +72,11 @@ def deploy_all(
             str(
                 base.deploy(
                     name="quarterly",
-                    work_pool_name=work_pool,
                     schedule=quarterly_schedule(cron),
                     parameters={**params, "scorecard": card, "period": None},
                     tags=[card, "quarterly"],
                     description="Runs the quarter just closed, at 06:00 UK time on the first day of each quarter.",
-                    concurrency_limit=one_at_a_time,
-                    job_variables=JOB_VARIABLES,
-                    build=False,
-                    push=False,
-                    print_next_steps=False,
+                    **common,
                 )
             )
         )
@@ -80,15 +84,10 @@ def deploy_all(
             str(
                 base.deploy(
                     name="on-demand",
-                    work_pool_name=work_pool,
                     parameters={**params, "scorecard": card},
                     tags=[card, "on-demand"],
                     description="Run any quarter for one, several or all areas: --param period=2023-24-Q2 ...",
-                    concurrency_limit=one_at_a_time,
-                    job_variables=JOB_VARIABLES,
-                    build=False,
-                    push=False,
-                    print_next_steps=False,
+                    **common,
                 )
             )
         )
