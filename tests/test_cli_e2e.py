@@ -54,6 +54,14 @@ def test_run_reports_all_five_metrics_near_the_seed_figures(ws: Workspace) -> No
     assert q2["residential_admissions_65_plus"]["denominator"] == 77_713
 
 
+def test_a_successful_run_ends_without_shutdown_noise(ws: Workspace) -> None:
+    # DuckDB's nanobind bindings print "nanobind: leaked ..." at exit when a DuckDB type stays
+    # referenced from a module-level typing alias; an analyst reads that as a failure.
+    out: str = ws.first_output  # type: ignore[attr-defined]
+    assert "Manifest:" in out
+    assert "nanobind" not in out and "leaked" not in out
+
+
 def test_outputs_exist_and_are_listed_with_hashes(ws: Workspace) -> None:
     out = ws.reports / PERIOD
     charts = sorted(p.name for p in (out / "charts").iterdir())

@@ -29,7 +29,7 @@ no one of one sex at one old age, and a zero band in a standardised rate is caug
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeAlias
 
 import duckdb
 
@@ -140,7 +140,9 @@ def _by_age(con: duckdb.DuckDBPyConnection, period: Period, hwbs: Sequence[str],
     return out
 
 
-Check = Callable[[duckdb.DuckDBPyConnection, Period, Sequence[str], int], dict[str, str]]
+# A string alias: a runtime ``Callable[[duckdb.DuckDBPyConnection, ...]]`` sits in typing's caches
+# until interpreter exit, and DuckDB's nanobind bindings then print "nanobind: leaked ..." lines.
+Check: TypeAlias = "Callable[[duckdb.DuckDBPyConnection, Period, Sequence[str], int], dict[str, str]]"
 CHECKS: dict[str, Check] = {"population": _mye2, "child_population": _by_age}
 
 
