@@ -1,0 +1,221 @@
+"""Metric sets by financial year (``[years]`` in scorecard.toml) and the ``source`` / ``confirmation`` every
+metric declares: the registry reads and checks them, a year not declared carries the latest earlier set
+forward and says so, and a scorecard without ``[years]`` reports every metric every year.
+
+The mechanism is tested on throwaway scorecards written to ``tmp_path`` and found through
+``SCORECARD_DEFINITIONS_PATH``, as a local team adds its own, and on the BCF 2023-24 / 2024-25 sets.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from metrics.core import registry
+from metrics.core.registry import CONFIRMATIONS, metric_set
+
+pytestmark = pytest.mark.fast
+
+TOY_SCORECARD = """
+id = "toy"
+title = "Toy scorecard"
+area_label = "Area"
+status_scheme = "plan"
+contracts = "toy_contracts"
+extracts = ["toy_events", "toy_population", "toy_plans"]
+population_extract = "toy_population"
+
+[targets]
+extract = "toy_plans"
+area_column = "area_code"
+value_column = "plan_value"
+"""
+
+TOY_METRIC = """
+id = "{id}"
+scorecard = "toy"
+order = {order}
+title = "Toy metric {id}"
+reference = "Toy reference"
+source = "Toy specification, https://example.org/{id}"
+confirmation = "{confirmation}"
+definition = "Events in the quarter."
+unit = "events"
+polarity = "lower_is_better"
+method = "count"
+multiplier = 1
+window = "quarter"
+cumulative = false
+plan_basis = "annual"
+sources = ["toy_events"]
+sql = "{id}.sql"
+numerator_label = "events"
+denominator_label = "none"
+"""
+
+
+def _clear() -> None:
+    registry.scorecards.cache_clear()
+    registry.all_metrics.cache_clear()
+
+
+@pytest.fixture
+def toy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A folder ``toy`` with metrics a, b, c (write ``years`` into its scorecard.toml per test)."""
+    folder = tmp_path / "defs" / "toy"
+    folder.mkdir(parents=True)
+    (folder / "scorecard.toml").write_text(textwrap.dedent(TOY_SCORECARD), encoding="utf-8")
+    for order, mid in enumerate(("a", "b", "c"), start=1):
+        (folder / f"{mid}.toml").write_text(TOY_METRIC.format(id=mid, order=order, confirmation="confirmed"))
+        (folder / f"{mid}.sql").write_text("SELECT 1\n")
+    monkeypatch.setenv("SCORECARD_DEFINITIONS_PATH", str(tmp_path / "defs"))
+    _clear()
+    yield folder
+    monkeypatch.delenv("SCORECARD_DEFINITIONS_PATH")
+    _clear()
+
+
+def _years(folder: Path, text: str) -> None:
+    path = folder / "scorecard.toml"
+    path.write_text(path.read_text(encoding="utf-8") + textwrap.dedent(text), encoding="utf-8")
+    _clear()
+
+
+TWO_YEARS = """
+[years."2023-24"]
+metrics = ["a", "b"]
+source = "Framework 2023-24, https://example.org/2023"
+confirmation = "confirmed"
+
+[years."2025-26"]
+metrics = ["c", "a"]
+source = "Framework 2025-26, https://example.org/2025"
+confirmation = "secondary"
+member_confirmation = { c = "unconfirmed" }
+"""
+
+
+def test_a_declared_year_uses_its_own_set_and_the_rest_are_supporting(toy: Path) -> None:
+    _years(toy, TWO_YEARS)
+    s = metric_set("toy", "2025-26")
+    assert s.metric_ids == ("a", "c")  # in metric order, not the order listed
+    assert not s.carried_forward and s.confirmation == "secondary"
+    assert s.role("a") == "headline" and s.role("b") == "supporting"
+    assert s.confirmation_of("c") == "unconfirmed" and s.confirmation_of("a") == "secondary"
+    assert "2025-26 metric set (SECONDARY)" in s.basis and "https://example.org/2025" in s.basis
+
+
+def test_an_undeclared_year_carries_the_latest_earlier_set_forward_as_unconfirmed(toy: Path) -> None:
+    _years(toy, TWO_YEARS)
+    between = metric_set("toy", "2024-25")
+    assert between.declared is not None and between.declared.year == "2023-24"
+    assert between.metric_ids == ("a", "b") and between.carried_forward
+    later = metric_set("toy", "2027-28")
+    assert later.declared is not None and later.declared.year == "2025-26" and later.carried_forward
+    # Carrying a set forward is an assumption: every member is unconfirmed, whatever its declared status.
+    assert later.confirmation == "unconfirmed" and later.confirmation_of("a") == "unconfirmed"
+    assert "No metric set is declared for 2027-28: the 2025-26 set is carried forward (UNCONFIRMED)" in later.basis
+
+
+def test_a_year_before_every_declared_set_uses_the_earliest_and_says_so(toy: Path) -> None:
+    _years(toy, TWO_YEARS)
+    s = metric_set("toy", "2021-22")
+    assert s.metric_ids == ("a", "b") and s.carried_back and not s.carried_forward
+    assert s.confirmation == "unconfirmed" and "earliest declared set, 2023-24" in s.basis
+
+
+def test_a_scorecard_without_years_reports_every_metric_every_year(toy: Path) -> None:
+    s = metric_set("toy", "2030-31")
+    assert s.metric_ids == ("a", "b", "c") and s.declared is None and s.basis == ""
+    assert all(s.role(m) == "headline" for m in "abc")
+    sg = metric_set("safeguarding", "2025-26")
+    assert sg.metric_ids == tuple(m.id for m in registry.metrics_for("safeguarding"))
+
+
+@pytest.mark.parametrize(
+    ("years", "words"),
+    [
+        ('[years."2025-26"]\nmetrics = ["a", "zz"]\nsource = "s"\nconfirmation = "confirmed"\n', ["'zz'", "toy"]),
+        ('[years."2025/26"]\nmetrics = ["a"]\nsource = "s"\nconfirmation = "confirmed"\n', ["2025/26", "YYYY-YY"]),
+        ('[years."2025-27"]\nmetrics = ["a"]\nsource = "s"\nconfirmation = "confirmed"\n', ["not consecutive"]),
+        ('[years."2025-26"]\nmetrics = ["a"]\nsource = "s"\nconfirmation = "Confirmed"\n', ["confirmation"]),
+        ('[years."2025-26"]\nmetrics = ["a"]\nconfirmation = "confirmed"\n', ["'source'"]),
+        ('[years."2025-26"]\nmetrics = []\nsource = "s"\nconfirmation = "confirmed"\n', ["non-empty"]),
+        ('[years."2025-26"]\nmetrics = ["a", "a"]\nsource = "s"\nconfirmation = "confirmed"\n', ["twice"]),
+        (
+            '[years."2025-26"]\nmetrics = ["a"]\nsource = "s"\nconfirmation = "confirmed"\n'
+            'member_confirmation = { b = "unconfirmed" }\n',
+            ["member_confirmation", "'b'"],
+        ),
+    ],
+)
+def test_a_bad_years_table_is_an_error_naming_the_file(toy: Path, years: str, words: list[str]) -> None:
+    _years(toy, years)
+    with pytest.raises(ValueError) as err:
+        registry.scorecards()
+    assert str(toy / "scorecard.toml") in str(err.value)
+    for w in words:
+        assert w in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("confirmation", "drop", "words"),
+    [
+        ("maybe", "", ["confirmation", "'maybe'"]),
+        ("confirmed", "source", ["'source'"]),
+        ("confirmed", "confirmation", ["'confirmation'"]),
+    ],
+)
+def test_a_metric_without_a_valid_source_and_confirmation_is_an_error_naming_the_file(
+    toy: Path, confirmation: str, drop: str, words: list[str]
+) -> None:
+    text = TOY_METRIC.format(id="b", order=2, confirmation=confirmation)
+    if drop:
+        text = "\n".join(line for line in text.splitlines() if not line.startswith(f"{drop} ="))
+    (toy / "b.toml").write_text(text, encoding="utf-8")
+    _clear()
+    with pytest.raises(ValueError) as err:
+        registry.all_metrics()
+    assert str(toy / "b.toml") in str(err.value)
+    for w in words:
+        assert w in str(err.value)
+
+
+def test_every_shipped_metric_declares_its_source_and_a_valid_confirmation() -> None:
+    for m in registry.all_metrics():
+        assert m.confirmation in CONFIRMATIONS, m.id
+        assert "http" in m.source, f"{m.id}: source should cite the specification with its URL"
+
+
+def test_bcf_2023_24_and_2024_25_sets_are_the_five_metrics_with_reablement_unconfirmed_in_2024_25() -> None:
+    five = (
+        "avoidable_admissions",
+        "falls_65_plus",
+        "discharge_usual_residence",
+        "residential_admissions_65_plus",
+        "reablement_91_days",
+    )
+    for year in ("2023-24", "2024-25"):
+        s = metric_set("bcf", year)
+        assert set(s.metric_ids) == set(five) and not s.carried_forward, year
+        assert s.declared is not None and s.declared.year == year and "http" in s.declared.source
+    assert metric_set("bcf", "2023-24").confirmation_of("reablement_91_days") == "secondary"
+    later = metric_set("bcf", "2024-25")
+    assert later.confirmation_of("reablement_91_days") == "unconfirmed"
+    assert later.confirmation_of("falls_65_plus") == "secondary"
+    assert "reablement" in later.basis and "UNCONFIRMED" in later.basis
+
+
+def test_bcf_carries_its_latest_declared_set_forward_to_a_later_year() -> None:
+    declared = [y.year for y in registry.scorecard("bcf").years]
+    s = metric_set("bcf", "2030-31")
+    assert s.declared is not None and s.declared.year == max(declared) and s.carried_forward
+    assert s.confirmation == "unconfirmed"
+
+
+def test_metric_set_refuses_a_malformed_year() -> None:
+    with pytest.raises(ValueError, match="YYYY-YY"):
+        metric_set("bcf", "2025")
