@@ -52,7 +52,17 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from metrics.compute.status import AMBER, CONTEXT, GREEN, NO_DATA, NOT_ON_TRACK, ON_TRACK, RED
+from metrics.compute.status import (
+    ACHIEVED,
+    AMBER,
+    CONTEXT,
+    GREEN,
+    NO_DATA,
+    NOT_ACHIEVED,
+    NOT_ON_TRACK,
+    ON_TRACK,
+    RED,
+)
 from metrics.compute.suppression import SUPPRESSED, publishable
 from metrics.core import atomic
 from metrics.core.periods import Period
@@ -68,6 +78,8 @@ SHIPPED_PREFIX = "shipped"
 _STATUS_STYLE = {
     ON_TRACK: ("on-track", "\u2714", "On track"),  # heavy check mark
     NOT_ON_TRACK: ("off-track", "\u2718", "Not on track"),  # heavy ballot X
+    ACHIEVED: ("on-track", "\u2714", "Achieved"),  # the year-end (Q4) wording
+    NOT_ACHIEVED: ("off-track", "\u2718", "Not achieved"),
     NO_DATA: ("no-data", "?", "No data"),
     GREEN: ("on-track", "\u2714", "Green"),
     AMBER: ("amber", "\u26a0", "Amber"),  # warning sign
