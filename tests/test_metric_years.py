@@ -8,14 +8,24 @@ The mechanism is tested on throwaway scorecards written to ``tmp_path`` and foun
 
 from __future__ import annotations
 
+import json
+import re
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
+import jsonschema
+import openpyxl
 import pytest
 
+from metrics.compute.status import NO_DATA
 from metrics.core import registry
+from metrics.core.periods import Period
 from metrics.core.registry import CONFIRMATIONS, metric_set
+from metrics.core.results import MetricResult
+from metrics.publish.html import render_scorecard
+from metrics.publish.scorecard_workbook import write_scorecard_workbook
+from metrics.publish.tidy import SCHEMA, tidy_rows
 
 pytestmark = pytest.mark.fast
 
@@ -219,3 +229,82 @@ def test_bcf_carries_its_latest_declared_set_forward_to_a_later_year() -> None:
 def test_metric_set_refuses_a_malformed_year() -> None:
     with pytest.raises(ValueError, match="YYYY-YY"):
         metric_set("bcf", "2025")
+
+
+def _result(metric_id: str, period: str) -> MetricResult:
+    p = Period.parse(period)
+    return MetricResult(
+        metric_id, AREA, period, p.start, p.end, 12.0, None, 12.0, 6.2, 21.0, "count", "", None, None, None,
+        NO_DATA, "no plan for the period",
+    )  # fmt: skip
+
+
+AREA = "E06000061"
+
+
+def test_tidy_rows_flag_headline_and_supporting_by_each_rows_own_year(toy: Path) -> None:
+    _years(toy, TWO_YEARS)
+    card = registry.scorecard("toy")
+    results = [_result(m, p) for m in "abc" for p in ("2023-24-Q2", "2025-26-Q2")]
+    rows = tidy_rows(results, card, {}, 5)
+    validator = jsonschema.Draft202012Validator(json.loads(SCHEMA.read_text()))
+    for row in rows:
+        validator.validate(row)
+    role = {(r["metric_id"], r["period"]): r["metric_role"] for r in rows}
+    # 2023-24 declares a and b; 2025-26 declares a and c: the earlier year keeps its own roles.
+    assert role == {
+        ("a", "2023-24-Q2"): "headline", ("b", "2023-24-Q2"): "headline", ("c", "2023-24-Q2"): "supporting",
+        ("a", "2025-26-Q2"): "headline", ("b", "2025-26-Q2"): "supporting", ("c", "2025-26-Q2"): "headline",
+    }  # fmt: skip
+
+
+def test_the_page_puts_the_years_set_first_and_the_rest_under_supporting_measures(toy: Path) -> None:
+    _years(toy, TWO_YEARS)
+    card = registry.scorecard("toy")
+    metrics = registry.metrics_for(card)
+    q = Period.parse("2025-26-Q2")
+    now = [_result(m.id, q.label) for m in metrics]
+    history = now + [_result(m.id, "2023-24-Q2") for m in metrics]
+    page = render_scorecard(metrics, now, history, AREA, "North Northamptonshire", q, {}, {}, {}, "today", 5, card)
+    headline = page.split('<table id="headline">')[1].split("</table>")[0]
+    supporting = page.split('<table id="supporting">')[1].split("</table>")[0]
+    assert re.findall(r'data-metric="(\w+)"', headline) == ["a", "c"]
+    assert re.findall(r'data-metric="(\w+)"', supporting) == ["b"]
+    assert "Supporting measures" in page and "2025-26 metric set (SECONDARY)" in page
+    # Sections: headline metrics first, each saying where it stands and how sure.
+    assert re.findall(r'<section class="metric" id="(\w+)"', page) == ["a", "c", "b"]
+    assert "Headline metric for 2025-26 (UNCONFIRMED)" in page  # c's place in the set is unconfirmed
+    assert "Supporting measure: not in the 2025-26 headline metric set (SECONDARY)" in page
+    # A carried-forward year says so on the page.
+    later = Period.parse("2026-27-Q1")
+    carried = render_scorecard(
+        metrics, [_result(m.id, later.label) for m in metrics], [], AREA, "N", later, {}, {}, {}, "today", 5, card
+    )
+    assert "No metric set is declared for 2026-27: the 2025-26 set is carried forward (UNCONFIRMED)" in carried
+
+
+def test_a_page_for_a_scorecard_without_years_has_no_supporting_table(toy: Path) -> None:
+    card = registry.scorecard("toy")
+    metrics = registry.metrics_for(card)
+    q = Period.parse("2025-26-Q2")
+    now = [_result(m.id, q.label) for m in metrics]
+    page = render_scorecard(metrics, now, now, AREA, "N", q, {}, {}, {}, "today", 5, card)
+    assert 'id="supporting"' not in page and "Metric set" not in page
+    assert re.findall(r'data-metric="(\w+)"', page.split('<table id="headline">')[1]) == ["a", "b", "c"]
+
+
+def test_the_scorecard_workbook_has_a_metric_set_column(toy: Path, tmp_path: Path) -> None:
+    _years(toy, TWO_YEARS)
+    card = registry.scorecard("toy")
+    q = Period.parse("2025-26-Q2")
+    now = [_result(m, q.label) for m in "abc"]
+    path = write_scorecard_workbook(tmp_path / "w.xlsx", card, now, now, AREA, "N", q, "today", 5)
+    ws = openpyxl.load_workbook(path)["Scorecard"]
+    header = [c.value for c in ws[4]]
+    col = header.index("Metric set")
+    assert [(ws.cell(5 + i, 1).value, ws.cell(5 + i, col + 1).value) for i in range(3)] == [
+        ("Toy metric a", "headline"),
+        ("Toy metric b", "supporting"),
+        ("Toy metric c", "headline"),
+    ]
+    assert "2025-26 metric set" in str(ws.cell(9, 1).value)
