@@ -9,7 +9,9 @@ The mechanism is tested on throwaway scorecards written to ``tmp_path`` and foun
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +28,7 @@ from metrics.core.results import MetricResult
 from metrics.publish.html import render_scorecard
 from metrics.publish.scorecard_workbook import write_scorecard_workbook
 from metrics.publish.tidy import SCHEMA, tidy_rows
+from tests.workspace import ROOT, SCORECARD
 
 pytestmark = pytest.mark.fast
 
@@ -308,3 +311,46 @@ def test_the_scorecard_workbook_has_a_metric_set_column(toy: Path, tmp_path: Pat
         ("Toy metric c", "headline"),
     ]
     assert "2025-26 metric set" in str(ws.cell(9, 1).value)
+
+
+def _cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(SCORECARD), *args], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False, env=env
+    )
+
+
+def test_cli_lists_a_years_metrics_with_source_confirmation_and_carried_forward() -> None:
+    declared = _cli("metrics", "--year", "2024-25")
+    assert declared.returncode == 0, declared.stderr
+    rows = [line for line in declared.stdout.splitlines() if line.startswith("| `")]
+    assert [line.split("`")[1] for line in rows] == list(metric_set("bcf", "2024-25").metric_ids)
+    reablement = next(line for line in rows if "`reablement_91_days`" in line)
+    cells = [c.strip() for c in reablement.strip("|").split("|")]
+    # id, title, unit, confirmation (definition), confirmation (in the set), carried forward, source
+    assert cells[1] == "Still at home 91 days after discharge into reablement"
+    assert cells[3:6] == ["confirmed", "unconfirmed", "no"]
+    assert "http" in cells[6]
+    latest = max(y.year for y in registry.scorecard("bcf").years)
+    later = _cli("metrics", "--year", "2030-31", "--scorecard", "bcf")
+    assert later.returncode == 0, later.stderr
+    assert f"the {latest} set is carried forward (UNCONFIRMED)" in later.stdout
+    assert all(f"yes, from {latest}" in line for line in later.stdout.splitlines() if line.startswith("| `"))
+
+
+def test_cli_lists_supporting_measures_of_a_throwaway_scorecard(toy: Path) -> None:
+    _years(toy, TWO_YEARS)
+    env = {**os.environ, "SCORECARD_DEFINITIONS_PATH": str(toy.parent)}
+    done = _cli("metrics", "--scorecard", "toy", "--year", "2024-25", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "the 2023-24 set is carried forward" in done.stdout
+    assert [line.split("`")[1] for line in done.stdout.splitlines() if line.startswith("| `")] == ["a", "b"]
+    assert "Supporting measures in 2024-25 (computed and shown, not in the set): `c`." in done.stdout
+
+
+@pytest.mark.parametrize("year", ["2025/26", "2025-2026", "2025-27", "25-26", ""])
+def test_cli_refuses_a_malformed_year_with_a_plain_error_and_exit_2(year: str) -> None:
+    done = _cli("metrics", "--year", year)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"financial year {year!r}" in done.stderr and "fix: give --year" in done.stderr
+    assert done.stdout == ""
