@@ -278,6 +278,9 @@ def test_the_page_puts_the_years_set_first_and_the_rest_under_supporting_measure
     assert re.findall(r'<section class="metric" id="(\w+)"', page) == ["a", "c", "b"]
     assert "Headline metric for 2025-26 (UNCONFIRMED)" in page  # c's place in the set is unconfirmed
     assert "Supporting measure: not in the 2025-26 headline metric set (SECONDARY)" in page
+    # With no card named, the metrics' own scorecard decides (not the default BCF one).
+    unnamed = render_scorecard(metrics, now, history, AREA, "N", q, {}, {}, {}, "today", 5)
+    assert re.findall(r'data-metric="(\w+)"', unnamed.split('<table id="supporting">')[1]) == ["b"]
     # A carried-forward year says so on the page.
     later = Period.parse("2026-27-Q1")
     carried = render_scorecard(

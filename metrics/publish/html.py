@@ -70,7 +70,7 @@ from metrics.compute.suppression import SUPPRESSED, publishable
 from metrics.core import atomic
 from metrics.core.periods import Period
 from metrics.core.reference import england_benchmarks
-from metrics.core.registry import Metric, MetricSet, Scorecard, default_scorecard, metric_set
+from metrics.core.registry import Metric, MetricSet, Scorecard, default_scorecard, metric_set, scorecard
 from metrics.core.results import MetricResult
 from metrics.publish.spc_notes import SpcReading, icon_svg
 
@@ -263,7 +263,9 @@ def render_scorecard(
     plan_word = "Target" if rag else "Plan"
     bench = england_benchmarks() if rag else {}
     by_id = {r.metric_id: r for r in results}
-    chosen = metric_set(card or default_scorecard(), period.financial_year)
+    # The metrics' own scorecard when none is named (its [years] decide which are headline metrics).
+    owner = card or (scorecard(metrics[0].scorecard) if metrics else default_scorecard())
+    chosen = metric_set(owner, period.financial_year)
     prev_period = period.previous().label
     previous = {r.metric_id: r for r in history if r.period == prev_period and r.hwb_code == hwb_code}
     rows = []
