@@ -259,6 +259,11 @@ def test_tidy_rows_flag_headline_and_supporting_by_each_rows_own_year(toy: Path)
         ("a", "2023-24-Q2"): "headline", ("b", "2023-24-Q2"): "headline", ("c", "2023-24-Q2"): "supporting",
         ("a", "2025-26-Q2"): "headline", ("b", "2025-26-Q2"): "supporting", ("c", "2025-26-Q2"): "headline",
     }  # fmt: skip
+    assert {r["metric_set_year"] for r in rows} == {"2023-24", "2025-26"}
+    # 2024-25 declares no set: its rows carry 2023-24's roles and say which set that was.
+    carried = tidy_rows([_result("c", "2024-25-Q1")], card, {}, 5)[0]
+    assert (carried["metric_role"], carried["metric_set_year"]) == ("supporting", "2023-24")
+    validator.validate(carried)
 
 
 def test_the_page_puts_the_years_set_first_and_the_rest_under_supporting_measures(toy: Path) -> None:

@@ -59,6 +59,7 @@ def tidy_rows(
                 "view": r.view or m.window,
                 "headline": not r.view,
                 "metric_role": chosen.role(r.metric_id),
+                "metric_set_year": chosen.declared.year if chosen.declared else "",
                 "cumulative": m.cumulative and (r.view or m.window) == "year_to_date",
                 "window_start": r.window_start.isoformat(),
                 "window_end": r.window_end.isoformat(),
