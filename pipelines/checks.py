@@ -12,11 +12,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from metrics.core.errors import DataRejected, EnvironmentProblem, UsageError
-from metrics.core.periods import Period
+from metrics.core.periods import Period, financial_year
 
 
 class BadPeriod(UsageError):
     """The period is not a financial-year quarter label."""
+
+
+class BadYear(UsageError):
+    """The financial year is not a ``YYYY-YY`` label."""
 
 
 class UnknownArea(UsageError):
@@ -40,6 +44,13 @@ def parse_period(label: str) -> Period:
         return Period.parse(label)
     except ValueError as exc:
         raise BadPeriod(f"{exc}\nfix: give --period as a quarter label such as 2023-24-Q2") from None
+
+
+def parse_year(label: str) -> str:
+    try:
+        return financial_year(label)
+    except ValueError as exc:
+        raise BadYear(f"{exc}\nfix: give --year as a financial year such as 2025-26") from None
 
 
 def latest_period(raw_dir: Path) -> str:

@@ -319,8 +319,12 @@ def cmd_docs(_: argparse.Namespace) -> int:
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
-    from metrics.publish.docs import metrics_markdown
+    """The metric definitions as Markdown; with ``--year``, that financial year's headline metrics."""
+    from metrics.publish.docs import metrics_markdown, year_markdown
 
+    if getattr(args, "year", None) is not None:
+        print(year_markdown(args.scorecard, checks.parse_year(args.year)))
+        return 0
     print(metrics_markdown(args.scorecard))
     return 0
 
@@ -434,6 +438,13 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         cmd = add(name, help=f"print the {what} as Markdown")
         cmd.add_argument("--scorecard", default=default_card().id, choices=_card_ids())
+        if name == "metrics":
+            cmd.add_argument(
+                "--year",
+                metavar="YYYY-YY",
+                help="only that financial year's headline metrics (e.g. 2025-26): id, title, unit, source, "
+                "confirmation and whether the set is carried forward from an earlier year",
+            )
         cmd.set_defaults(func=func)
     sub.add_parser(
         "docs",

@@ -8,8 +8,19 @@ import openpyxl
 import pytest
 from openpyxl.worksheet.worksheet import Worksheet
 
-from metrics.compute.status import NO_DATA, NOT_ON_TRACK, ON_TRACK, STATUSES
+from metrics.compute.status import (
+    ACHIEVED,
+    NO_DATA,
+    NOT_ACHIEVED,
+    NOT_ON_TRACK,
+    ON_TRACK,
+    STATUSES,
+    YEAR_END_STATUSES,
+    assess,
+)
+from metrics.core import registry
 from metrics.core.periods import Period
+from metrics.core.registry import MetricSet, YearSet
 from metrics.core.results import MetricResult
 from metrics.publish.nhse_return import FIRST_DATA_ROW, HEADER_ROW, write_return
 from metrics.publish.xlsx_cells import needs_quote_prefix
@@ -237,6 +248,54 @@ def test_status_dropdown(tmp_path: Path) -> None:
     assert dv.type == "list"
     assert str(dv.sqref) == f"J{FIRST}:J{FIRST + 4}"
     assert dv.formula1 == '"' + ",".join(STATUSES) + '"'
+
+
+def test_the_year_end_return_uses_the_year_end_wording(tmp_path: Path) -> None:
+    q4 = Period.parse("2023-24-Q4")
+    # Hand-made: discharge 1,850 / 2,000 = 92.5% against a plan of 94 (higher is better): worse, so at Q4
+    # "Not achieved"; avoidable admissions 240 against a plan of 250 (lower is better): "Achieved".
+    discharge = registry.get("discharge_usual_residence")
+    avoidable = registry.get("avoidable_admissions")
+    worse, better = assess(discharge, 92.5, 94.0, q4), assess(avoidable, 240.0, 250.0, q4)
+    assert (worse.status, better.status) == (NOT_ACHIEVED, ACHIEVED)
+    results = [
+        _r("discharge_usual_residence", 1850, 2000, 92.5, 94.0, worse.status, period=q4),
+        _r("avoidable_admissions", 240, 100, 240.0, 250.0, better.status, period=q4),
+    ]
+    path = write_return(tmp_path / "q4.xlsx", results, HWB, NAME, q4, GENERATED)
+    ws = openpyxl.load_workbook(path)["Metrics"]
+    assert [ws.cell(FIRST + i, 10).value for i in range(2)] == [ACHIEVED, NOT_ACHIEVED]
+    dv = ws.data_validations.dataValidation[0]
+    assert dv.formula1 == '"' + ",".join(YEAR_END_STATUSES) + '"'
+    assert "On track" not in dv.formula1
+
+
+def test_the_metrics_sheet_lists_the_years_headline_set_and_the_cover_names_it(tmp_path: Path) -> None:
+    # A hand-made set of two of the five, so three are supporting measures and stay off the return.
+    declared = YearSet(
+        "2023-24", ("avoidable_admissions", "falls_65_plus"), "Framework, https://example.org", "secondary"
+    )
+    chosen = MetricSet("bcf", "2023-24", declared.metrics, declared)
+    path = write_return(tmp_path / "set.xlsx", _results(), HWB, NAME, Q2, GENERATED, metric_set=chosen)
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Metrics"]
+    assert [ws.cell(FIRST + i, 1).value for i in range(3)] == [
+        "Avoidable admissions",
+        "Emergency admissions due to falls, 65+",
+        None,
+    ]
+    cover = wb["Cover"]
+    values = {cover.cell(r, 1).value: cover.cell(r, 2).value for r in range(3, 20)}
+    assert "The 2023-24 metric set (SECONDARY)" in values["Metrics for 2023-24"]
+    assert "https://example.org" in values["Metrics for 2023-24"]
+    assert "Discharge to usual place of residence" in values["Supporting measures"]
+    assert "Avoidable admissions" not in values["Supporting measures"]
+    # The shipped 2023-24 set is all five, so all five are rows.
+    shipped = registry.metric_set("bcf", "2023-24")
+    ws5 = openpyxl.load_workbook(
+        write_return(tmp_path / "five.xlsx", _results(), HWB, NAME, Q2, GENERATED, metric_set=shipped)
+    )["Metrics"]
+    assert sum(1 for i in range(6) if ws5.cell(FIRST + i, 1).value) == 5
 
 
 def test_cover_sheet(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """Status is computed from value, plan and polarity: the seed papers' two errors cannot recur."""
 
-from metrics.compute.status import NO_DATA, NOT_ON_TRACK, ON_TRACK, assess, plan_for
+from metrics.compute.status import ACHIEVED, NO_DATA, NOT_ACHIEVED, NOT_ON_TRACK, ON_TRACK, assess, plan_for
 from metrics.core import registry
 from metrics.core.periods import Period
 
@@ -50,3 +50,17 @@ def test_quarterly_plan_preferred_then_year_end() -> None:
     assert plan_for(m, "E1", Period.parse("2023-24-Q3"), plans) == 999.0
     annual = registry.get("falls_65_plus")
     assert plan_for(annual, "E1", Q2, {("E1", annual.id, "2023-24", "Q2"): 1.0}) is None
+
+
+def test_year_end_wording_at_q4_and_in_year_wording_before() -> None:
+    # Residential admissions, cumulative: a year-to-date 600 at Q4 projects to 600 x 4 / 4 = 600 > plan 564
+    # (lower is better): worse than plan, so at year end "Not achieved"; at Q3 600 x 4 / 3 = 800, not on track.
+    m = registry.get("residential_admissions_65_plus")
+    q3, q4 = Period.parse("2023-24-Q3"), Period.parse("2023-24-Q4")
+    assert assess(m, 600.0, 564, q4).status == NOT_ACHIEVED
+    assert assess(m, 600.0, 564, q3).status == NOT_ON_TRACK
+    # 500 at Q4 = 500 <= 564: achieved; at Q3 500 x 4 / 3 = 666.7 > 564: not on track.
+    assert assess(m, 500.0, 564, q4).status == ACHIEVED
+    assert assess(m, 500.0, 564, q3).status == NOT_ON_TRACK
+    assert assess(m, 400.0, 564, q3).status == ON_TRACK  # 400 x 4 / 3 = 533.3
+    assert assess(m, None, 564, q4).status == NO_DATA

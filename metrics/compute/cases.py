@@ -65,8 +65,8 @@ them (``metrics.compute.targets.targets_for``), so a case may also check the sta
 - ``value`` and ``tolerance``: the expected value and the absolute tolerance it is compared to
   (``value = "none"`` when no value can be given, e.g. a zero denominator);
 - optional ``lower``, ``upper`` (95% limits, to within ``tolerance``) and ``status``, by its
-  short name (``STATUSES``: ``on_track``, ``not_on_track``, ``no_data``, ``green``, ``amber``,
-  ``red``, ``context``).
+  short name (``STATUSES``: ``on_track``, ``not_on_track``, ``achieved`` and ``not_achieved`` (Q4),
+  ``no_data``, ``green``, ``amber``, ``red``, ``context``).
 """
 
 from __future__ import annotations
@@ -114,6 +114,8 @@ _REQUIRED_CASE_KEYS = ("id", "metric", "why", "numerator", "denominator", "value
 STATUSES = {
     "on_track": st.ON_TRACK,
     "not_on_track": st.NOT_ON_TRACK,
+    "achieved": st.ACHIEVED,
+    "not_achieved": st.NOT_ACHIEVED,
     "no_data": st.NO_DATA,
     "green": st.GREEN,
     "amber": st.AMBER,

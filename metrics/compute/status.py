@@ -16,6 +16,11 @@ ON_TRACK = "On track to meet target"
 NOT_ON_TRACK = "Not on track to meet target"
 NO_DATA = "Data not available to assess progress"
 STATUSES = (ON_TRACK, NOT_ON_TRACK, NO_DATA)
+# The year-end (Q4) return's wording (domain notes 8.1: Blackburn with Darwen 2023-24 year end
+# [SECONDARY], which capitalises "Not Achieved"; the template's dropdown text is UNCONFIRMED).
+ACHIEVED = "Achieved"
+NOT_ACHIEVED = "Not achieved"
+YEAR_END_STATUSES = (ACHIEVED, NOT_ACHIEVED, NO_DATA)
 
 # Red/Amber/Green against a local target with a tolerance (safeguarding scorecard).
 GREEN = "Green: target met"
@@ -55,7 +60,14 @@ def year_end_projection(metric: Metric, value: float, period: Period) -> float |
     return value * 4 / period.quarter
 
 
+def plan_statuses(period: Period) -> tuple[str, str, str]:
+    """Met, not met, no data: the year-end wording for Q4 (the year-end return), else the in-year one."""
+    return YEAR_END_STATUSES if period.quarter == 4 else STATUSES
+
+
 def assess(metric: Metric, value: float | None, plan: float | None, period: Period) -> Assessment:
+    """On track or not (achieved or not at Q4) by the metric's polarity and plan basis."""
+    met, not_met, _ = plan_statuses(period)
     if value is None:
         return Assessment(NO_DATA, plan, None, None, "no publishable value for the period")
     projection = year_end_projection(metric, value, period)
@@ -66,7 +78,7 @@ def assess(metric: Metric, value: float | None, plan: float | None, period: Peri
     basis = "year-end projection" if compared is projection else "value"
     direction = "higher" if metric.higher_is_better else "lower"
     reason = f"{basis} {compared:.{metric.decimals}f} vs plan {plan:g} ({direction} is better)"
-    return Assessment(ON_TRACK if better_or_equal else NOT_ON_TRACK, plan, compared, projection, reason)
+    return Assessment(met if better_or_equal else not_met, plan, compared, projection, reason)
 
 
 def assess_rag(metric: Metric, value: float | None, target: float | None, tolerance: float | None) -> Assessment:

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 _PERIOD_RE = re.compile(r"^(\d{4})-(\d{2})-Q([1-4])$")
+_YEAR_RE = re.compile(r"^(\d{4})-(\d{2})$")
 
 
 @dataclass(frozen=True, order=True)
@@ -86,6 +87,20 @@ class Period:
 
     def __str__(self) -> str:
         return self.label
+
+
+def financial_year(text: str) -> str:
+    """Check a financial-year label ``YYYY-YY`` (e.g. ``2025-26``, April to March) and return it.
+
+    Exact text only: ``2025/26`` or ``2025-2026`` are refused rather than guessed at.
+    """
+    m = _YEAR_RE.match(text)
+    if not m:
+        raise ValueError(f"financial year {text!r} is not of the form YYYY-YY, e.g. 2025-26 (April to March)")
+    start, end = int(m.group(1)), int(m.group(2))
+    if (start + 1) % 100 != end:
+        raise ValueError(f"financial year {text!r}: {start} and {end:02d} are not consecutive years")
+    return text
 
 
 def just_closed(today: dt.date) -> Period:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from metrics.core.paths import DEFINITIONS
+from metrics.core.periods import financial_year
 
 Method = Literal["isr", "dsr", "crude_rate", "proportion", "count"]
 # neutral: a context measure (e.g. demand); shown, trended, never given a status colour.
@@ -27,6 +28,10 @@ Polarity = Literal["lower_is_better", "higher_is_better", "neutral"]
 MetricWindow = Literal["quarter", "year_to_date", "rolling_12_months"]
 PlanBasis = Literal["quarter", "annual"]
 StatusScheme = Literal["plan", "rag"]
+# How far a declared fact is checked, as marked in the domain notes: read in the official source,
+# taken from a page quoting it (council papers, analysts' code), or neither.
+Confirmation = Literal["confirmed", "secondary", "unconfirmed"]
+CONFIRMATIONS = ("confirmed", "secondary", "unconfirmed")
 
 # The names of ``metrics.compute.methods.METHODS`` (core cannot import compute; a test keeps them equal).
 METHOD_NAMES = ("isr", "dsr", "crude_rate", "proportion", "count")
@@ -46,6 +51,79 @@ class Targets:
     tolerance_column: str = ""
     # Quarter of the plan (Q1-Q4 or YE); "" = annual targets only (keyed "YE").
     quarter_column: str = ""
+
+
+@dataclass(frozen=True)
+class YearSet:
+    """One ``[years."YYYY-YY"]`` table of a scorecard.toml: the metrics that financial year reports
+    (its headline metrics), with the source saying so and how far that is confirmed."""
+
+    year: str
+    metrics: tuple[str, ...]
+    source: str
+    confirmation: Confirmation
+    note: str = ""
+    # Members less sure than the set as a whole, e.g. reablement in 2024-25: metric id -> confirmation.
+    member_confirmation: dict[str, Confirmation] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MetricSet:
+    """The headline metrics of a scorecard for one financial year, and why those.
+
+    ``declared`` is the ``[years]`` entry used: the year's own, else the latest earlier one (carried
+    forward), else, for a year before every declared one, the earliest. None when the scorecard
+    declares no ``[years]``: then every metric is a headline metric every year.
+    """
+
+    card: str
+    year: str
+    metric_ids: tuple[str, ...]
+    declared: YearSet | None = None
+
+    @property
+    def carried_forward(self) -> bool:
+        return self.declared is not None and self.declared.year < self.year
+
+    @property
+    def carried_back(self) -> bool:
+        return self.declared is not None and self.declared.year > self.year
+
+    @property
+    def confirmation(self) -> Confirmation:
+        """A set used for a year it was not declared for is an assumption, so unconfirmed."""
+        if self.declared is None:
+            return "confirmed"
+        return "unconfirmed" if self.declared.year != self.year else self.declared.confirmation
+
+    def is_headline(self, metric_id: str) -> bool:
+        return metric_id in self.metric_ids
+
+    def role(self, metric_id: str) -> Literal["headline", "supporting"]:
+        return "headline" if self.is_headline(metric_id) else "supporting"
+
+    def confirmation_of(self, metric_id: str) -> Confirmation:
+        """How sure it is that the metric is in (or, for a supporting measure, out of) the year's set."""
+        if self.declared is None or self.confirmation == "unconfirmed":
+            return self.confirmation
+        return self.declared.member_confirmation.get(metric_id, self.declared.confirmation)
+
+    @property
+    def basis(self) -> str:
+        """One sentence for outputs: which declared set this is and how sure; "" without ``[years]``."""
+        d = self.declared
+        if d is None:
+            return ""
+        if self.carried_forward:
+            head = f"No metric set is declared for {self.year}: the {d.year} set is carried forward (UNCONFIRMED)."
+        elif self.carried_back:
+            head = (
+                f"No metric set is declared for {self.year} or earlier: the earliest declared set, {d.year}, "
+                "is used (UNCONFIRMED)."
+            )
+        else:
+            head = f"The {d.year} metric set ({d.confirmation.upper()})."
+        return " ".join(x for x in (head, d.note, f"Source: {d.source}") if x)
 
 
 @dataclass(frozen=True)
@@ -80,6 +158,8 @@ class Scorecard:
     workbook_artifact_key: str = ""
     # The scorecard ``scorecard run`` runs when none is named.
     default: bool = False
+    # Headline metric sets by financial year, oldest first (``[years]``); empty = every metric every year.
+    years: tuple[YearSet, ...] = ()
 
     @property
     def targets_extract(self) -> str:
@@ -116,6 +196,9 @@ class Metric:
     # is suppressed, another must be too, or the total gives it away.
     suppression_group: str = ""
     group_label: str = ""
+    # The specification the metric implements (a citation with its URL) and how far that is checked.
+    source: str = ""
+    confirmation: Confirmation = "unconfirmed"
 
     @property
     def sql(self) -> str:
@@ -167,9 +250,15 @@ def _load(path: Path) -> list[Metric]:
             denominator_label=raw["denominator_label"],
             parameters=dict(raw.get("parameters", {})),
             views=tuple(raw.get("views", ())),
+            source=" ".join(raw["source"].split()),
+            confirmation=raw["confirmation"],
         )
     except KeyError as exc:
         raise ValueError(f"{path}: missing required key {exc}") from exc
+    if metric.confirmation not in CONFIRMATIONS:
+        raise ValueError(f"{path}: confirmation must be one of {CONFIRMATIONS}, got {metric.confirmation!r}")
+    if not metric.source:
+        raise ValueError(f"{path}: source (the specification the metric implements, with its URL) is empty")
     if metric.id != path.stem:
         raise ValueError(f"{path}: id {metric.id!r} must match the file name")
     if metric.scorecard != path.parent.name:
@@ -243,6 +332,7 @@ def _load_scorecard(path: Path) -> Scorecard:
             workbook_name=raw.get("workbook_name", "{card}_{area}_{period}.xlsx"),
             workbook_artifact_key=raw.get("workbook_artifact_key", f"{card_id}-workbook"),
             default=bool(raw.get("default", False)),
+            years=_year_sets(path, raw.get("years", {})),
         )
     except KeyError as exc:
         raise ValueError(f"{path}: missing required key {exc}") from exc
@@ -253,6 +343,54 @@ def _load_scorecard(path: Path) -> Scorecard:
     if card.targets.extract not in card.extracts or card.population_extract not in card.extracts:
         raise ValueError(f"{path}: the population and targets extracts must be among its extracts")
     return card
+
+
+def _year_sets(path: Path, years: dict[str, Any]) -> tuple[YearSet, ...]:
+    """The ``[years."YYYY-YY"]`` tables, checked here so a typo fails naming the file and year."""
+    out = []
+    for year, t in years.items():
+        try:
+            financial_year(year)
+        except ValueError as exc:
+            raise ValueError(f'{path}: [years."{year}"]: {exc}') from None
+        where = f'{path}: [years."{year}"]'
+        try:
+            ids, source, confirmation = t["metrics"], t["source"], t["confirmation"]
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"{where} needs metrics, source and confirmation (missing {exc})") from None
+        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+            raise ValueError(f"{where}: metrics must be a non-empty list of metric ids")
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"{where}: metrics lists {sorted({i for i in ids if ids.count(i) > 1})} twice")
+        members = dict(t.get("member_confirmation", {}))
+        for c in (confirmation, *members.values()):
+            if c not in CONFIRMATIONS:
+                raise ValueError(f"{where}: confirmation must be one of {CONFIRMATIONS}, got {c!r}")
+        if set(members) - set(ids):
+            raise ValueError(f"{where}: member_confirmation names {sorted(set(members) - set(ids))}, not in metrics")
+        if not str(source).strip():
+            raise ValueError(f"{where}: source is empty")
+        out.append(
+            YearSet(
+                year,
+                tuple(ids),
+                " ".join(str(source).split()),
+                confirmation,
+                " ".join(t.get("note", "").split()),
+                members,
+            )
+        )
+    return tuple(sorted(out, key=lambda y: y.year))
+
+
+def _check_year_sets(card: Scorecard, metric_ids: set[str]) -> None:
+    for ys in card.years:
+        unknown = [i for i in ys.metrics if i not in metric_ids]
+        if unknown:
+            raise ValueError(
+                f'{card.folder / SCORECARD_FILE}: [years."{ys.year}"] lists {unknown}, not metrics of '
+                f"scorecard {card.id!r}; its metrics: {sorted(metric_ids)}"
+            )
 
 
 def definition_roots() -> tuple[Path, ...]:
@@ -275,6 +413,8 @@ def scorecards() -> dict[str, Scorecard]:
     defaults = [c.id for c in cards if c.default]
     if len(defaults) != 1:
         raise ValueError(f"exactly one scorecard must declare default = true, found {defaults}")
+    for c in cards:
+        _check_year_sets(c, {m.id for m in all_metrics() if m.scorecard == c.id})
     return {c.id: c for c in cards}
 
 
@@ -308,6 +448,19 @@ def all_metrics() -> tuple[Metric, ...]:
 def metrics_for(card: str | Scorecard) -> tuple[Metric, ...]:
     card_id = card if isinstance(card, str) else card.id
     return tuple(m for m in all_metrics() if m.scorecard == card_id)
+
+
+def metric_set(card: str | Scorecard, year: str) -> MetricSet:
+    """The headline metrics of ``card`` for financial year ``year`` (``YYYY-YY``): its declared set,
+    else the latest earlier declared set carried forward; every metric when it declares none."""
+    sc = scorecard(card) if isinstance(card, str) else card
+    financial_year(year)
+    if not sc.years:
+        return MetricSet(sc.id, year, tuple(m.id for m in metrics_for(sc)))
+    earlier = [y for y in sc.years if y.year <= year]
+    chosen = earlier[-1] if earlier else sc.years[0]
+    listed = set(chosen.metrics)
+    return MetricSet(sc.id, year, tuple(m.id for m in metrics_for(sc) if m.id in listed), chosen)
 
 
 def get(metric_id: str) -> Metric:

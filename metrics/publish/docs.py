@@ -1,6 +1,6 @@
 """Markdown for the reference pages, generated from the declarations so docs cannot drift.
 
-``docs/reference/contracts.md`` and ``docs/reference/metrics.md`` carry generated sections
+``docs/reference/contracts.md``, ``docs/reference/metrics.md`` and the README carry generated sections
 between ``<!-- name:start -->`` and ``<!-- name:end -->`` markers; ``refresh_docs`` (the
 ``scorecard docs`` command) rewrites what lies between them, and ``tests/test_registry.py``
 fails when a page is stale.
@@ -14,7 +14,7 @@ from pathlib import Path
 from metrics.compute.methods import METHODS
 from metrics.contracts import EXTRACTS, markdown_table
 from metrics.core import atomic
-from metrics.core.registry import Scorecard, default_scorecard, metrics_for, scorecard
+from metrics.core.registry import Scorecard, default_scorecard, metric_set, metrics_for, scorecard
 
 
 def _card(card: str | Scorecard | None) -> Scorecard:
@@ -49,8 +49,73 @@ def metrics_markdown(card: str | Scorecard | None = None) -> str:
             continue
         seen.add(key)
         title = m.group_label or m.title
-        lines.append(f"- **{title}** (`{key}`, SQL `{m.sql_path.name}`): {m.definition}")
+        lines.append(
+            f"- **{title}** (`{key}`, SQL `{m.sql_path.name}`): {m.definition} "
+            f"Specification ({m.confirmation.upper()}): {m.source}"
+        )
     return "\n".join(lines)
+
+
+def year_markdown(card: str | Scorecard | None, year: str) -> str:
+    """The headline metrics of one financial year as a table (``scorecard metrics --year``), with the
+    set's source and status, whether it was carried forward, and the supporting measures."""
+    sc = _card(card)
+    chosen = metric_set(sc, year)
+    carried = f"yes, from {chosen.declared.year}" if chosen.declared and chosen.carried_forward else "no"
+    if chosen.carried_back and chosen.declared:
+        carried = f"no: earliest declared set, {chosen.declared.year}"
+    lines = [
+        f"{sc.label} headline metrics for {year}: "
+        + (chosen.basis or "every measure of the scorecard, every year (it declares no [years])."),
+        "",
+        "| id | metric | unit | confirmation (definition) | confirmation (in the set) | carried forward | source |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    supporting = []
+    for m in metrics_for(sc):
+        if not chosen.is_headline(m.id):
+            supporting.append(f"`{m.id}`")
+            continue
+        lines.append(
+            f"| `{m.id}` | {m.title} | {m.unit} | {m.confirmation} | "
+            f"{chosen.confirmation_of(m.id) if chosen.declared else 'every year'} | {carried} | "
+            f"{m.source} |"
+        )
+    if supporting:
+        lines += ["", f"Supporting measures in {year} (computed and shown, not in the set): {', '.join(supporting)}."]
+    return "\n".join(lines)
+
+
+def years_markdown(card: str | Scorecard | None = None) -> str:
+    """Every declared financial-year set of a scorecard, oldest first (the docs' metric reference)."""
+    sc = _card(card)
+    if not sc.years:
+        return f"{sc.label}: every measure, every year (its scorecard.toml declares no `[years]`)."
+    parts = []
+    for ys in sc.years:
+        parts += [f"### {ys.year}", "", year_markdown(sc, ys.year), ""]
+    parts.append(
+        f"A later year with no set declared uses the {sc.years[-1].year} set, carried forward and so "
+        "UNCONFIRMED; every output says so."
+    )
+    return "\n".join(parts)
+
+
+def readme_years_markdown(card: str | Scorecard | None = None) -> str:
+    """The README's compact list: year -> headline metric titles, each with how sure its place is."""
+    sc = _card(card)
+    lines = []
+    for ys in sc.years:
+        chosen = metric_set(sc, ys.year)
+        titles = ", ".join(f"{_title(sc, i)} ({chosen.confirmation_of(i)})" for i in chosen.metric_ids)
+        lines.append(f"- **{ys.year}**: {titles}")
+    if sc.years:
+        lines.append(f"- **later years**: the {sc.years[-1].year} set, carried forward (unconfirmed)")
+    return "\n".join(lines)
+
+
+def _title(sc: Scorecard, metric_id: str) -> str:
+    return next(m.title for m in metrics_for(sc) if m.id == metric_id)
 
 
 # Page (relative to the repository root) -> the generated sections it carries, in order.
@@ -60,15 +125,22 @@ GENERATED_PAGES: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("safeguarding-contracts", "contracts", "safeguarding"),
     ),
     "docs/reference/metrics.md": (
+        ("metric-years", "years", "bcf"),
         ("metrics", "metrics", "bcf"),
         ("safeguarding-metrics", "metrics", "safeguarding"),
     ),
+    "README.md": (("readme-metric-years", "readme-years", "bcf"),),
 }
 
 
 def generated_sections(page: str) -> list[tuple[str, str]]:
     """The (marker name, Markdown body) pairs that belong in one of ``GENERATED_PAGES``."""
-    render = {"contracts": contracts_markdown, "metrics": metrics_markdown}
+    render = {
+        "contracts": contracts_markdown,
+        "metrics": metrics_markdown,
+        "years": years_markdown,
+        "readme-years": readme_years_markdown,
+    }
     return [(name, render[kind](card)) for name, kind, card in GENERATED_PAGES[page]]
 
 

@@ -30,7 +30,10 @@ silent fall-back to the shipped page. Keep the page self-contained: a logo goes 
 The templates see ``title``, ``hwb_name``, ``hwb_code``, ``period_label``, ``period_start``,
 ``period_end``, ``generated_at``, ``threshold``, ``plan_word``, ``rag`` (a Red/Amber/Green card,
 with England benchmarks) and ``rows``: one :class:`MetricView` per metric, every figure already
-formatted and suppressed as published (the unsuppressed result rows are not passed in).
+formatted and suppressed as published (the unsuppressed result rows are not passed in), the year's
+headline metrics first; ``headline_rows`` and ``supporting_rows`` split them by the year's declared
+metric set (``[years]`` in scorecard.toml), ``financial_year`` is the period's year and
+``metric_set_note`` says which set that is and how sure ("" when the scorecard declares none).
 
 Escaping is on for everything: every value printed is HTML-escaped (as ``html.escape`` does,
 quotes included, so attribute values are safe too) unless it is ``markupsafe.Markup``. The only
@@ -52,12 +55,22 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from metrics.compute.status import AMBER, CONTEXT, GREEN, NO_DATA, NOT_ON_TRACK, ON_TRACK, RED
+from metrics.compute.status import (
+    ACHIEVED,
+    AMBER,
+    CONTEXT,
+    GREEN,
+    NO_DATA,
+    NOT_ACHIEVED,
+    NOT_ON_TRACK,
+    ON_TRACK,
+    RED,
+)
 from metrics.compute.suppression import SUPPRESSED, publishable
 from metrics.core import atomic
 from metrics.core.periods import Period
 from metrics.core.reference import england_benchmarks
-from metrics.core.registry import Metric, Scorecard
+from metrics.core.registry import Metric, MetricSet, Scorecard, default_scorecard, metric_set, scorecard
 from metrics.core.results import MetricResult
 from metrics.publish.spc_notes import SpcReading, icon_svg
 
@@ -68,6 +81,8 @@ SHIPPED_PREFIX = "shipped"
 _STATUS_STYLE = {
     ON_TRACK: ("on-track", "\u2714", "On track"),  # heavy check mark
     NOT_ON_TRACK: ("off-track", "\u2718", "Not on track"),  # heavy ballot X
+    ACHIEVED: ("on-track", "\u2714", "Achieved"),  # the year-end (Q4) wording
+    NOT_ACHIEVED: ("off-track", "\u2718", "Not achieved"),
     NO_DATA: ("no-data", "?", "No data"),
     GREEN: ("on-track", "\u2714", "Green"),
     AMBER: ("amber", "\u26a0", "Amber"),  # warning sign
@@ -182,6 +197,9 @@ class MetricView:
     spc_text: str | None
     data_quality: tuple[str, ...]
     note: str
+    # "headline" (in the year's metric set) or "supporting" (computed and shown, not in the set).
+    role: str = "headline"
+    role_text: str = ""
 
 
 def _escape(value: Any) -> Markup:
@@ -245,6 +263,9 @@ def render_scorecard(
     plan_word = "Target" if rag else "Plan"
     bench = england_benchmarks() if rag else {}
     by_id = {r.metric_id: r for r in results}
+    # The metrics' own scorecard when none is named (its [years] decide which are headline metrics).
+    owner = card or (scorecard(metrics[0].scorecard) if metrics else default_scorecard())
+    chosen = metric_set(owner, period.financial_year)
     prev_period = period.previous().label
     previous = {r.metric_id: r for r in history if r.period == prev_period and r.hwb_code == hwb_code}
     rows = []
@@ -293,8 +314,12 @@ def render_scorecard(
                 spc_text=None if reading is None else reading.text,
                 data_quality=tuple(data_quality.get(m.id, ())),
                 note=p.get("note") or "",
+                role=chosen.role(m.id),
+                role_text=_role_text(chosen, m.id),
             )
         )
+    headline_rows = [r for r in rows if r.role == "headline"]
+    supporting_rows = [r for r in rows if r.role != "headline"]
     page = template_environment(templates_dir).get_template(PAGE_TEMPLATE)
     return page.render(
         title=title,
@@ -307,8 +332,22 @@ def render_scorecard(
         threshold=threshold,
         plan_word=plan_word,
         rag=rag,
-        rows=rows,
+        rows=headline_rows + supporting_rows,
+        headline_rows=headline_rows,
+        supporting_rows=supporting_rows,
+        financial_year=period.financial_year,
+        metric_set_note=chosen.basis,
     )
+
+
+def _role_text(chosen: MetricSet, metric_id: str) -> str:
+    """Where the metric stands in the year's declared set, with how sure that is; "" without ``[years]``."""
+    if chosen.declared is None:
+        return ""
+    sure = chosen.confirmation_of(metric_id).upper()
+    if chosen.is_headline(metric_id):
+        return f"Headline metric for {chosen.year} ({sure})"
+    return f"Supporting measure: not in the {chosen.year} headline metric set ({sure})"
 
 
 def write_scorecard(path: Path, page: str) -> Path:

@@ -25,12 +25,12 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.worksheet import Worksheet
 
-from metrics.compute.status import STATUSES
+from metrics.compute.status import plan_statuses
 from metrics.compute.suppression import DEFAULT_THRESHOLD, SUPPRESSED, publishable
 from metrics.core import atomic, registry
 from metrics.core.paths import REFERENCE
 from metrics.core.periods import Period
-from metrics.core.registry import Metric
+from metrics.core.registry import Metric, MetricSet
 from metrics.core.results import MetricResult
 from metrics.publish.xlsx_cells import Formats as _Formats
 from metrics.publish.xlsx_cells import write_number as _write_number
@@ -139,6 +139,8 @@ def _write_cover(
     generated_at: str,
     manifest_sha256: str | None,
     threshold: int,
+    metric_set: MetricSet | None = None,
+    supporting: Sequence[str] = (),
 ) -> None:
     ws.set_column(0, 0, 34)
     ws.set_column(1, 1, 80)
@@ -156,6 +158,15 @@ def _write_cover(
         ),
         ("Figures", f"see sheet '{layout.metrics_sheet}'"),
     ]
+    if metric_set is not None and metric_set.basis:
+        rows.append((f"Metrics for {metric_set.year}", metric_set.basis))
+    if supporting:
+        rows.append(
+            (
+                "Supporting measures",
+                f"not part of this return (shown on the scorecard page and in results.csv): {', '.join(supporting)}",
+            )
+        )
     for i, (label, value) in enumerate(rows, start=2):
         _write_text(ws, i, 0, label, formats, bold=True)
         _write_text(ws, i, 1, value, formats, text_wrap=True)
@@ -172,15 +183,21 @@ def write_return(
     layout_path: Path | None = None,
     suppression_threshold: int = DEFAULT_THRESHOLD,
     manifest_sha256: str | None = None,
+    metric_set: MetricSet | None = None,
 ) -> Path:
     """Write the return for one HWB and period: a cover sheet and one metrics row per result.
 
     ``results`` must all be for ``hwb_code`` and ``period``; rows follow the
-    metric order. ``narrative`` maps metric id to ``{"challenges": ..,
-    "achievements": ..}``. ``generated_at`` is passed in (not read from the
+    metric order. With ``metric_set`` (the year's headline metrics) only those are rows of the
+    return; the cover names the set and the supporting measures left out. ``narrative`` maps
+    metric id to ``{"challenges": .., "achievements": ..}``. ``generated_at`` is passed in (not read from the
     clock) so the same inputs give the same workbook.
     """
     layout = load_layout(layout_path)
+    supporting: list[str] = []
+    if metric_set is not None:
+        supporting = [registry.get(r.metric_id).title for r in results if not metric_set.is_headline(r.metric_id)]
+        results = [r for r in results if metric_set.is_headline(r.metric_id)]
     rows = _rows(results, hwb_code, period)
     narrative = narrative or {}
     _check_narrative(narrative, {m.id for m, _ in rows})
@@ -200,7 +217,17 @@ def write_return(
             formats = _Formats(workbook)
             cover = workbook.add_worksheet(layout.cover_sheet)
             _write_cover(
-                cover, formats, layout, hwb_code, hwb_name, period, generated_at, manifest_sha256, suppression_threshold
+                cover,
+                formats,
+                layout,
+                hwb_code,
+                hwb_name,
+                period,
+                generated_at,
+                manifest_sha256,
+                suppression_threshold,
+                metric_set,
+                supporting,
             )
             ws = workbook.add_worksheet(layout.metrics_sheet)
             _write_metrics(ws, formats, layout, rows, hwb_code, hwb_name, period, narrative, suppression_threshold)
@@ -282,7 +309,7 @@ def _write_metrics(
             col,
             {
                 "validate": "list",
-                "source": list(STATUSES),
+                "source": list(plan_statuses(period)),
                 "error_title": "Assessment of progress",
                 "error_message": "Choose one of the listed statuses.",
             },

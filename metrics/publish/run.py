@@ -15,7 +15,7 @@ from metrics.core.paths import RunPaths
 from metrics.core.periods import Period
 from metrics.core.progress import Progress, _quiet
 from metrics.core.reference import hwb_names
-from metrics.core.registry import Scorecard, default_scorecard, metrics_for
+from metrics.core.registry import Scorecard, default_scorecard, metric_set, metrics_for
 from metrics.core.results import LoadOutcome, MetricResult, headline
 
 # Below this many charts, starting worker processes costs more than it saves.
@@ -105,6 +105,7 @@ def _nhse_bcf_return(job: WorkbookJob) -> Path:
         job.target,
         job.generated_at,
         suppression_threshold=job.suppression_threshold,
+        metric_set=metric_set(job.card, job.target.financial_year),
     )
 
 

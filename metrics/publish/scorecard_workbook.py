@@ -20,7 +20,7 @@ from metrics.compute.suppression import publishable
 from metrics.core import atomic
 from metrics.core.periods import Period
 from metrics.core.reference import england_benchmarks
-from metrics.core.registry import Metric, Scorecard, metrics_for
+from metrics.core.registry import Metric, Scorecard, metric_set, metrics_for
 from metrics.core.results import MetricResult
 from metrics.publish.xlsx_cells import Formats, write_number, write_text
 
@@ -44,6 +44,7 @@ SCORECARD_COLUMNS = (
     "England",
     "England year",
     "Change on previous quarter",
+    "Metric set",
 )
 
 
@@ -113,6 +114,7 @@ def _scorecard_sheet(
     for c, name in enumerate(SCORECARD_COLUMNS):
         write_text(ws, 3, c, name, f, bold=True, bg_color="#D9E1F2", text_wrap=True, **border)
     bench = england_benchmarks()
+    chosen = metric_set(card, period.financial_year)
     for i, m in enumerate(metrics):
         row = 4 + i
         q = by_view.get((m.id, ""), {})
@@ -140,11 +142,15 @@ def _scorecard_sheet(
         now = q.get("value")
         change = now - prev if isinstance(now, float) and isinstance(prev, float) else None
         write_number(ws, row, 15, change, f, border, dec)
+        # headline: in the year's declared metric set ([years] in scorecard.toml); supporting: shown, not in it.
+        write_text(ws, row, 16, chosen.role(m.id), f, **border)
+    if chosen.basis:
+        write_text(ws, 5 + len(metrics), 0, f"Metric set for {chosen.year}: {chosen.basis}", f, italic=True)
     ws.set_column(0, 0, 46)
     ws.set_column(1, 1, 30)
     ws.set_column(2, 11, 12)
     ws.set_column(12, 12, 30)
-    ws.set_column(13, 15, 12)
+    ws.set_column(13, 16, 12)
     ws.freeze_panes(4, 1)
 
 
@@ -175,7 +181,18 @@ def _trend_sheet(
 def _definitions_sheet(wb: xlsxwriter.Workbook, f: Formats, metrics: Sequence[Metric]) -> None:
     ws = wb.add_worksheet("Definitions")
     for c, name in enumerate(
-        ("Measure", "Id", "Definition", "Method (95% CI)", "Numerator", "Denominator", "Sources", "Reference")
+        (
+            "Measure",
+            "Id",
+            "Definition",
+            "Method (95% CI)",
+            "Numerator",
+            "Denominator",
+            "Sources",
+            "Reference",
+            "Specification",
+            "Confirmation",
+        )
     ):
         write_text(ws, 0, c, name, f, bold=True, border=1)
     for i, m in enumerate(metrics, start=1):
@@ -189,12 +206,16 @@ def _definitions_sheet(wb: xlsxwriter.Workbook, f: Formats, metrics: Sequence[Me
                 m.denominator_label,
                 ", ".join(m.sources),
                 m.reference,
+                m.source,
+                m.confirmation,
             )
         ):
             write_text(ws, i, c, text, f, text_wrap=True, valign="top", border=1)
     ws.set_column(0, 1, 28)
     ws.set_column(2, 2, 80)
     ws.set_column(3, 7, 22)
+    ws.set_column(8, 8, 60)
+    ws.set_column(9, 9, 14)
 
 
 def _notes_sheet(

@@ -18,7 +18,8 @@ from typing import Any
 
 from metrics.compute.suppression import is_suppressed, publishable
 from metrics.core import atomic
-from metrics.core.registry import Scorecard, get
+from metrics.core.periods import Period
+from metrics.core.registry import MetricSet, Scorecard, get, metric_set
 from metrics.core.results import MetricResult
 from metrics.publish.xlsx_cells import needs_quote_prefix
 
@@ -33,11 +34,15 @@ def columns() -> list[str]:
 def tidy_rows(
     results: Sequence[MetricResult], card: Scorecard, names: Mapping[str, str], threshold: int
 ) -> list[dict[str, Any]]:
-    """One row per result, publishable fields only, in a stable order."""
+    """One row per result, publishable fields only, in a stable order. ``metric_role`` is by the set
+    declared for the row's own financial year, so earlier years keep the role they had."""
     rows = []
+    sets: dict[str, MetricSet] = {}
     for r in sorted(results, key=lambda r: (r.hwb_code, get(r.metric_id).order, r.metric_id, r.period, r.view)):
         m = get(r.metric_id)
         p = publishable(r, threshold)
+        year = Period.parse(r.period).financial_year
+        chosen = sets.setdefault(year, metric_set(card, year))
 
         def count(x: object) -> float | None:
             return None if is_suppressed(x) or x is None else float(x)  # type: ignore[arg-type]
@@ -53,6 +58,8 @@ def tidy_rows(
                 "period": r.period,
                 "view": r.view or m.window,
                 "headline": not r.view,
+                "metric_role": chosen.role(r.metric_id),
+                "metric_set_year": chosen.declared.year if chosen.declared else "",
                 "cumulative": m.cumulative and (r.view or m.window) == "year_to_date",
                 "window_start": r.window_start.isoformat(),
                 "window_end": r.window_end.isoformat(),
