@@ -202,3 +202,19 @@ def test_lock_wait_comes_from_parameter_then_environment(monkeypatch: pytest.Mon
     monkeypatch.setenv("SCORECARD_LOCK_WAIT_SECONDS", "soon")
     with pytest.raises(EnvironmentProblem, match="SCORECARD_LOCK_WAIT_SECONDS"):
         lock_wait_seconds()
+
+
+def test_a_reader_that_goes_away_is_not_a_traceback() -> None:
+    # `scorecard metrics ... | head`: the pipe closes before the table is written.
+    proc = subprocess.Popen(
+        [str(SCORECARD), "metrics", "--year", "2023-24"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 141, err
+    assert "Traceback" not in err and "BrokenPipe" not in err
