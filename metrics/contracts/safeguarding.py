@@ -65,7 +65,8 @@ ASSESSMENTS = Extract(
     description=(
         "Children and family (single) assessments open at any time in the quarter. An assessment not "
         "yet authorised has no authorisation date; the next quarter's delivery carries it again "
-        "(latest delivery wins, keyed on assessment_id). Timeliness runs from the referral date."
+        "(latest delivery wins, keyed on assessment_id). Timeliness runs from the assessment start date "
+        "(as DfE's published durations) or, by the metric's start_point parameter, from the referral date."
     ),
     columns=(
         Column("assessment_id", "VARCHAR", "Assessment identifier", pattern=PSEUDO_ID),
@@ -73,11 +74,17 @@ ASSESSMENTS = Extract(
         Column(
             "referral_date",
             "DATE",
-            "Referral that started the clock (45 working days)",
+            "Date of the referral (the 45-working-day clock's start when start_point is referral)",
             window="up_to_period_end",
             working_days=True,
         ),
-        Column("start_date", "DATE", "Date the assessment started", window="up_to_period_end"),
+        Column(
+            "start_date",
+            "DATE",
+            "Date the assessment started (the clock's start by default, as DfE's C2 durations)",
+            window="up_to_period_end",
+            working_days=True,
+        ),
         Column(
             "authorisation_date",
             "DATE",

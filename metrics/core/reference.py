@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from metrics.core.paths import REFERENCE
 
@@ -16,6 +18,9 @@ class Benchmark:
     year: str  # financial year ending 31 March, e.g. 2023-24
     source: str
     status: str  # CONFIRMED, COMPUTED, SECONDARY or UNCONFIRMED (see reference/SOURCES.md)
+    # The metric parameters the England figure's definition fixes (``start_point=assessment_start``):
+    # a local figure computed with other values is not comparable with it.
+    definition: tuple[tuple[str, str], ...] = ()
 
 
 @cache
@@ -23,9 +28,39 @@ def england_benchmarks() -> dict[str, Benchmark]:
     """England values by metric id from ``metrics/reference/england_benchmarks.csv``."""
     with open(REFERENCE / "england_benchmarks.csv", newline="", encoding="utf-8") as fh:
         return {
-            r["metric_id"]: Benchmark(float(r["value"]), r["year"], r["source"], r["status"])
+            r["metric_id"]: Benchmark(
+                float(r["value"]), r["year"], r["source"], r["status"], _definition(r.get("definition") or "")
+            )
             for r in csv.DictReader(fh)
         }
+
+
+def _definition(text: str) -> tuple[tuple[str, str], ...]:
+    """``name=value;name=value`` from the benchmark file's ``definition`` column."""
+    pairs = []
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        name, sep, value = part.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise ValueError(f"england_benchmarks.csv: definition {text!r} is not name=value;name=value")
+        pairs.append((name.strip(), value.strip()))
+    return tuple(pairs)
+
+
+def comparable_benchmark(metric_id: str, parameters: Mapping[str, Any]) -> tuple[Benchmark | None, str]:
+    """The England benchmark of a metric, if its definition matches the metric's declared parameters,
+    else None and why not (shown where the benchmark would be: a figure counted another way is not
+    set beside it)."""
+    bench = england_benchmarks().get(metric_id)
+    if bench is None:
+        return None, ""
+    for name, value in bench.definition:
+        mine = parameters.get(name)
+        if str(mine) != value:
+            return None, (
+                f"England benchmark not comparable: different {name.replace('_', ' ')} "
+                f"(England {value}, this measure {mine})"
+            )
+    return bench, ""
 
 
 def hwb_names() -> dict[str, str]:

@@ -56,7 +56,7 @@ from metrics.compute.status import AMBER, CONTEXT, GREEN, NO_DATA, NOT_ON_TRACK,
 from metrics.compute.suppression import SUPPRESSED, publishable
 from metrics.core import atomic
 from metrics.core.periods import Period
-from metrics.core.reference import england_benchmarks
+from metrics.core.reference import comparable_benchmark
 from metrics.core.registry import Metric, Scorecard
 from metrics.core.results import MetricResult
 from metrics.publish.spc_notes import SpcReading, icon_svg
@@ -182,6 +182,8 @@ class MetricView:
     spc_text: str | None
     data_quality: tuple[str, ...]
     note: str
+    # Why no England benchmark is shown beside a figure defined differently ("" when it is shown or absent).
+    england_note: str = ""
 
 
 def _escape(value: Any) -> Markup:
@@ -243,7 +245,6 @@ def render_scorecard(
     rag = card is not None and card.status_scheme == "rag"
     title = "Better Care Fund scorecard" if card is None else card.page_title
     plan_word = "Target" if rag else "Plan"
-    bench = england_benchmarks() if rag else {}
     by_id = {r.metric_id: r for r in results}
     prev_period = period.previous().label
     previous = {r.metric_id: r for r in history if r.period == prev_period and r.hwb_code == hwb_code}
@@ -261,7 +262,7 @@ def render_scorecard(
             t = Trend(_DASH, "same", "not compared: a suppressed figure")
         else:
             t = trend(m, r, before)
-        b = bench.get(m.id)
+        b, england_note = comparable_benchmark(m.id, m.parameters) if rag else (None, "")
         reading = spc.get(m.id)
         rows.append(
             MetricView(
@@ -293,6 +294,7 @@ def render_scorecard(
                 spc_text=None if reading is None else reading.text,
                 data_quality=tuple(data_quality.get(m.id, ())),
                 note=p.get("note") or "",
+                england_note=england_note,
             )
         )
     page = template_environment(templates_dir).get_template(PAGE_TEMPLATE)
