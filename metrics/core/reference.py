@@ -63,12 +63,77 @@ def comparable_benchmark(metric_id: str, parameters: Mapping[str, Any]) -> tuple
     return bench, ""
 
 
-def hwb_names() -> dict[str, str]:
-    """Area name by ONS code, from ``hwb_codes.csv``."""
-    names: dict[str, str] = {}
+@dataclass(frozen=True)
+class HwbCode:
+    """One row of ``hwb_codes.csv``: an area code and when it was in use. A code with ``valid_to``
+    was retired that day; ``replaced_by`` names its successor when the change was a pure recode
+    (same area, new code, e.g. Barnsley E08000016 -> E08000038 on 1 April 2025), so data still
+    delivered under it is the successor's."""
+
+    code: str
+    name: str
+    region: str
+    valid_from: dt.date | None
+    valid_to: dt.date | None
+    replaced_by: str
+
+    @property
+    def current(self) -> bool:
+        return self.valid_to is None
+
+
+def hwb_code_list() -> list[HwbCode]:
+    """Every code in ``hwb_codes.csv``, current and retired (read afresh: an edited list applies at once)."""
     with open(REFERENCE / "hwb_codes.csv", newline="", encoding="utf-8") as fh:
-        names.update({r["code"]: r["name"] for r in csv.DictReader(fh)})
-    return names
+        rows = list(csv.DictReader(fh))
+    out = [
+        HwbCode(
+            r["code"],
+            r["name"],
+            r["region"],
+            _date(r.get("valid_from") or ""),
+            _date(r.get("valid_to") or ""),
+            r.get("replaced_by") or "",
+        )
+        for r in rows
+    ]
+    known = {c.code for c in out}
+    for c in out:
+        if c.replaced_by and (c.replaced_by not in known or c.valid_to is None):
+            raise ValueError(
+                f"hwb_codes.csv: {c.code} is replaced by {c.replaced_by!r}, not a code in the list "
+                "or not given a valid_to date"
+            )
+    return out
+
+
+def _date(text: str) -> dt.date | None:
+    return dt.date.fromisoformat(text) if text else None
+
+
+def hwb_names() -> dict[str, str]:
+    """Area name by ONS code, from ``hwb_codes.csv`` (retired codes too, under their area's name)."""
+    return {c.code: c.name for c in hwb_code_list()}
+
+
+def hwb_recodes() -> dict[str, str]:
+    """Retired code -> the current code of the same area, following a chain of recodes."""
+    step = {c.code: c.replaced_by for c in hwb_code_list() if c.replaced_by}
+    out = {}
+    for old in step:
+        new, seen = step[old], {old}
+        while new in step:
+            if new in seen:
+                raise ValueError(f"hwb_codes.csv: the replaced_by chain from {old} loops")
+            seen.add(new)
+            new = step[new]
+        out[old] = new
+    return out
+
+
+def current_hwb_code(code: str) -> str:
+    """The code an area is reported under: its current code (a code not retired is itself)."""
+    return hwb_recodes().get(code, code)
 
 
 def england_bank_holidays(first_year: int, last_year: int) -> list[tuple[dt.date, str]]:
