@@ -88,17 +88,21 @@ def hwb_codes() -> set[str]:
 
 
 def delivered_areas(population_file: Path) -> list[str] | None:
-    """Area codes in a delivered population file (its ``code`` column), or None when the file is
-    absent or unreadable (ingest then reports it properly)."""
+    """Area codes in a delivered population file (its ``code`` column), each as the current code the
+    area is reported under (a retired code such as Barnsley's E08000016 is E08000038), or None when
+    the file is absent or unreadable (ingest then reports it properly)."""
+    from metrics.core.reference import current_hwb_code
+
     try:
         with open(population_file, newline="", encoding="utf-8-sig") as fh:
-            return sorted({r["code"] for r in csv.DictReader(fh) if r.get("code")})
+            return sorted({current_hwb_code(r["code"]) for r in csv.DictReader(fh) if r.get("code")})
     except (OSError, UnicodeDecodeError, KeyError, csv.Error):
         return None
 
 
 def check_areas(requested: Sequence[str], population_file: Path | None = None) -> None:
-    """Every requested code is an HWB code and, when the population file can be read, in it."""
+    """Every requested code is an HWB code (current or retired: a retired code means its area) and,
+    when the population file can be read, in it under either code."""
     known = hwb_codes()
     unknown = [c for c in requested if c not in known]
     if unknown:
@@ -108,7 +112,9 @@ def check_areas(requested: Sequence[str], population_file: Path | None = None) -
         )
     available = delivered_areas(population_file) if population_file else None
     if available is not None:
-        missing = [c for c in requested if c not in available]
+        from metrics.core.reference import current_hwb_code
+
+        missing = [c for c in requested if current_hwb_code(c) not in available]
         if missing:
             raise UnknownArea(
                 f"{', '.join(missing)}: not in {population_file} (it has {', '.join(available) or 'no areas'})\n"

@@ -31,7 +31,7 @@ from pydantic import Field
 from metrics.compute.run import available_hwbs, compute_period
 from metrics.core.paths import RunPaths
 from metrics.core.periods import Period, just_closed
-from metrics.core.reference import hwb_names
+from metrics.core.reference import current_hwb_code, hwb_names
 from metrics.core.registry import Scorecard, default_scorecard, scorecard, scorecards
 from metrics.core.results import REJECTED, LoadOutcome, MetricResult, headline
 from metrics.ingest.run import extracts_of, ingest_periods, periods_to_load
@@ -150,10 +150,11 @@ def resolve_period(period: str | None, today: dt.date | None = None) -> Period:
 
 
 def resolve_hwbs(hwb: str | list[str] | None, available: list[str]) -> list[str]:
-    """Requested HWB codes checked against those in the period's population extract."""
+    """Requested HWB codes checked against those in the period's population extract. A retired code
+    (``hwb_codes.csv`` replaced_by) asks for its area, stored and reported under the current code."""
     if hwb is None or hwb == "all" or hwb == [] or hwb == "":
         return available
-    wanted = [hwb] if isinstance(hwb, str) else list(hwb)
+    wanted = list(dict.fromkeys(current_hwb_code(h) for h in ([hwb] if isinstance(hwb, str) else list(hwb))))
     unknown = [h for h in wanted if h not in available]
     if unknown:
         raise UnknownArea(

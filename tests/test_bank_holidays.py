@@ -100,11 +100,12 @@ def test_a_date_missing_from_the_calendar_is_an_error_not_a_working_day(tmp_path
     con = warehouse.connect(tmp_path / "w.duckdb")
     try:
         con.execute(
-            "INSERT INTO cs_assessments (_period, la_code, referral_date, authorisation_date) "
-            "VALUES ('2023-24-Q2', 'E06000061', DATE '2023-04-28', DATE '2023-07-05')"
+            "INSERT INTO cs_assessments (_period, la_code, referral_date, start_date, authorisation_date) "
+            "VALUES ('2023-24-Q2', 'E06000061', DATE '2023-04-28', DATE '2023-04-28', DATE '2023-07-05')"
         )
         warehouse.prepare_views(con, Period.parse("2023-24-Q2"))
-        params = {"hwbs": ["E06000061"], "max_working_days": 45, "window_start": D("2023-07-01")}
+        params = {"hwbs": ["E06000061"], "max_working_days": 45, "start_point": "assessment_start"}
+        params["window_start"] = D("2023-07-01")
         params["window_end"] = D("2023-09-30")
         assert con.execute(sql, params).fetchall() == [("E06000061", 1, 1)]  # 45 working days
         con.execute("DELETE FROM ref_calendar WHERE day = DATE '2023-04-28'")  # as if out of range

@@ -64,6 +64,9 @@ them (``metrics.compute.targets.targets_for``), so a case may also check the sta
   ``denominator = "none"`` for a count, which has no denominator;
 - ``value`` and ``tolerance``: the expected value and the absolute tolerance it is compared to
   (``value = "none"`` when no value can be given, e.g. a zero denominator);
+- optional ``parameters``: an inline table overriding some of the metric's declared parameters
+  for this case (e.g. ``{ start_point = "referral" }``), so a case can check a declared
+  alternative; a name the metric does not declare is an error;
 - optional ``lower``, ``upper`` (95% limits, to within ``tolerance``) and ``status``, by its
   short name (``STATUSES``: ``on_track``, ``not_on_track``, ``achieved`` and ``not_achieved`` (Q4),
   ``no_data``, ``green``, ``amber``, ``red``, ``context``).
@@ -74,7 +77,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +112,7 @@ _CASE_KEYS = {
     "lower",
     "upper",
     "status",
+    "parameters",
 }
 _REQUIRED_CASE_KEYS = ("id", "metric", "why", "numerator", "denominator", "value", "tolerance")
 STATUSES = {
@@ -145,6 +149,8 @@ class Case:
     lower: float | None = None
     upper: float | None = None
     status: str | None = None
+    # Declared parameters of the metric this case overrides.
+    parameters: dict[str, Any] = field(default_factory=dict)
     # extract name -> rows as text (None = missing), each with its ``_period``.
     given: dict[str, tuple[Row, ...]] = field(default_factory=dict, repr=False)
 
@@ -221,6 +227,12 @@ def _case(
     view = entry.get("view")
     if view is not None and view not in metric.windows:
         raise CaseError(f"{where}: view {view!r} is not among {metric.id}'s windows {metric.windows}")
+    parameters = entry.get("parameters", {})
+    if not isinstance(parameters, dict) or set(parameters) - set(metric.parameters):
+        raise CaseError(
+            f"{where}: parameters must be an inline table of {metric.id}'s declared parameters "
+            f"{sorted(metric.parameters)}"
+        )
     case_area = entry.get("area", area)
     case_period = entry.get("period", period)
     if not case_area or not case_period:
@@ -242,6 +254,7 @@ def _case(
         lower=_number(where, "lower", entry["lower"]) if "lower" in entry else None,
         upper=_number(where, "upper", entry["upper"]) if "upper" in entry else None,
         status=_status(where, entry["status"]) if "status" in entry else None,
+        parameters=dict(parameters),
         given=given,
     )
 
@@ -393,6 +406,8 @@ def run_case(case: Case, con: duckdb.DuckDBPyConnection | None = None) -> Metric
     own = con is None
     db = case_database() if con is None else con
     metric = get(case.metric_id)
+    if case.parameters:
+        metric = replace(metric, parameters={**metric.parameters, **case.parameters})
     db.execute("BEGIN TRANSACTION")
     try:
         load_given(db, case)

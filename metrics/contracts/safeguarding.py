@@ -8,6 +8,16 @@ from metrics.contracts.model import PSEUDO_ID, Column, Extract
 CHILD = Column("child_id", "VARCHAR", "Pseudonymised child identifier", pattern=PSEUDO_ID)
 LA = Column("la_code", "VARCHAR", "Local authority (ONS code, e.g. E06000061)", codes="hwb_codes")
 
+# SSDA903 legal status codes (field LS), the list DfE's SSDA903 validation rule 144 accepts ("The legal status
+# code is not a valid code"): data-to-insight/csc-validator-be-903, validator903/validators/rule_144.py. C codes
+# are care orders (C2 full care order), E1 a placement order, V2 a single period of accommodation under
+# section 20, V3 and V4 an agreed series of short-term breaks, J codes remand or detention, L codes police or
+# emergency protection.
+SSDA903_LEGAL_STATUSES = ("C1", "C2", "D1", "E1", "J1", "J2", "J3", "L1", "L2", "L3", "V2", "V3", "V4")
+# Looked after under an agreed series of short-term breaks: DfE leaves them out of its headline counts of
+# children looked after and publishes them separately (see cla_rate.toml).
+SHORT_BREAKS = ("V3", "V4")
+
 CONTACTS = Extract(
     name="cs_contacts",
     filename="cs_contacts.csv",
@@ -55,7 +65,8 @@ ASSESSMENTS = Extract(
     description=(
         "Children and family (single) assessments open at any time in the quarter. An assessment not "
         "yet authorised has no authorisation date; the next quarter's delivery carries it again "
-        "(latest delivery wins, keyed on assessment_id). Timeliness runs from the referral date."
+        "(latest delivery wins, keyed on assessment_id). Timeliness runs from the assessment start date "
+        "(as DfE's published durations) or, by the metric's start_point parameter, from the referral date."
     ),
     columns=(
         Column("assessment_id", "VARCHAR", "Assessment identifier", pattern=PSEUDO_ID),
@@ -63,11 +74,17 @@ ASSESSMENTS = Extract(
         Column(
             "referral_date",
             "DATE",
-            "Referral that started the clock (45 working days)",
+            "Date of the referral (the 45-working-day clock's start when start_point is referral)",
             window="up_to_period_end",
             working_days=True,
         ),
-        Column("start_date", "DATE", "Date the assessment started", window="up_to_period_end"),
+        Column(
+            "start_date",
+            "DATE",
+            "Date the assessment started (the clock's start by default, as DfE's C2 durations)",
+            window="up_to_period_end",
+            working_days=True,
+        ),
         Column(
             "authorisation_date",
             "DATE",
@@ -119,7 +136,8 @@ CLA_EPISODES = Extract(
     filename="cs_cla_episodes.csv",
     description=(
         "Looked-after (SSDA903) episodes open at any time in the quarter; a child may have several "
-        "episodes, and is counted once."
+        "episodes, and is counted once. Episodes under an agreed series of short-term breaks (legal "
+        "status V3, V4) are delivered but left out of the headline count, as DfE does."
     ),
     columns=(
         Column("episode_id", "VARCHAR", "Looked-after episode identifier", pattern=PSEUDO_ID),
@@ -129,8 +147,9 @@ CLA_EPISODES = Extract(
         Column(
             "legal_status",
             "VARCHAR",
-            "SSDA903 legal status code (e.g. C2 full care order, V2 section 20)",
-            pattern=r"^[A-Z][0-9]$",
+            "SSDA903 legal status code (C2 full care order, V2 section 20, V3/V4 agreed series of short-term "
+            "breaks, ...); the episode's status at its start",
+            codes=SSDA903_LEGAL_STATUSES,
         ),
         LA,
     ),

@@ -31,6 +31,7 @@ import pandas as pd
 
 from metrics import warehouse
 from metrics.contracts import Extract
+from metrics.core import reference
 from metrics.core.errors import EnvironmentProblem
 from metrics.core.periods import Period
 from metrics.core.results import ACCEPTED, MISSING, REJECTED, UNCHANGED, LoadOutcome, Problem
@@ -421,6 +422,7 @@ def _load_copy(
                 cast + [p for p in union if (p.line, p.column) not in seen], key=lambda p: (p.line or 0, p.column or "")
             )
             problems = row_rules.wrong_quarter(con, extract, period, f"typed_{tag}", problems) + problems
+            problems += _area_under_two_codes(con, extract, f"typed_{tag}")
         if problems:
             return _reject(con, extract, path, period, run_id, load_id, digest, rows, problems, tag)
         _commit(con, extract, period, run_id, load_id, shown, digest, rows, tag)
@@ -477,6 +479,43 @@ def _gx_frame(con: duckdb.DuckDBPyConnection, table: str, rows: int, found: list
     )
 
 
+def _area_under_two_codes(con: duckdb.DuckDBPyConnection, extract: Extract, table: str) -> list[Problem]:
+    """A file with rows for one area under both its retired and its current code is rejected: both are
+    stored under the current code, so a population, plan or target would be there twice (or the
+    same records counted once under each). One code per area per file; either code is accepted."""
+    recodes = reference.hwb_recodes()
+    if not recodes:
+        return []
+    names = reference.hwb_names()
+    out = []
+    for col in warehouse.area_columns(extract):
+        q = f'"{col}"'
+        present = {str(r[0]) for r in con.execute(f"SELECT DISTINCT {q} FROM {table} WHERE {q} IS NOT NULL").fetchall()}
+        for old in sorted(present & set(recodes)):
+            new = recodes[old]
+            if new in present:
+                out.append(
+                    Problem(
+                        None,
+                        col,
+                        "area_code_twice",
+                        f"{col}: rows for {names.get(new, new)} under both {old} (a retired code) and {new} (its "
+                        f"current code, which both are reported under), so the area would be counted twice: "
+                        f"deliver every row of {names.get(new, new)} under one of the two codes",
+                    )
+                )
+    return out
+
+
+def _recoded(column: str, recodes: dict[str, str]) -> str:
+    """SQL giving the current code of the area column ``column`` (``hwb_codes.csv`` ``replaced_by``)."""
+    q = f'"{column}"'
+    if not recodes:
+        return q
+    whens = " ".join(f"WHEN '{old}' THEN '{new}'" for old, new in sorted(recodes.items()))
+    return f"CASE {q} {whens} ELSE {q} END"
+
+
 def _commit(
     con: duckdb.DuckDBPyConnection,
     extract: Extract,
@@ -488,13 +527,20 @@ def _commit(
     rows: int,
     tag: str,
 ) -> None:
-    cols = ", ".join(f'"{c}"' for c in extract.column_names)
+    # Area codes are stored under the area's current code (a retired code mapped by hwb_codes.csv
+    # replaced_by), the code as delivered kept beside it for the audit trail.
+    areas = warehouse.area_columns(extract)
+    recodes = reference.hwb_recodes() if areas else {}
+    cols = ", ".join(f'"{c}"' for c in [*extract.column_names, *map(warehouse.delivered_column, areas)])
+    values = ", ".join(
+        [_recoded(c, recodes) if c in areas else f'"{c}"' for c in extract.column_names] + [f'"{c}"' for c in areas]
+    )
     with _transaction(con, f"nothing of {path} was loaded"):
         con.execute(f'DELETE FROM "{extract.name}" WHERE _period = ?', [period.label])
         _step("deleted_old_partition")
         con.execute(
             f'INSERT INTO "{extract.name}" (_period, _line, _load_id, {cols}) '
-            f"SELECT ?, _line, ?, {cols} FROM typed_{tag}",
+            f"SELECT ?, _line, ?, {values} FROM typed_{tag}",
             [period.label, load_id],
         )
         _step("inserted_new_partition")

@@ -26,7 +26,7 @@ from matplotlib.figure import Figure
 from metrics.compute.suppression import DEFAULT_THRESHOLD, publishable
 from metrics.core import atomic
 from metrics.core.periods import Period
-from metrics.core.reference import england_benchmarks
+from metrics.core.reference import comparable_benchmark
 from metrics.core.registry import Metric
 from metrics.core.results import MetricResult
 
@@ -180,7 +180,7 @@ def _draw(ax: Axes, metric: Metric, series: list[tuple[Period, dict[str, Any]]],
             zorder=2,
         )
 
-    bench = england_benchmarks().get(metric.id) if rag else None
+    bench, _ = comparable_benchmark(metric.id, metric.parameters) if rag else (None, "")
     if bench is not None:
         handles.append(
             ax.axhline(

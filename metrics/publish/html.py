@@ -69,7 +69,7 @@ from metrics.compute.status import (
 from metrics.compute.suppression import SUPPRESSED, publishable
 from metrics.core import atomic
 from metrics.core.periods import Period
-from metrics.core.reference import england_benchmarks
+from metrics.core.reference import comparable_benchmark
 from metrics.core.registry import Metric, MetricSet, Scorecard, default_scorecard, metric_set, scorecard
 from metrics.core.results import MetricResult
 from metrics.publish.spc_notes import SpcReading, icon_svg
@@ -200,6 +200,8 @@ class MetricView:
     # "headline" (in the year's metric set) or "supporting" (computed and shown, not in the set).
     role: str = "headline"
     role_text: str = ""
+    # Why no England benchmark is shown beside a figure defined differently ("" when it is shown or absent).
+    england_note: str = ""
 
 
 def _escape(value: Any) -> Markup:
@@ -261,7 +263,6 @@ def render_scorecard(
     rag = card is not None and card.status_scheme == "rag"
     title = "Better Care Fund scorecard" if card is None else card.page_title
     plan_word = "Target" if rag else "Plan"
-    bench = england_benchmarks() if rag else {}
     by_id = {r.metric_id: r for r in results}
     # The metrics' own scorecard when none is named (its [years] decide which are headline metrics).
     owner = card or (scorecard(metrics[0].scorecard) if metrics else default_scorecard())
@@ -282,7 +283,7 @@ def render_scorecard(
             t = Trend(_DASH, "same", "not compared: a suppressed figure")
         else:
             t = trend(m, r, before)
-        b = bench.get(m.id)
+        b, england_note = comparable_benchmark(m.id, m.parameters) if rag else (None, "")
         reading = spc.get(m.id)
         rows.append(
             MetricView(
@@ -316,6 +317,7 @@ def render_scorecard(
                 note=p.get("note") or "",
                 role=chosen.role(m.id),
                 role_text=_role_text(chosen, m.id),
+                england_note=england_note,
             )
         )
     headline_rows = [r for r in rows if r.role == "headline"]

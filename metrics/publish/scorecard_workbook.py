@@ -19,7 +19,7 @@ from metrics.compute.status import AMBER, CONTEXT, GREEN, NO_DATA, RED
 from metrics.compute.suppression import publishable
 from metrics.core import atomic
 from metrics.core.periods import Period
-from metrics.core.reference import england_benchmarks
+from metrics.core.reference import comparable_benchmark, england_benchmarks
 from metrics.core.registry import Metric, Scorecard, metric_set, metrics_for
 from metrics.core.results import MetricResult
 from metrics.publish.xlsx_cells import Formats, write_number, write_text
@@ -113,7 +113,6 @@ def _scorecard_sheet(
     )
     for c, name in enumerate(SCORECARD_COLUMNS):
         write_text(ws, 3, c, name, f, bold=True, bg_color="#D9E1F2", text_wrap=True, **border)
-    bench = england_benchmarks()
     chosen = metric_set(card, period.financial_year)
     for i, m in enumerate(metrics):
         row = 4 + i
@@ -135,9 +134,11 @@ def _scorecard_sheet(
         write_number(ws, row, 11, tolerances.get(m.id), f, border, dec)
         status = str(q.get("status", NO_DATA))
         write_text(ws, row, 12, status, f, bg_color=STATUS_FILL.get(status, "#FFFFFF"), text_wrap=True, **border)
-        b = bench.get(m.id)
+        # A benchmark defined differently (e.g. another start point) is not set beside the figure: the
+        # year column says why instead.
+        b, not_comparable = comparable_benchmark(m.id, m.parameters)
         write_number(ws, row, 13, b.value if b else None, f, border, dec)
-        write_text(ws, row, 14, b.year if b else "", f, **border)
+        write_text(ws, row, 14, b.year if b else not_comparable, f, text_wrap=bool(not_comparable), **border)
         prev = before.get(m.id, {}).get("value")
         now = q.get("value")
         change = now - prev if isinstance(now, float) and isinstance(prev, float) else None
@@ -251,7 +252,11 @@ def _notes_sheet(
         ),
         (
             "England benchmarks",
-            "; ".join(f"{k}: {b.value:g} ({b.year}, {b.status}) {b.source}" for k, b in england_benchmarks().items()),
+            "; ".join(
+                f"{k}: {b.value:g} ({b.year}, {b.status}) {b.source}"
+                + (f" [definition: {', '.join(f'{n}={v}' for n, v in b.definition)}]" if b.definition else "")
+                for k, b in england_benchmarks().items()
+            ),
         ),
         ("Scorecard", card.description),
     ]

@@ -26,10 +26,10 @@ _TINY = {"E06000053": (2_100, 0.25), "E09000001": (8_600, 0.14)}  # Isles of Sci
 
 
 def national_profiles(seed: int = 2024, spells_per_1000: float = NATIONAL_SPELLS_PER_1000) -> list[HwbProfile]:
-    """One profile per HWB in ``metrics/reference/hwb_codes.csv``."""
+    """One profile per current HWB in ``metrics/reference/hwb_codes.csv`` (retired codes left out)."""
     rng = np.random.default_rng(seed)
     with open(REFERENCE / "hwb_codes.csv", newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
+        rows = [r for r in csv.DictReader(fh) if not r.get("valid_to")]
     out = []
     for r in rows:
         total, share = _TINY.get(r["code"], _TYPICAL[r["code"][:3]])

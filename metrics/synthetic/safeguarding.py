@@ -67,7 +67,9 @@ SOURCES = {
     "unknown": 0.05,
 }
 OTHER_OUTCOMES = {"early_help": 0.35, "nfa": 0.4, "information_advice": 0.25}
-LEGAL_STATUSES = {"C2": 0.55, "V2": 0.2, "C1": 0.12, "E1": 0.08, "J2": 0.05}
+# SSDA903 legal status at the episode's start (metrics.contracts.safeguarding.SSDA903_LEGAL_STATUSES). A few
+# episodes are short-term breaks (V3, V4), which the headline children-looked-after count leaves out.
+LEGAL_STATUSES = {"C2": 0.55, "V2": 0.2, "C1": 0.12, "E1": 0.08, "J2": 0.05, "V3": 0.03, "V4": 0.01}
 
 # Demo targets (target, amber tolerance) in each measure's unit; chosen to show Green, Amber and Red.
 DEMO_TARGETS: dict[str, tuple[float, float]] = {

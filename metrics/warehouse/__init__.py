@@ -65,6 +65,31 @@ ALTER TABLE runs ADD COLUMN IF NOT EXISTS scorecard VARCHAR DEFAULT 'bcf';
 ALTER TABLE metric_results ADD COLUMN IF NOT EXISTS secondary_suppressed BOOLEAN DEFAULT false;
 """
 
+# Area codes: every column coded by the HWB list is stored under the area's current code (a pure recode
+# such as Barnsley E08000016 -> E08000038 is mapped at load, ``metrics.ingest.load``), and the code as
+# delivered is kept beside it in ``_<column>_delivered`` so the audit trail shows what the file said.
+AREA_CODES = "hwb_codes"
+
+
+def area_columns(extract: Extract) -> list[str]:
+    """The extract's columns holding an HWB / local authority code."""
+    return [c.name for c in extract.columns if c.codes == AREA_CODES]
+
+
+def delivered_column(column: str) -> str:
+    """The stored column keeping an area column's code exactly as delivered."""
+    return f"_{column}_delivered"
+
+
+def _extract_migrations() -> str:
+    """Columns added to extract tables after they were first created (old warehouses gain them)."""
+    return "".join(
+        f'ALTER TABLE "{e.name}" ADD COLUMN IF NOT EXISTS "{delivered_column(c)}" VARCHAR;\n'
+        for e in EXTRACTS.values()
+        for c in area_columns(e)
+    )
+
+
 _MACROS = """
 CREATE OR REPLACE TEMP MACRO age_band5(a) AS
     CASE WHEN a >= 90 THEN '90+' ELSE CAST((a // 5) * 5 AS VARCHAR) || '-' || CAST((a // 5) * 5 + 4 AS VARCHAR) END;
@@ -330,6 +355,7 @@ def _expected_columns(base: bool = False) -> dict[str, dict[str, str]]:
         con.execute(_META_TABLE)
         if not base:
             con.execute(_MIGRATIONS)
+            con.execute(_extract_migrations())
         return _tables(con)
     finally:
         con.close()
@@ -362,6 +388,7 @@ def initialise(con: duckdb.DuckDBPyConnection, read_only: bool = False) -> None:
         for extract in EXTRACTS.values():
             con.execute(create_table_sql(extract))
         con.execute(_MIGRATIONS)
+        con.execute(_extract_migrations())
         con.execute(_META_TABLE)
         con.execute(
             f"INSERT OR REPLACE INTO {META_TABLE} SELECT 'schema_version', $v WHERE NOT EXISTS "

@@ -3,6 +3,8 @@ c AS (
     SELECT la_code AS hwb_code, count(DISTINCT child_id) AS numerator
     FROM cs_cla_episodes_current
     WHERE start_date <= $window_end AND (end_date IS NULL OR end_date > $window_end)
+      -- Short-term breaks (V3, V4) are not in the headline count: the episode is ignored.
+      AND NOT list_contains($exclude_legal_status, legal_status)
     GROUP BY ALL
 ),
 pop AS (
