@@ -116,6 +116,9 @@ class Metric:
     # is suppressed, another must be too, or the total gives it away.
     suppression_group: str = ""
     group_label: str = ""
+    # Names of the reference files (metrics/reference/sources.toml) the figure depends on; outputs
+    # print the caveat of each unconfirmed one beside it (metrics.core.reference.caveats_for).
+    reference_data: tuple[str, ...] = ()
 
     @property
     def sql(self) -> str:
@@ -167,6 +170,7 @@ def _load(path: Path) -> list[Metric]:
             denominator_label=raw["denominator_label"],
             parameters=dict(raw.get("parameters", {})),
             views=tuple(raw.get("views", ())),
+            reference_data=tuple(raw.get("reference_data", ())),
         )
     except KeyError as exc:
         raise ValueError(f"{path}: missing required key {exc}") from exc
@@ -181,6 +185,10 @@ def _load(path: Path) -> list[Metric]:
     for w in metric.windows:
         if w not in _WINDOWS:
             raise ValueError(f"{path}: window/views must be among {_WINDOWS}, got {w!r}")
+    if not all(isinstance(r, str) and r for r in metric.reference_data):
+        raise ValueError(
+            f"{path}: reference_data must be a list of reference file names (metrics/reference/sources.toml)"
+        )
     if not metric.sql_path.exists():
         raise ValueError(f"{path}: SQL file {metric.sql_path.name} not found")
     breakdown = raw.get("breakdown")
