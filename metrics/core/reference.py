@@ -14,9 +14,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from metrics.core.errors import UsageError
 from metrics.core.paths import REFERENCE
+
+if TYPE_CHECKING:
+    from metrics.core.registry import Metric
 
 
 @dataclass(frozen=True)
@@ -208,6 +212,21 @@ def caveats_for(reference_data: Iterable[str]) -> tuple[str, ...]:
         if ref.flagged and ref.caveat not in out:
             out.append(ref.caveat)
     return tuple(out)
+
+
+def reference_footnotes(metrics: Iterable[Metric]) -> list[str]:
+    """One line per unconfirmed reference file behind these metrics (workbook notes): which metrics,
+    the caveat, the file, its source and year."""
+    users: dict[str, list[str]] = {}
+    for m in metrics:
+        for name in m.reference_data:
+            if reference_file(name).flagged:
+                users.setdefault(name, []).append(m.title)
+    lines = []
+    for name, titles in users.items():
+        ref = reference_file(name)
+        lines.append(f"{', '.join(titles)}: {ref.caveat} ({ref.path.name}: {ref.source}, {ref.year}).")
+    return lines
 
 
 def sources_markdown() -> str:

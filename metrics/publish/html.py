@@ -29,8 +29,10 @@ silent fall-back to the shipped page. Keep the page self-contained: a logo goes 
 
 The templates see ``title``, ``hwb_name``, ``hwb_code``, ``period_label``, ``period_start``,
 ``period_end``, ``generated_at``, ``threshold``, ``plan_word``, ``rag`` (a Red/Amber/Green card,
-with England benchmarks) and ``rows``: one :class:`MetricView` per metric, every figure already
-formatted and suppressed as published (the unsuppressed result rows are not passed in).
+with England benchmarks), ``rows``: one :class:`MetricView` per metric, every figure already
+formatted and suppressed as published (the unsuppressed result rows are not passed in), each with
+the ``caveats`` of the unconfirmed reference data it depends on, and ``references``: those
+unconfirmed reference files (:class:`ReferenceView`), footnoted by ``_footer.html.j2``.
 
 Escaping is on for everything: every value printed is HTML-escaped (as ``html.escape`` does,
 quotes included, so attribute values are safe too) unless it is ``markupsafe.Markup``. The only
@@ -56,7 +58,7 @@ from metrics.compute.status import AMBER, CONTEXT, GREEN, NO_DATA, NOT_ON_TRACK,
 from metrics.compute.suppression import SUPPRESSED, publishable
 from metrics.core import atomic
 from metrics.core.periods import Period
-from metrics.core.reference import england_benchmarks
+from metrics.core.reference import caveats_for, england_benchmarks, reference_file
 from metrics.core.registry import Metric, Scorecard
 from metrics.core.results import MetricResult
 from metrics.publish.spc_notes import SpcReading, icon_svg
@@ -182,6 +184,20 @@ class MetricView:
     spc_text: str | None
     data_quality: tuple[str, ...]
     note: str
+    # Caveats of the unconfirmed reference data the figure depends on (metrics/reference/sources.toml).
+    caveats: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReferenceView:
+    """An unconfirmed reference file a figure on the page depends on, for the page's footnotes."""
+
+    file: str
+    what: str
+    source: str
+    year: str
+    caveat: str
+    metrics: tuple[str, ...]
 
 
 def _escape(value: Any) -> Markup:
@@ -293,9 +309,21 @@ def render_scorecard(
                 spc_text=None if reading is None else reading.text,
                 data_quality=tuple(data_quality.get(m.id, ())),
                 note=p.get("note") or "",
+                caveats=caveats_for(m.reference_data),
             )
         )
     page = template_environment(templates_dir).get_template(PAGE_TEMPLATE)
+    shown = {row.id for row in rows}
+    references: dict[str, list[str]] = {}
+    for m in metrics:
+        if m.id in shown:
+            for name in m.reference_data:
+                if reference_file(name).flagged:
+                    references.setdefault(name, []).append(m.title)
+    refs = [
+        ReferenceView(f.path.name, f.what, f.source, f.year, f.caveat, tuple(titles))
+        for f, titles in ((reference_file(n), t) for n, t in references.items())
+    ]
     return page.render(
         title=title,
         hwb_name=hwb_name,
@@ -308,6 +336,7 @@ def render_scorecard(
         plan_word=plan_word,
         rag=rag,
         rows=rows,
+        references=refs,
     )
 
 

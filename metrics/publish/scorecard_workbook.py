@@ -19,7 +19,7 @@ from metrics.compute.status import AMBER, CONTEXT, GREEN, NO_DATA, RED
 from metrics.compute.suppression import publishable
 from metrics.core import atomic
 from metrics.core.periods import Period
-from metrics.core.reference import england_benchmarks
+from metrics.core.reference import caveats_for, england_benchmarks, reference_footnotes
 from metrics.core.registry import Metric, Scorecard, metrics_for
 from metrics.core.results import MetricResult
 from metrics.publish.xlsx_cells import Formats, write_number, write_text
@@ -44,6 +44,7 @@ SCORECARD_COLUMNS = (
     "England",
     "England year",
     "Change on previous quarter",
+    "Caveat",
 )
 
 
@@ -140,11 +141,13 @@ def _scorecard_sheet(
         now = q.get("value")
         change = now - prev if isinstance(now, float) and isinstance(prev, float) else None
         write_number(ws, row, 15, change, f, border, dec)
+        write_text(ws, row, 16, "; ".join(caveats_for(m.reference_data)), f, text_wrap=True, **border)
     ws.set_column(0, 0, 46)
     ws.set_column(1, 1, 30)
     ws.set_column(2, 11, 12)
     ws.set_column(12, 12, 30)
     ws.set_column(13, 15, 12)
+    ws.set_column(16, 16, 30)
     ws.freeze_panes(4, 1)
 
 
@@ -234,6 +237,9 @@ def _notes_sheet(
         ),
         ("Scorecard", card.description),
     ]
+    footnotes = reference_footnotes(metrics_for(card.id))
+    if footnotes:
+        notes.append(("Reference data caveats", " ".join(footnotes)))
     for i, (k, v) in enumerate(notes):
         write_text(ws, i, 0, k, f, bold=True, valign="top")
         write_text(ws, i, 1, v, f, text_wrap=True, valign="top")
