@@ -173,14 +173,14 @@ def declarations() -> dict[str, ReferenceFile]:
     TOML file named by ``$SCORECARD_REFERENCE_OVERRIDES`` (re-read whenever either file changes)."""
     override = os.environ.get(OVERRIDES_ENV, "").strip()
     over = Path(override).expanduser().resolve() if override else None
-    return dict(_declarations(over, _mtime(DECLARATIONS), _mtime(over) if over else 0))
+    return dict(_declarations(DECLARATIONS, over, _mtime(DECLARATIONS), _mtime(over) if over else 0))
 
 
 @functools.lru_cache(maxsize=8)
 def _declarations(
-    override: Path | None, _shipped_mtime: int, _override_mtime: int
+    shipped_path: Path, override: Path | None, _shipped_mtime: int, _override_mtime: int
 ) -> tuple[tuple[str, ReferenceFile], ...]:
-    shipped = _parse(DECLARATIONS, REFERENCE, replaced=False)
+    shipped = _parse(shipped_path, shipped_path.parent, replaced=False)
     if override is None:
         return tuple(shipped.items())
     if not override.is_file():
