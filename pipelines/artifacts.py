@@ -22,6 +22,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from metrics.compute.suppression import publishable
 from metrics.core.periods import Period
+from metrics.core.reference import caveats_for
 from metrics.core.registry import Scorecard, default_scorecard, get
 from metrics.core.results import LoadOutcome, MetricResult
 
@@ -69,8 +70,8 @@ def scorecard_markdown(
     lines = [
         f"# {md_text(title)} {md_text(period.short_label)}",
         "",
-        "| Area | Metric | Value | 95% CI | Numerator / denominator | Plan/target | Status |",
-        "|---|---|---|---|---|---|---|",
+        "| Area | Metric | Value | 95% CI | Numerator / denominator | Plan/target | Status | Caveat |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         m = get(r.metric_id)
@@ -81,7 +82,8 @@ def scorecard_markdown(
         num = "" if p["numerator"] is None else _fmt(p["numerator"])
         den = "" if p["denominator"] is None else _fmt(p["denominator"])
         plan = "" if r.plan is None else f"{r.plan:g}"
-        cells = (r.hwb_code, m.title, value, ci, f"{num} / {den}", plan, r.status)
+        caveat = "; ".join(caveats_for(m.reference_data))
+        cells = (r.hwb_code, m.title, value, ci, f"{num} / {den}", plan, r.status, caveat)
         lines.append("| " + " | ".join(md_text(c) for c in cells) + " |")
     return "\n".join(lines)
 

@@ -128,3 +128,13 @@ def check_warehouse(path: Path) -> None:
     from metrics import warehouse
 
     warehouse.check_place(path)
+
+
+def check_reference_data() -> None:
+    """The reference declarations, and any replacement named by $SCORECARD_REFERENCE_OVERRIDES, read
+    strictly before Prefect starts: a bad file is a plain error naming file, row and column."""
+    from metrics.core.reference import READERS, declarations
+
+    refs = declarations()
+    for name, read in READERS.items():
+        read(refs[name])

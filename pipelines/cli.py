@@ -48,6 +48,7 @@ def _preflight(args: argparse.Namespace, card: Any) -> tuple[Period, Path]:
         checks.check_areas(args.hwb, folder / EXTRACTS[card.population_extract].filename)
     if getattr(args, "warehouse", None) and args.command == "run":
         checks.check_warehouse(Path(args.warehouse))
+    checks.check_reference_data()
     return period, raw_dir
 
 

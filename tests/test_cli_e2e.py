@@ -15,6 +15,7 @@ from typing import Any
 import openpyxl
 import pytest
 
+from metrics.core.registry import metrics_for
 from metrics.warehouse.runlock import exclusive_run
 from tests.browser import chromium_path, pdftoppm_path
 from tests.workspace import PERIOD, Workspace
@@ -28,6 +29,8 @@ SEED = {
     "residential_admissions_65_plus": (564, 246, "On track to meet target"),
     "reablement_91_days": (87.4, 84, "Not on track to meet target"),
 }
+# Every BCF metric in order: the five of the seed paper and the supporting measures (no seed figure).
+ALL = [m.id for m in metrics_for("bcf")]
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +46,7 @@ def test_run_reports_all_five_metrics_near_the_seed_figures(ws: Workspace) -> No
     m = ws.manifest()
     assert m["status"] == "completed" and m["hwbs"] == [HWB]
     q2 = {r["metric_id"]: r for r in m["results"] if r["period"] == PERIOD and r["hwb_code"] == HWB}
-    assert set(q2) == set(SEED)
+    assert set(q2) == set(ALL) >= set(SEED)
     for metric_id, (plan, reported, status) in SEED.items():
         r = q2[metric_id]
         assert r["plan"] == plan, metric_id
@@ -65,7 +68,7 @@ def test_a_successful_run_ends_without_shutdown_noise(ws: Workspace) -> None:
 def test_outputs_exist_and_are_listed_with_hashes(ws: Workspace) -> None:
     out = ws.reports / PERIOD
     charts = sorted(p.name for p in (out / "charts").iterdir())
-    assert charts == sorted(f"{HWB}_{m}.{ext}" for m in SEED for ext in ("png", "svg"))
+    assert charts == sorted(f"{HWB}_{m}.{ext}" for m in ALL for ext in ("png", "svg"))
     assert (ws.warehouse.parent / "data_docs" / PERIOD / "index.html").exists()  # restricted, not published
     listed = {Path(o["path"]).name: o["sha256"] for o in ws.manifest()["outputs"]}
     assert f"bcf_return_{HWB}_{PERIOD}.xlsx" in listed and len(listed[f"bcf_return_{HWB}_{PERIOD}.xlsx"]) == 64
@@ -84,11 +87,13 @@ def test_workbook_cells_match_the_computed_results(ws: Workspace) -> None:
     headers = [c.value for c in sheet[HEADER_ROW + 1]]
     col = {h: i for i, h in enumerate(headers)}
     results = {r["metric_id"]: r for r in ws.manifest()["results"] if r["period"] == PERIOD}
-    rows = list(sheet.iter_rows(min_row=FIRST_DATA_ROW + 1, values_only=True))
-    assert len(rows) == 5
+    # One row per metric, a blank row, then the reference data caveats (the ISR is provisional).
+    rows = list(sheet.iter_rows(min_row=FIRST_DATA_ROW + 1, max_row=FIRST_DATA_ROW + len(ALL), values_only=True))
+    assert len(rows) == len(ALL) and sheet.cell(FIRST_DATA_ROW + len(ALL) + 1, 1).value is None
+    assert sheet.cell(FIRST_DATA_ROW + len(ALL) + 2, 1).value == "Reference data caveats"
     from metrics.core.registry import get
 
-    for row, metric_id in zip(rows, SEED, strict=True):
+    for row, metric_id in zip(rows, ALL, strict=True):
         r = results[metric_id]
         assert row[col["Metric"]] == get(metric_id).title
         assert row[col["Planned performance"]] == r["plan"]
@@ -106,7 +111,7 @@ def test_tidy_results_equal_the_workbook_and_are_listed(ws: Workspace) -> None:
     out = ws.reports / PERIOD
     with open(out / "results.csv", newline="", encoding="utf-8") as fh:
         tidy = [r for r in csv.DictReader(fh) if r["period"] == PERIOD and r["headline"] == "true"]
-    assert pq.read_table(out / "results.parquet").num_rows >= len(tidy) == 5
+    assert pq.read_table(out / "results.parquet").num_rows >= len(tidy) == len(ALL)
     sheet = openpyxl.load_workbook(out / f"bcf_return_{HWB}_{PERIOD}.xlsx")["Metrics"]
     col = {h: i for i, h in enumerate(c.value for c in sheet[HEADER_ROW + 1])}
     book = {row[col["Metric"]]: row for row in sheet.iter_rows(min_row=FIRST_DATA_ROW + 1, values_only=True)}
@@ -114,7 +119,7 @@ def test_tidy_results_equal_the_workbook_and_are_listed(ws: Workspace) -> None:
     for r in tidy:
         row = book[r["metric_title"]]
         assert float(r["value"]) == pytest.approx(row[col["Actual performance"]], rel=1e-12)
-        assert float(r["plan_or_target"]) == row[col["Planned performance"]]
+        assert (float(r["plan_or_target"]) if r["plan_or_target"] else None) == row[col["Planned performance"]]
         assert r["status"] == row[status_col]
     listed = {Path(o["path"]).name for o in ws.manifest()["outputs"]}
     assert {"results.csv", "results.parquet"} <= listed
@@ -221,14 +226,18 @@ def test_html_scorecard_and_workbook_show_the_same_figures(ws: Workspace) -> Non
 
     page = (ws.reports / PERIOD / f"scorecard_{HWB}_{PERIOD}.html").read_text()
     table = _headline(page)
-    assert list(table) == list(SEED)
+    assert list(table) == ALL
     sheet = openpyxl.load_workbook(ws.reports / PERIOD / f"bcf_return_{HWB}_{PERIOD}.xlsx")["Metrics"]
     headers = [c.value for c in sheet[HEADER_ROW + 1]]
     actual, status = (
         headers.index("Actual performance"),
         next(i for i, h in enumerate(headers) if h and h.startswith("Assessment of progress")),
     )
-    for row, metric_id in zip(sheet.iter_rows(min_row=FIRST_DATA_ROW + 1, values_only=True), SEED, strict=True):
+    for row, metric_id in zip(
+        sheet.iter_rows(min_row=FIRST_DATA_ROW + 1, max_row=FIRST_DATA_ROW + len(ALL), values_only=True),
+        ALL,
+        strict=True,
+    ):
         m = get(metric_id)
         assert table[metric_id]["value"] == f"{row[actual]:,.{m.decimals}f}"
         assert table[metric_id]["status-text"] == row[status]
@@ -266,8 +275,8 @@ def test_html_scorecard_renders_in_chromium_and_prints_to_pdf(ws: Workspace, tmp
             page.on("request", lambda req: requests.append(req.url))
             page.goto(page_path.resolve().as_uri())
             page.screenshot(path=str(tmp_path / "scorecard.png"), full_page=True)
-            assert page.locator("#headline tbody tr").count() == 5
-            assert page.locator("section.metric svg").count() == 5
+            assert page.locator("#headline tbody tr").count() == len(ALL)
+            assert page.locator("section.metric svg").count() == len(ALL)
             page.pdf(path=str(tmp_path / "scorecard.pdf"), format="A4", landscape=True, print_background=True)
         finally:
             browser.close()

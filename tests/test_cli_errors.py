@@ -57,6 +57,25 @@ def test_argument_errors_are_plain_lines_with_the_exit_code_and_fast(
     assert took < 15, f"{args}: {took:.1f} s (should not start Prefect)"
 
 
+def test_a_bad_replacement_isr_reference_is_a_plain_error_before_prefect(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shipped = (ROOT / "metrics/reference/england_acsc_reference.csv").read_text(encoding="utf-8")
+    (tmp_path / "ref.csv").write_text(shipped.replace("0-4,F,2804,", '0-4,F,"2,804",'), encoding="utf-8")
+    (tmp_path / "overrides.toml").write_text(
+        '[england_acsc_reference]\nfile = "ref.csv"\nwhat = "w"\nsource = "s"\nyear = "2012/13"\n'
+        'status = "confirmed"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("SCORECARD_REFERENCE_OVERRIDES", str(tmp_path / "overrides.toml"))
+    done, took = _cli("run", "--period", PERIOD, "--warehouse", str(tmp_path / "w.duckdb"))
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    assert f"{tmp_path / 'ref.csv'}: row 3, column admissions: '2,804'" in done.stderr
+    assert "SCORECARD_REFERENCE_OVERRIDES" in done.stderr  # the fix
+    assert not (tmp_path / "w.duckdb").exists() and took < 15
+
+
 def test_argument_errors_do_not_import_prefect_or_gx() -> None:
     import sys
 

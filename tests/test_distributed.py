@@ -12,6 +12,7 @@ from metrics.compute.partitions import export_partitions
 from metrics.compute.run import compute_period
 from metrics.core.paths import RunPaths
 from metrics.core.periods import Period
+from metrics.core.registry import metrics_for
 from metrics.ingest.run import ingest_periods
 from metrics.synthetic.bcf import HwbProfile, generate
 
@@ -39,7 +40,7 @@ def test_dask_cluster_over_parquet_partitions_matches_the_warehouse_run(tmp_path
     assert sorted(d.name for d in (root / "apc_spells").iterdir()) == [f"area={h}" for h in HWBS]
     os.environ.setdefault("PREFECT_HOME", str(tmp_path / "prefect-home"))
     remote = on_dask(n_workers=2)(str(root), list(HWBS), [p.label for p in PERIODS])
-    assert len(remote) == len(local) == 3 * 5 * 2
+    assert len(remote) == len(local) == 3 * len(metrics_for("bcf")) * 2
     for r in remote:
         a, b = dataclasses.asdict(r), dataclasses.asdict(local[(r.metric_id, r.hwb_code, r.period)])
         for field, value in a.items():

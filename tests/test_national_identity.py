@@ -15,6 +15,7 @@ import pytest
 from metrics.compute.run import compute_period
 from metrics.core.paths import RunPaths
 from metrics.core.periods import Period
+from metrics.core.registry import metrics_for
 from metrics.ingest.run import ingest_periods, periods_to_load
 from metrics.publish import run as publish_run
 from metrics.publish.run import render_charts
@@ -56,7 +57,7 @@ def test_all_hwbs_at_once_equals_each_hwb_alone(loaded: tuple[RunPaths, list[Per
         for p in periods:
             for r in compute_period(paths, p, [h], loads, f"one-{h}"):
                 alone[(r.metric_id, r.hwb_code, r.period, r.view)] = r
-    assert together.keys() == alone.keys() and len(together) == 3 * 5 * 2
+    assert together.keys() == alone.keys() and len(together) == 3 * len(metrics_for("bcf")) * 2
     for key, r in together.items():
         a, b = dataclasses.asdict(r), dataclasses.asdict(alone[key])
         different = [f for f in a if not _same(a[f], b[f])]
@@ -73,10 +74,11 @@ def test_charts_drawn_on_two_processes_equal_charts_drawn_in_one(
     serial = dataclasses.replace(paths, reports_dir=tmp_path / "serial")
     parallel = dataclasses.replace(paths, reports_dir=tmp_path / "parallel")
     one = render_charts(serial, TARGET, results, 5, workers=1)
-    monkeypatch.setattr(publish_run, "PARALLEL_CHARTS_FROM", 1)  # force the pool for 15 charts
+    charts = len(HWBS) * len(metrics_for("bcf"))
+    monkeypatch.setattr(publish_run, "PARALLEL_CHARTS_FROM", 1)  # force the pool for these few charts
     messages: list[str] = []
     two = render_charts(parallel, TARGET, results, 5, progress=messages.append, workers=2)
-    assert messages == ["15 charts for 3 areas on 2 processes"]
-    assert [p.name for p in one] == [p.name for p in two] and len(one) == 30
+    assert messages == [f"{charts} charts for 3 areas on 2 processes"]
+    assert [p.name for p in one] == [p.name for p in two] and len(one) == 2 * charts
     for a, b in zip(one, two, strict=True):
         assert a.read_bytes() == b.read_bytes(), a.name

@@ -42,6 +42,7 @@ HEADERS = [
     "Assessment of progress against the metric plan for the reporting period",
     "Challenges and any Support Needs",
     "Achievements - including where BCF funding is supporting improvements",
+    "Caveat",
 ]
 # 1-based openpyxl rows.
 HEADER = HEADER_ROW + 1

@@ -120,7 +120,7 @@ def test_scorecard_artifact_escapes_text_from_extracts() -> None:
     html_out = _rendered(scorecard_markdown(PERIOD, [r], 5, card))
     assert "<script" not in html_out and "<a " not in html_out and "<code>" not in html_out
     row = re.findall(r"<tr>\s*(.*?)</tr>", html_out, re.S)[1]
-    assert len(re.findall(r"<td", row)) == 7  # the | did not split the cell
+    assert len(re.findall(r"<td", row)) == 8  # the | did not split the cell (7 columns and the caveat)
     assert "&lt;script&gt;" in row and "[x](javascript:alert(1))" in row
 
 

@@ -66,6 +66,20 @@ def _isr(metric: Metric, rows: Rows) -> stats.Estimate:
     )
 
 
+def _isratio(metric: Metric, rows: Rows) -> stats.Estimate:
+    num = [float(r["numerator"]) for r in rows]
+    den = [float(r["denominator"]) for r in rows]
+    if sum(den) <= 0:
+        return _unavailable(metric, sum(num), 0.0, "no population for the area")
+    return stats.isratio(
+        sum(num),
+        den,
+        [float(r["ref_numerator"]) for r in rows],
+        [float(r["ref_denominator"]) for r in rows],
+        multiplier=metric.multiplier,
+    )
+
+
 @dataclass(frozen=True)
 class StatMethod:
     estimate: Callable[[Metric, Rows], stats.Estimate]
@@ -78,7 +92,14 @@ METHODS: dict[str, StatMethod] = {
         _isr,
         "ISR, exact/Byar",
         "indirectly standardised rate: observed over expected from reference rates by age and sex, "
-        "times the reference crude rate; exact (Poisson) limits on the observed count, Byar above 389",
+        "times the reference crude rate; exact (Poisson) limits on the observed count below 10, Byar's from 10",
+    ),
+    "isratio": StatMethod(
+        _isratio,
+        "ISRatio, exact/Byar",
+        "indirectly standardised ratio: observed over expected (reference rates by age and sex applied "
+        "to the local population) times the multiplier; exact (Poisson) limits on the observed count "
+        "below 10, Byar's from 10, divided by the expected count",
     ),
     "dsr": StatMethod(
         _dsr,
@@ -88,12 +109,14 @@ METHODS: dict[str, StatMethod] = {
     "crude_rate": StatMethod(
         _crude_rate,
         "crude rate, exact/Byar",
-        "events per population times the multiplier; exact (Poisson) limits, Byar above 389",
+        "events per population times the multiplier; exact (Poisson) limits below 10 events, Byar's from 10",
     ),
     "proportion": StatMethod(
         _proportion, "proportion, Wilson", "numerator over denominator times the multiplier; Wilson score limits"
     ),
-    "count": StatMethod(_count, "count, exact/Byar", "a count of events; exact (Poisson) limits, Byar above 389"),
+    "count": StatMethod(
+        _count, "count, exact/Byar", "a count of events; exact (Poisson) limits below 10 events, Byar's from 10"
+    ),
 }
 
 

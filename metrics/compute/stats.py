@@ -187,19 +187,50 @@ def isr(
 
     E applies the reference stratum rates to the local populations; ``denominator`` holds E.
     """
-    if not (len(populations) == len(ref_counts) == len(ref_populations)) or not populations:
-        raise ValueError("populations and reference arrays must have the same, non-zero length")
-    _check_finite("observed, populations and reference arrays", [observed, *populations, *ref_counts, *ref_populations])
-    if any(n <= 0 for n in ref_populations):
-        raise ValueError("every reference population must be > 0")
-    if any(n < 0 for n in populations) or any(c < 0 for c in ref_counts):
-        raise ValueError("populations and reference counts must be >= 0")
-    expected = sum(c / rn * n for c, rn, n in zip(ref_counts, ref_populations, populations, strict=True))
+    _check_finite("observed", [observed])
+    expected = expected_count(populations, ref_counts, ref_populations)
     ref_rate = sum(ref_counts) / sum(ref_populations) * multiplier
     lo, hi, method = count_limits(observed, confidence)  # validates observed >= 0
     if expected <= 0:
         return Estimate(None, None, None, observed, expected, method, multiplier, "expected count is zero")
     scale = ref_rate / expected
+    return Estimate(observed * scale, lo * scale, hi * scale, observed, expected, method, multiplier)
+
+
+def expected_count(
+    populations: Sequence[float], ref_counts: Sequence[float], ref_populations: Sequence[float]
+) -> float:
+    """E = sum over strata of the reference stratum rate times the local population (checked inputs)."""
+    if not (len(populations) == len(ref_counts) == len(ref_populations)) or not populations:
+        raise ValueError("populations and reference arrays must have the same, non-zero length")
+    _check_finite("populations and reference arrays", [*populations, *ref_counts, *ref_populations])
+    if any(n <= 0 for n in ref_populations):
+        raise ValueError("every reference population must be > 0")
+    if any(n < 0 for n in populations) or any(c < 0 for c in ref_counts):
+        raise ValueError("populations and reference counts must be >= 0")
+    return float(sum(c / rn * n for c, rn, n in zip(ref_counts, ref_populations, populations, strict=True)))
+
+
+def isratio(
+    observed: float,
+    populations: Sequence[float],
+    ref_counts: Sequence[float],
+    ref_populations: Sequence[float],
+    multiplier: float = 1,
+    confidence: float = 0.95,
+) -> Estimate:
+    """Indirectly standardised ratio O / E x ``multiplier`` (1, or 100 for an SMR-style figure), as
+    PHEindicatormethods ``calculate_ISRatio`` (``refvalue``) and as NHSOF publishes beside its ISRs.
+
+    The limits are those of O (exact below 10, Byar's from 10) divided by E, times the multiplier;
+    ``denominator`` holds E. Not published when E is zero (no reference events in the area's strata).
+    """
+    _check_finite("observed", [observed])
+    expected = expected_count(populations, ref_counts, ref_populations)
+    lo, hi, method = count_limits(observed, confidence)  # validates observed >= 0
+    if expected <= 0:
+        return Estimate(None, None, None, observed, expected, method, multiplier, "expected count is zero")
+    scale = multiplier / expected
     return Estimate(observed * scale, lo * scale, hi * scale, observed, expected, method, multiplier)
 
 

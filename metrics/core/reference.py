@@ -1,15 +1,26 @@
-"""Shipped reference data read by several stages: England benchmarks, area names and bank holidays."""
+"""Shipped reference data read by several stages: what each file is (``sources.toml``), England
+benchmarks, area names, the ISR's England reference and bank holidays."""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Mapping
+import functools
+import hashlib
+import os
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from metrics.core.errors import UsageError
 from metrics.core.paths import REFERENCE
+
+if TYPE_CHECKING:
+    from metrics.core.registry import Metric
 
 
 @dataclass(frozen=True)
@@ -151,3 +162,249 @@ def england_bank_holidays(first_year: int, last_year: int) -> list[tuple[dt.date
     # holidays ships no type hints for its country classes.
     days = holidays.UK(subdiv="ENG", years=range(first_year, last_year + 1))  # type: ignore[no-untyped-call]
     return sorted((day, str(name)) for day, name in days.items() if day.isoweekday() <= 5)
+
+
+# ---------------------------------------------------------------------------------------------
+# Reference data declared as data: metrics/reference/sources.toml
+
+DECLARATIONS = REFERENCE / "sources.toml"
+# A TOML file in the format of sources.toml whose tables replace shipped declarations of the same
+# name (only files with a strict reader, ``READERS``), e.g. the published NHSOF 2012/13 reference.
+OVERRIDES_ENV = "SCORECARD_REFERENCE_OVERRIDES"
+STATUSES = ("confirmed", "secondary", "unconfirmed")
+_REQUIRED = ("file", "what", "source", "year", "status")
+_OPTIONAL = ("caveat", "table", "note")
+# Files that are not reference data themselves: the declarations and the page generated from them.
+NOT_DECLARED = frozenset({"sources.toml", "SOURCES.md"})
+
+
+class ReferenceDataError(UsageError):
+    """A reference declaration or a replacement reference file is not as declared; the message names
+    the file (and row and column) and the fix."""
+
+
+@dataclass(frozen=True)
+class ReferenceFile:
+    """One declared reference file: what it is, where it came from and how sure we are of it."""
+
+    name: str
+    path: Path
+    what: str
+    source: str
+    year: str
+    status: str  # one of STATUSES
+    caveat: str = ""  # printed beside every figure that depends on the file while it is unconfirmed
+    table: str = ""  # the warehouse table loaded from it, if any
+    note: str = ""
+    # True when SCORECARD_REFERENCE_OVERRIDES put it in place of the shipped file.
+    replaced: bool = False
+
+    @property
+    def flagged(self) -> bool:
+        """Outputs footnote the figures that depend on an unconfirmed file."""
+        return self.status == "unconfirmed"
+
+    def sha256(self) -> str:
+        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+
+    def as_dict(self) -> dict[str, object]:
+        """The manifest's record of the file (with its SHA-256)."""
+        return {
+            "name": self.name,
+            "path": str(self.path),
+            "what": self.what,
+            "source": self.source,
+            "year": self.year,
+            "status": self.status,
+            "caveat": self.caveat if self.flagged else "",
+            "replaced": self.replaced,
+            "sha256": self.sha256(),
+        }
+
+
+def _parse(path: Path, folder: Path, replaced: bool) -> dict[str, ReferenceFile]:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ReferenceDataError(f"{path}: cannot read the reference declarations ({exc})") from exc
+    out: dict[str, ReferenceFile] = {}
+    for name, entry in raw.items():
+        if not isinstance(entry, dict):
+            raise ReferenceDataError(f"{path}: {name!r} must be a table ([{name}]) with {', '.join(_REQUIRED)}")
+        missing = [k for k in _REQUIRED if not isinstance(entry.get(k), str) or not entry[k].strip()]
+        if missing:
+            raise ReferenceDataError(f"{path}: [{name}] needs text for {', '.join(missing)}")
+        unknown = sorted(set(entry) - set(_REQUIRED) - set(_OPTIONAL))
+        if unknown:
+            raise ReferenceDataError(
+                f"{path}: [{name}] has unknown key(s) {unknown}; allowed: {list(_REQUIRED + _OPTIONAL)}"
+            )
+        if entry["status"] not in STATUSES:
+            raise ReferenceDataError(f"{path}: [{name}] status {entry['status']!r} must be one of {list(STATUSES)}")
+        if entry["status"] == "unconfirmed" and not str(entry.get("caveat", "")).strip():
+            raise ReferenceDataError(f"{path}: [{name}] is unconfirmed, so it needs a caveat for the outputs")
+        file = Path(entry["file"])
+        out[name] = ReferenceFile(
+            name=name,
+            path=file if file.is_absolute() else folder / file,
+            what=" ".join(entry["what"].split()),
+            source=" ".join(entry["source"].split()),
+            year=entry["year"],
+            status=entry["status"],
+            caveat=" ".join(str(entry.get("caveat", "")).split()),
+            table=str(entry.get("table", "")),
+            note=" ".join(str(entry.get("note", "")).split()),
+            replaced=replaced,
+        )
+    return out
+
+
+def _mtime(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return -1
+
+
+def declarations() -> dict[str, ReferenceFile]:
+    """Every declared reference file by name: ``sources.toml``, with any replacements declared in the
+    TOML file named by ``$SCORECARD_REFERENCE_OVERRIDES`` (re-read whenever either file changes)."""
+    override = os.environ.get(OVERRIDES_ENV, "").strip()
+    over = Path(override).expanduser().resolve() if override else None
+    return dict(_declarations(DECLARATIONS, over, _mtime(DECLARATIONS), _mtime(over) if over else 0))
+
+
+@functools.lru_cache(maxsize=8)
+def _declarations(
+    shipped_path: Path, override: Path | None, _shipped_mtime: int, _override_mtime: int
+) -> tuple[tuple[str, ReferenceFile], ...]:
+    shipped = _parse(shipped_path, shipped_path.parent, replaced=False)
+    if override is None:
+        return tuple(shipped.items())
+    if not override.is_file():
+        raise ReferenceDataError(f"{override} (${OVERRIDES_ENV}) not found: point it at a TOML file of replacements")
+    for name, entry in _parse(override, override.parent, replaced=True).items():
+        if name not in READERS:
+            raise ReferenceDataError(
+                f"{override}: [{name}] cannot be replaced; replaceable reference files: {sorted(READERS)}"
+            )
+        if not entry.path.is_file():
+            raise ReferenceDataError(f"{override}: [{name}] file {entry.path} not found")
+        shipped[name] = ReferenceFile(**{**entry.__dict__, "table": shipped[name].table})
+    return tuple(shipped.items())
+
+
+def reference_file(name: str) -> ReferenceFile:
+    try:
+        return declarations()[name]
+    except KeyError:
+        raise KeyError(f"unknown reference file {name!r}; declared: {sorted(declarations())}") from None
+
+
+def caveats_for(reference_data: Iterable[str]) -> tuple[str, ...]:
+    """The caveats outputs print beside a figure that depends on these reference files: one per
+    unconfirmed file, in the order given (none once every file is declared confirmed or secondary)."""
+    out: list[str] = []
+    for name in reference_data:
+        ref = reference_file(name)
+        if ref.flagged and ref.caveat not in out:
+            out.append(ref.caveat)
+    return tuple(out)
+
+
+def reference_footnotes(metrics: Iterable[Metric]) -> list[str]:
+    """One line per unconfirmed reference file behind these metrics (workbook notes): which metrics,
+    the caveat, the file, its source and year."""
+    users: dict[str, list[str]] = {}
+    for m in metrics:
+        for name in m.reference_data:
+            if reference_file(name).flagged:
+                users.setdefault(name, []).append(m.title)
+    lines = []
+    for name, titles in users.items():
+        ref = reference_file(name)
+        lines.append(f"{', '.join(titles)}: {ref.caveat} ({ref.path.name}: {ref.source}, {ref.year}).")
+    return lines
+
+
+def sources_markdown() -> str:
+    """The table of ``SOURCES.md`` (and the reference-data docs page), from the shipped declarations."""
+    lines = ["| file | what | source | year | status | caveat on outputs |", "|---|---|---|---|---|---|"]
+    for ref in _parse(DECLARATIONS, REFERENCE, replaced=False).values():
+        what = ref.what + (f". {ref.note}" if ref.note else "")
+        cells = (f"`{ref.path.name}`", what, ref.source, ref.year, ref.status, ref.caveat if ref.flagged else "")
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# The ISR's England reference, read strictly (it may be a replacement file).
+
+AGE_BANDS = (*(f"{a}-{a + 4}" for a in range(0, 90, 5)), "90+")
+ACSC_REFERENCE_COLUMNS = ("age_band", "sex", "admissions", "population")
+_WHOLE = re.compile(r"^(0|[1-9][0-9]*)$")
+
+
+@dataclass(frozen=True)
+class AcscReferenceRow:
+    age_band: str
+    sex: str
+    admissions: int  # annual admissions in the reference year
+    population: int
+
+
+def england_acsc_reference(ref: ReferenceFile | None = None) -> list[AcscReferenceRow]:
+    """The declared England reference (admissions and population by age band and sex), checked
+    strictly: exactly the columns ``age_band,sex,admissions,population``; every band 0-4 ... 90+ for
+    each of F and M exactly once; counts as whole numbers written plainly (``1200``, not ``1,200``,
+    ``1200.0`` or `` 1200``); populations above zero. Anything else stops the run with the file,
+    row and column."""
+    ref = ref or reference_file("england_acsc_reference")
+    path = ref.path
+    fix = f"fix the file or point ${OVERRIDES_ENV} at a corrected one"
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReferenceDataError(f"{path}: cannot read the ISR England reference ({exc}); {fix}") from exc
+    records = list(csv.reader(text.splitlines()))
+    if not records or tuple(records[0]) != ACSC_REFERENCE_COLUMNS:
+        got = ",".join(records[0]) if records else "nothing"
+        raise ReferenceDataError(
+            f"{path}: row 1 (header) must be exactly {','.join(ACSC_REFERENCE_COLUMNS)}, got {got!r}; {fix}"
+        )
+    rows: list[AcscReferenceRow] = []
+    seen: dict[tuple[str, str], int] = {}
+    for line, cells in enumerate(records[1:], start=2):
+        if len(cells) != len(ACSC_REFERENCE_COLUMNS):
+            raise ReferenceDataError(
+                f"{path}: row {line} has {len(cells)} cells, expected {len(ACSC_REFERENCE_COLUMNS)}; {fix}"
+            )
+        band, sex, admissions, population = cells
+        if band not in AGE_BANDS:
+            raise ReferenceDataError(
+                f"{path}: row {line}, column age_band: {band!r} is not one of {', '.join(AGE_BANDS)}; {fix}"
+            )
+        if sex not in ("F", "M"):
+            raise ReferenceDataError(f"{path}: row {line}, column sex: {sex!r} must be F or M; {fix}")
+        for column, value in (("admissions", admissions), ("population", population)):
+            if not _WHOLE.match(value):
+                raise ReferenceDataError(
+                    f"{path}: row {line}, column {column}: {value!r} is not a whole number written plainly "
+                    f"(digits only, no separators, decimals, signs or spaces); {fix}"
+                )
+        if int(population) == 0:
+            raise ReferenceDataError(f"{path}: row {line}, column population: must be above zero; {fix}")
+        if (band, sex) in seen:
+            raise ReferenceDataError(
+                f"{path}: row {line}: age band {band} sex {sex} already given on row {seen[band, sex]}; {fix}"
+            )
+        seen[band, sex] = line
+        rows.append(AcscReferenceRow(band, sex, int(admissions), int(population)))
+    missing = [f"{b} {s}" for b in AGE_BANDS for s in ("F", "M") if (b, s) not in seen]
+    if missing:
+        raise ReferenceDataError(f"{path}: no row for {', '.join(missing)} (every band for F and M is needed); {fix}")
+    return rows
+
+
+# Replaceable reference files: each has a strict reader that a replacement must pass.
+READERS = {"england_acsc_reference": england_acsc_reference}

@@ -22,7 +22,7 @@ from typing import Any, Literal
 from metrics.core.paths import DEFINITIONS
 from metrics.core.periods import financial_year
 
-Method = Literal["isr", "dsr", "crude_rate", "proportion", "count"]
+Method = Literal["isr", "isratio", "dsr", "crude_rate", "proportion", "count"]
 # neutral: a context measure (e.g. demand); shown, trended, never given a status colour.
 Polarity = Literal["lower_is_better", "higher_is_better", "neutral"]
 MetricWindow = Literal["quarter", "year_to_date", "rolling_12_months"]
@@ -34,7 +34,7 @@ Confirmation = Literal["confirmed", "secondary", "unconfirmed"]
 CONFIRMATIONS = ("confirmed", "secondary", "unconfirmed")
 
 # The names of ``metrics.compute.methods.METHODS`` (core cannot import compute; a test keeps them equal).
-METHOD_NAMES = ("isr", "dsr", "crude_rate", "proportion", "count")
+METHOD_NAMES = ("isr", "isratio", "dsr", "crude_rate", "proportion", "count")
 _POLARITIES = ("lower_is_better", "higher_is_better", "neutral")
 _WINDOWS = ("quarter", "year_to_date", "rolling_12_months")
 SCORECARD_FILE = "scorecard.toml"
@@ -199,6 +199,9 @@ class Metric:
     # The specification the metric implements (a citation with its URL) and how far that is checked.
     source: str = ""
     confirmation: Confirmation = "unconfirmed"
+    # Names of the reference files (metrics/reference/sources.toml) the figure depends on; outputs
+    # print the caveat of each unconfirmed one beside it (metrics.core.reference.caveats_for).
+    reference_data: tuple[str, ...] = ()
 
     @property
     def sql(self) -> str:
@@ -252,6 +255,7 @@ def _load(path: Path) -> list[Metric]:
             views=tuple(raw.get("views", ())),
             source=" ".join(raw["source"].split()),
             confirmation=raw["confirmation"],
+            reference_data=tuple(raw.get("reference_data", ())),
         )
     except KeyError as exc:
         raise ValueError(f"{path}: missing required key {exc}") from exc
@@ -270,6 +274,10 @@ def _load(path: Path) -> list[Metric]:
     for w in metric.windows:
         if w not in _WINDOWS:
             raise ValueError(f"{path}: window/views must be among {_WINDOWS}, got {w!r}")
+    if not all(isinstance(r, str) and r for r in metric.reference_data):
+        raise ValueError(
+            f"{path}: reference_data must be a list of reference file names (metrics/reference/sources.toml)"
+        )
     if not metric.sql_path.exists():
         raise ValueError(f"{path}: SQL file {metric.sql_path.name} not found")
     breakdown = raw.get("breakdown")

@@ -26,7 +26,7 @@ from matplotlib.figure import Figure
 from metrics.compute.suppression import DEFAULT_THRESHOLD, publishable
 from metrics.core import atomic
 from metrics.core.periods import Period
-from metrics.core.reference import comparable_benchmark
+from metrics.core.reference import caveats_for, comparable_benchmark
 from metrics.core.registry import Metric
 from metrics.core.results import MetricResult
 
@@ -76,8 +76,9 @@ def _series(
 
 
 def _footnote(metric: Metric, series: list[tuple[Period, dict[str, Any]]]) -> str:
-    """Latest status and reason, then which quarters have no drawn point and why."""
-    lines: list[str] = []
+    """Caveats of unconfirmed reference data first, then latest status and reason, then which
+    quarters have no drawn point and why."""
+    lines: list[str] = [f"Caveat: {c}" for c in caveats_for(metric.reference_data)]
     if series:
         period, latest = series[-1]
         status = f"Latest ({period.short_label}): {latest['status']}"

@@ -1,6 +1,7 @@
 """Markdown for the reference pages, generated from the declarations so docs cannot drift.
 
-``docs/reference/contracts.md``, ``docs/reference/metrics.md`` and the README carry generated sections
+``docs/reference/contracts.md``, ``docs/reference/metrics.md``, the README and
+``metrics/reference/SOURCES.md`` (from ``metrics/reference/sources.toml``) carry generated sections
 between ``<!-- name:start -->`` and ``<!-- name:end -->`` markers; ``refresh_docs`` (the
 ``scorecard docs`` command) rewrites what lies between them, and ``tests/test_registry.py``
 fails when a page is stale.
@@ -14,6 +15,7 @@ from pathlib import Path
 from metrics.compute.methods import METHODS
 from metrics.contracts import EXTRACTS, markdown_table
 from metrics.core import atomic
+from metrics.core.reference import sources_markdown
 from metrics.core.registry import Scorecard, default_scorecard, metric_set, metrics_for, scorecard
 
 
@@ -130,6 +132,8 @@ GENERATED_PAGES: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("safeguarding-metrics", "metrics", "safeguarding"),
     ),
     "README.md": (("readme-metric-years", "readme-years", "bcf"),),
+    # The reference-data table, from metrics/reference/sources.toml (the card is unused).
+    "metrics/reference/SOURCES.md": (("reference-sources", "reference", ""),),
 }
 
 
@@ -140,6 +144,7 @@ def generated_sections(page: str) -> list[tuple[str, str]]:
         "metrics": metrics_markdown,
         "years": years_markdown,
         "readme-years": readme_years_markdown,
+        "reference": lambda _: sources_markdown(),
     }
     return [(name, render[kind](card)) for name, kind, card in GENERATED_PAGES[page]]
 

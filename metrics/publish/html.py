@@ -34,6 +34,9 @@ formatted and suppressed as published (the unsuppressed result rows are not pass
 headline metrics first; ``headline_rows`` and ``supporting_rows`` split them by the year's declared
 metric set (``[years]`` in scorecard.toml), ``financial_year`` is the period's year and
 ``metric_set_note`` says which set that is and how sure ("" when the scorecard declares none).
+Each row carries the ``caveats`` of the unconfirmed reference data it depends on, and
+``references`` lists those unconfirmed reference files (:class:`ReferenceView`), footnoted by
+``_footer.html.j2``.
 
 Escaping is on for everything: every value printed is HTML-escaped (as ``html.escape`` does,
 quotes included, so attribute values are safe too) unless it is ``markupsafe.Markup``. The only
@@ -69,7 +72,7 @@ from metrics.compute.status import (
 from metrics.compute.suppression import SUPPRESSED, publishable
 from metrics.core import atomic
 from metrics.core.periods import Period
-from metrics.core.reference import comparable_benchmark
+from metrics.core.reference import caveats_for, comparable_benchmark, reference_file
 from metrics.core.registry import Metric, MetricSet, Scorecard, default_scorecard, metric_set, scorecard
 from metrics.core.results import MetricResult
 from metrics.publish.spc_notes import SpcReading, icon_svg
@@ -202,6 +205,20 @@ class MetricView:
     role_text: str = ""
     # Why no England benchmark is shown beside a figure defined differently ("" when it is shown or absent).
     england_note: str = ""
+    # Caveats of the unconfirmed reference data the figure depends on (metrics/reference/sources.toml).
+    caveats: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReferenceView:
+    """An unconfirmed reference file a figure on the page depends on, for the page's footnotes."""
+
+    file: str
+    what: str
+    source: str
+    year: str
+    caveat: str
+    metrics: tuple[str, ...]
 
 
 def _escape(value: Any) -> Markup:
@@ -318,11 +335,23 @@ def render_scorecard(
                 role=chosen.role(m.id),
                 role_text=_role_text(chosen, m.id),
                 england_note=england_note,
+                caveats=caveats_for(m.reference_data),
             )
         )
     headline_rows = [r for r in rows if r.role == "headline"]
     supporting_rows = [r for r in rows if r.role != "headline"]
     page = template_environment(templates_dir).get_template(PAGE_TEMPLATE)
+    shown = {row.id for row in rows}
+    references: dict[str, list[str]] = {}
+    for m in metrics:
+        if m.id in shown:
+            for name in m.reference_data:
+                if reference_file(name).flagged:
+                    references.setdefault(name, []).append(m.title)
+    refs = [
+        ReferenceView(f.path.name, f.what, f.source, f.year, f.caveat, tuple(titles))
+        for f, titles in ((reference_file(n), t) for n, t in references.items())
+    ]
     return page.render(
         title=title,
         hwb_name=hwb_name,
@@ -339,6 +368,7 @@ def render_scorecard(
         supporting_rows=supporting_rows,
         financial_year=period.financial_year,
         metric_set_note=chosen.basis,
+        references=refs,
     )
 
 

@@ -17,6 +17,8 @@ from typing import Any
 
 from metrics.compute.suppression import publishable
 from metrics.core import atomic
+from metrics.core.reference import caveats_for, declarations
+from metrics.core.registry import all_metrics, get
 from metrics.core.results import LoadOutcome, MetricResult
 from metrics.ingest.load import sha256_of
 
@@ -100,10 +102,26 @@ def build_manifest(
             if o.problems
         },
         "suppression_threshold": suppression_threshold,
-        "results": [publishable(r, suppression_threshold) for r in results],
+        # Each result with the caveats of the unconfirmed reference data it depends on (e.g. the ISR's
+        # "provisional: not comparable with published NHSOF figures" while its England reference is not NHSOF's).
+        "results": [
+            {**publishable(r, suppression_threshold), "caveats": list(caveats_for(get(r.metric_id).reference_data))}
+            for r in results
+        ],
+        "reference_data": reference_data(),
         "outputs": [{"path": str(p), "sha256": sha256_of(p)} for p in outputs if p.is_file()],
         "history": list(history),  # earlier runs of this period; each run's manifest is also in the warehouse
     }
+
+
+def reference_data() -> list[dict[str, Any]]:
+    """Every declared reference file as used by this run (shipped or replaced): what it is, its source,
+    year, status, caveat, SHA-256 and the metrics that depend on it."""
+    users: dict[str, list[str]] = {}
+    for m in all_metrics():
+        for name in m.reference_data:
+            users.setdefault(name, []).append(m.id)
+    return [{**ref.as_dict(), "metrics": users.get(name, [])} for name, ref in declarations().items()]
 
 
 def _count_by(values: Iterable[str]) -> dict[str, int]:

@@ -30,6 +30,7 @@ from metrics.compute.suppression import DEFAULT_THRESHOLD, SUPPRESSED, publishab
 from metrics.core import atomic, registry
 from metrics.core.paths import REFERENCE
 from metrics.core.periods import Period
+from metrics.core.reference import caveats_for, reference_footnotes
 from metrics.core.registry import Metric, MetricSet
 from metrics.core.results import MetricResult
 from metrics.publish.xlsx_cells import Formats as _Formats
@@ -43,7 +44,7 @@ NARRATIVE_FIELDS = ("challenges", "achievements")
 FIGURE_FIELDS = frozenset({"plan", "actual", "lower", "upper", "projection"})
 COUNT_FIELDS = frozenset({"numerator", "denominator"})
 TEXT_FIELDS = frozenset(
-    {"title", "reference", "definition", "unit", "status", "status_reason", "period", "hwb_code", "hwb_name"}
+    {"title", "reference", "definition", "unit", "status", "status_reason", "period", "hwb_code", "hwb_name", "caveat"}
 )
 FIELDS = FIGURE_FIELDS | COUNT_FIELDS | TEXT_FIELDS | frozenset(NARRATIVE_FIELDS)
 
@@ -141,6 +142,7 @@ def _write_cover(
     threshold: int,
     metric_set: MetricSet | None = None,
     supporting: Sequence[str] = (),
+    footnotes: Sequence[str] = (),
 ) -> None:
     ws.set_column(0, 0, 34)
     ws.set_column(1, 1, 80)
@@ -167,9 +169,21 @@ def _write_cover(
                 f"not part of this return (shown on the scorecard page and in results.csv): {', '.join(supporting)}",
             )
         )
+    if footnotes:
+        rows.append(("Reference data caveats", " ".join(footnotes)))
     for i, (label, value) in enumerate(rows, start=2):
         _write_text(ws, i, 0, label, formats, bold=True)
         _write_text(ws, i, 1, value, formats, text_wrap=True)
+
+
+def _write_footnotes(ws: Worksheet, formats: _Formats, rows: list[tuple[Metric, MetricResult]], first: int) -> None:
+    """Below the table: the caveats of unconfirmed reference data behind the figures above."""
+    lines = reference_footnotes([m for m, _ in rows])
+    if not lines:
+        return
+    _write_text(ws, first, 0, "Reference data caveats", formats, bold=True)
+    for i, line in enumerate(lines, start=1):
+        _write_text(ws, first + i, 0, line, formats)
 
 
 def write_return(
@@ -228,6 +242,7 @@ def write_return(
                 suppression_threshold,
                 metric_set,
                 supporting,
+                reference_footnotes([m for m, _ in rows]),
             )
             ws = workbook.add_worksheet(layout.metrics_sheet)
             _write_metrics(ws, formats, layout, rows, hwb_code, hwb_name, period, narrative, suppression_threshold)
@@ -272,6 +287,7 @@ def _write_metrics(
             "period": period.short_label,
             "hwb_code": hwb_code,
             "hwb_name": hwb_name,
+            "caveat": "; ".join(caveats_for(metric.reference_data)),
         }
         numbers: dict[str, Any] = {
             "plan": pub["plan"],
@@ -299,6 +315,7 @@ def _write_metrics(
                 )
 
     last = FIRST_DATA_ROW + len(rows) - 1
+    _write_footnotes(ws, formats, rows, last + 2)
     fields = [c.field for c in layout.columns]
     if "status" in fields:
         col = fields.index("status")

@@ -19,7 +19,7 @@ from metrics.compute.status import AMBER, CONTEXT, GREEN, NO_DATA, RED
 from metrics.compute.suppression import publishable
 from metrics.core import atomic
 from metrics.core.periods import Period
-from metrics.core.reference import comparable_benchmark, england_benchmarks
+from metrics.core.reference import caveats_for, comparable_benchmark, england_benchmarks, reference_footnotes
 from metrics.core.registry import Metric, Scorecard, metric_set, metrics_for
 from metrics.core.results import MetricResult
 from metrics.publish.xlsx_cells import Formats, write_number, write_text
@@ -45,6 +45,7 @@ SCORECARD_COLUMNS = (
     "England year",
     "Change on previous quarter",
     "Metric set",
+    "Caveat",
 )
 
 
@@ -145,6 +146,7 @@ def _scorecard_sheet(
         write_number(ws, row, 15, change, f, border, dec)
         # headline: in the year's declared metric set ([years] in scorecard.toml); supporting: shown, not in it.
         write_text(ws, row, 16, chosen.role(m.id), f, **border)
+        write_text(ws, row, 17, "; ".join(caveats_for(m.reference_data)), f, text_wrap=True, **border)
     if chosen.basis:
         write_text(ws, 5 + len(metrics), 0, f"Metric set for {chosen.year}: {chosen.basis}", f, italic=True)
     ws.set_column(0, 0, 46)
@@ -152,6 +154,7 @@ def _scorecard_sheet(
     ws.set_column(2, 11, 12)
     ws.set_column(12, 12, 30)
     ws.set_column(13, 16, 12)
+    ws.set_column(17, 17, 30)
     ws.freeze_panes(4, 1)
 
 
@@ -260,6 +263,9 @@ def _notes_sheet(
         ),
         ("Scorecard", card.description),
     ]
+    footnotes = reference_footnotes(metrics_for(card.id))
+    if footnotes:
+        notes.append(("Reference data caveats", " ".join(footnotes)))
     for i, (k, v) in enumerate(notes):
         write_text(ws, i, 0, k, f, bold=True, valign="top")
         write_text(ws, i, 1, v, f, text_wrap=True, valign="top")

@@ -19,6 +19,7 @@ from typing import Any
 from metrics.compute.suppression import is_suppressed, publishable
 from metrics.core import atomic
 from metrics.core.periods import Period
+from metrics.core.reference import caveats_for
 from metrics.core.registry import MetricSet, Scorecard, get, metric_set
 from metrics.core.results import MetricResult
 from metrics.publish.xlsx_cells import needs_quote_prefix
@@ -74,6 +75,7 @@ def tidy_rows(
                 "plan_or_target": p["plan"],
                 "status": p["status"],
                 "note": p["note"],
+                "caveats": "; ".join(caveats_for(m.reference_data)),
             }
         )
     return rows

@@ -22,7 +22,7 @@ from metrics.contracts import EXTRACTS, Extract
 from metrics.core.errors import EnvironmentProblem
 from metrics.core.paths import REFERENCE
 from metrics.core.periods import Period
-from metrics.core.reference import england_bank_holidays
+from metrics.core.reference import england_acsc_reference, england_bank_holidays
 from metrics.core.registry import all_metrics, scorecards
 
 DEFAULT_DB = Path("data/processed/warehouse.duckdb")
@@ -447,10 +447,16 @@ def load_reference(con: duckdb.DuckDBPyConnection) -> None:
         "age_band, CAST(weight AS DOUBLE) AS weight, "
         "CAST(regexp_extract(age_band, '^[0-9]+') AS INTEGER) AS band_start",
     )
-    csv_table(
-        "ref_england_acsc",
-        "england_acsc_reference.csv",
-        "age_band, sex, CAST(admissions AS DOUBLE) AS admissions, CAST(population AS DOUBLE) AS population",
+    # The ISR's England reference is the declared one (shipped, or a replacement named by
+    # $SCORECARD_REFERENCE_OVERRIDES), loaded from the rows its strict reader accepted.
+    acsc = england_acsc_reference()
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE ref_england_acsc "
+        "(age_band VARCHAR, sex VARCHAR, admissions DOUBLE, population DOUBLE)"
+    )
+    con.executemany(
+        "INSERT INTO ref_england_acsc VALUES (?, ?, ?, ?)",
+        [(r.age_band, r.sex, float(r.admissions), float(r.population)) for r in acsc],
     )
     csv_table("ref_hwb_codes", "hwb_codes.csv")
     benchmarks = REFERENCE / "england_benchmarks.csv"
