@@ -15,7 +15,7 @@ from typing import Any
 import openpyxl
 import pytest
 
-from metrics.core.registry import metrics_for
+from metrics.core.registry import metric_set, metrics_for, scorecard
 from metrics.warehouse.runlock import exclusive_run
 from tests.browser import chromium_path, pdftoppm_path
 from tests.workspace import PERIOD, Workspace
@@ -31,6 +31,8 @@ SEED = {
 }
 # Every BCF metric in order: the five of the seed paper and the supporting measures (no seed figure).
 ALL = [m.id for m in metrics_for("bcf")]
+# The headline metrics of the period's year (scorecard.toml [years]): the return and the headline table.
+SET = list(metric_set(scorecard("bcf"), "2023-24").metric_ids)
 
 
 @pytest.fixture(scope="module")
@@ -88,12 +90,12 @@ def test_workbook_cells_match_the_computed_results(ws: Workspace) -> None:
     col = {h: i for i, h in enumerate(headers)}
     results = {r["metric_id"]: r for r in ws.manifest()["results"] if r["period"] == PERIOD}
     # One row per metric, a blank row, then the reference data caveats (the ISR is provisional).
-    rows = list(sheet.iter_rows(min_row=FIRST_DATA_ROW + 1, max_row=FIRST_DATA_ROW + len(ALL), values_only=True))
-    assert len(rows) == len(ALL) and sheet.cell(FIRST_DATA_ROW + len(ALL) + 1, 1).value is None
-    assert sheet.cell(FIRST_DATA_ROW + len(ALL) + 2, 1).value == "Reference data caveats"
+    rows = list(sheet.iter_rows(min_row=FIRST_DATA_ROW + 1, max_row=FIRST_DATA_ROW + len(SET), values_only=True))
+    assert len(rows) == len(SET) and sheet.cell(FIRST_DATA_ROW + len(SET) + 1, 1).value is None
+    assert sheet.cell(FIRST_DATA_ROW + len(SET) + 2, 1).value == "Reference data caveats"
     from metrics.core.registry import get
 
-    for row, metric_id in zip(rows, ALL, strict=True):
+    for row, metric_id in zip(rows, SET, strict=True):
         r = results[metric_id]
         assert row[col["Metric"]] == get(metric_id).title
         assert row[col["Planned performance"]] == r["plan"]
@@ -110,8 +112,12 @@ def test_tidy_results_equal_the_workbook_and_are_listed(ws: Workspace) -> None:
 
     out = ws.reports / PERIOD
     with open(out / "results.csv", newline="", encoding="utf-8") as fh:
-        tidy = [r for r in csv.DictReader(fh) if r["period"] == PERIOD and r["headline"] == "true"]
-    assert pq.read_table(out / "results.parquet").num_rows >= len(tidy) == len(ALL)
+        tidy = [
+            r
+            for r in csv.DictReader(fh)
+            if r["period"] == PERIOD and r["headline"] == "true" and r["metric_role"] == "headline"
+        ]
+    assert pq.read_table(out / "results.parquet").num_rows >= len(tidy) == len(SET)
     sheet = openpyxl.load_workbook(out / f"bcf_return_{HWB}_{PERIOD}.xlsx")["Metrics"]
     col = {h: i for i, h in enumerate(c.value for c in sheet[HEADER_ROW + 1])}
     book = {row[col["Metric"]]: row for row in sheet.iter_rows(min_row=FIRST_DATA_ROW + 1, values_only=True)}
@@ -226,7 +232,7 @@ def test_html_scorecard_and_workbook_show_the_same_figures(ws: Workspace) -> Non
 
     page = (ws.reports / PERIOD / f"scorecard_{HWB}_{PERIOD}.html").read_text()
     table = _headline(page)
-    assert list(table) == ALL
+    assert list(table) == SET + [m for m in ALL if m not in SET]  # headline metrics, then supporting ones
     sheet = openpyxl.load_workbook(ws.reports / PERIOD / f"bcf_return_{HWB}_{PERIOD}.xlsx")["Metrics"]
     headers = [c.value for c in sheet[HEADER_ROW + 1]]
     actual, status = (
@@ -234,8 +240,8 @@ def test_html_scorecard_and_workbook_show_the_same_figures(ws: Workspace) -> Non
         next(i for i, h in enumerate(headers) if h and h.startswith("Assessment of progress")),
     )
     for row, metric_id in zip(
-        sheet.iter_rows(min_row=FIRST_DATA_ROW + 1, max_row=FIRST_DATA_ROW + len(ALL), values_only=True),
-        ALL,
+        sheet.iter_rows(min_row=FIRST_DATA_ROW + 1, max_row=FIRST_DATA_ROW + len(SET), values_only=True),
+        SET,
         strict=True,
     ):
         m = get(metric_id)
@@ -275,7 +281,7 @@ def test_html_scorecard_renders_in_chromium_and_prints_to_pdf(ws: Workspace, tmp
             page.on("request", lambda req: requests.append(req.url))
             page.goto(page_path.resolve().as_uri())
             page.screenshot(path=str(tmp_path / "scorecard.png"), full_page=True)
-            assert page.locator("#headline tbody tr").count() == len(ALL)
+            assert page.locator("#headline tbody tr").count() == len(SET)
             assert page.locator("section.metric svg").count() == len(ALL)
             page.pdf(path=str(tmp_path / "scorecard.pdf"), format="A4", landscape=True, print_background=True)
         finally:
