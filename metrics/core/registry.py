@@ -24,14 +24,15 @@ from metrics.core.paths import DEFINITIONS
 Method = Literal["isr", "dsr", "crude_rate", "proportion", "count", "mean"]
 # neutral: a context measure (e.g. demand); shown, trended, never given a status colour.
 Polarity = Literal["lower_is_better", "higher_is_better", "neutral"]
-MetricWindow = Literal["quarter", "year_to_date", "rolling_12_months"]
+# month_1 ... month_3: the quarter's first, second and third calendar month (monthly monitoring).
+MetricWindow = Literal["quarter", "year_to_date", "rolling_12_months", "month_1", "month_2", "month_3"]
 PlanBasis = Literal["quarter", "annual"]
 StatusScheme = Literal["plan", "rag"]
 
 # The names of ``metrics.compute.methods.METHODS`` (core cannot import compute; a test keeps them equal).
 METHOD_NAMES = ("isr", "dsr", "crude_rate", "proportion", "count", "mean")
 _POLARITIES = ("lower_is_better", "higher_is_better", "neutral")
-_WINDOWS = ("quarter", "year_to_date", "rolling_12_months")
+_WINDOWS = ("quarter", "year_to_date", "rolling_12_months", "month_1", "month_2", "month_3")
 SCORECARD_FILE = "scorecard.toml"
 
 
