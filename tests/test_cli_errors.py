@@ -125,9 +125,9 @@ def test_validate_names_the_line_of_a_corrupted_copy_and_leaves_the_warehouse_al
     shutil.copytree(raw, bad)
     spells = bad / PERIOD / "apc_spells.csv"
     lines = spells.read_text().splitlines()
-    fields = lines[5].split(",")
-    fields[5] = "171"  # age_at_admission on CSV line 6
-    fields[7] = "<img src=x onerror=alert(1)>"  # primary_diagnosis on the same line: not ICD-10
+    fields, header = lines[5].split(","), lines[0].split(",")
+    fields[header.index("age_at_admission")] = "171"  # on CSV line 6
+    fields[header.index("primary_diagnosis")] = "<img src=x onerror=alert(1)>"  # same line: not ICD-10
     lines[5] = ",".join(fields)
     spells.write_text("\n".join(lines) + "\n")
     wh = tmp_path / "warehouse.duckdb"
