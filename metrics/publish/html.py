@@ -182,6 +182,8 @@ class MetricView:
     spc_text: str | None
     data_quality: tuple[str, ...]
     note: str
+    # Further windows beside the headline (months of the quarter, year to date ...): (label, value).
+    views: tuple[tuple[str, str], ...] = ()
 
 
 def _escape(value: Any) -> Markup:
@@ -236,10 +238,13 @@ def render_scorecard(
     card: Scorecard | None = None,
     *,
     templates_dir: Path | str | None = None,
+    views: Sequence[MetricResult] = (),
 ) -> str:
     """The page's HTML. ``results`` are this area's rows for ``period``; ``history`` all its rows.
     ``card`` None is the BCF scorecard (plans); a Red/Amber/Green card says target and shows
-    the England benchmark. ``templates_dir`` (else ``$SCORECARD_TEMPLATES``) overrides templates."""
+    the England benchmark. ``templates_dir`` (else ``$SCORECARD_TEMPLATES``) overrides templates.
+    ``views`` are the area's further-window rows for ``period`` (e.g. each month of the quarter),
+    listed beside the headline value with the same suppression."""
     rag = card is not None and card.status_scheme == "rag"
     title = "Better Care Fund scorecard" if card is None else card.page_title
     plan_word = "Target" if rag else "Plan"
@@ -247,6 +252,11 @@ def render_scorecard(
     by_id = {r.metric_id: r for r in results}
     prev_period = period.previous().label
     previous = {r.metric_id: r for r in history if r.period == prev_period and r.hwb_code == hwb_code}
+    beside: dict[str, list[tuple[str, str]]] = {}
+    for v in sorted(views, key=lambda v: (v.window_start, v.window_end)):
+        if v.hwb_code == hwb_code and v.period == period.label:
+            shown = publishable(v, threshold)["value"]
+            beside.setdefault(v.metric_id, []).append((_view_label(v), _num(shown, _decimals(metrics, v.metric_id))))
     rows = []
     for m in metrics:
         r = by_id.get(m.id)
@@ -293,6 +303,7 @@ def render_scorecard(
                 spc_text=None if reading is None else reading.text,
                 data_quality=tuple(data_quality.get(m.id, ())),
                 note=p.get("note") or "",
+                views=tuple(beside.get(m.id, ())),
             )
         )
     page = template_environment(templates_dir).get_template(PAGE_TEMPLATE)
@@ -309,6 +320,17 @@ def render_scorecard(
         rag=rag,
         rows=rows,
     )
+
+
+def _decimals(metrics: Sequence[Metric], metric_id: str) -> int:
+    return next((m.decimals for m in metrics if m.id == metric_id), 1)
+
+
+def _view_label(v: MetricResult) -> str:
+    """A month view by its month ("July 2025"); another view by its window's name."""
+    if v.view.startswith("month_"):
+        return f"{v.window_start:%B %Y}"
+    return v.view.replace("_", " ")
 
 
 def write_scorecard(path: Path, page: str) -> Path:
