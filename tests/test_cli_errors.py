@@ -15,7 +15,7 @@ import pytest
 
 from metrics.core.errors import DataRejected, EnvironmentProblem, UsageError
 from metrics.warehouse.runlock import RunInProgressError, exclusive_run, lock_wait_seconds
-from pipelines.checks import ExtractsRejected, NoExtractsFolder, UnknownArea
+from pipelines.checks import ExtractsRejected, NoExtractsFolder, UnknownArea, latest_period
 from tests.workspace import ROOT, SCORECARD
 
 PERIOD = "2023-24-Q2"
@@ -83,6 +83,19 @@ def test_a_file_that_is_not_a_warehouse_is_an_environment_problem(tmp_path: Path
     done, _ = _cli("run", "--period", PERIOD, "--warehouse", str(junk))
     assert done.returncode == 3, done.stderr
     assert "is not a DuckDB database" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_default_period_is_the_latest_holding_the_scorecards_own_extract(tmp_path: Path) -> None:
+    # BCF quarters run to 2025-26 Q2, safeguarding's to 2023-24 Q2 (as in the shipped demo).
+    for period, name in (("2023-24-Q2", "population.csv"), ("2025-26-Q2", "population.csv")):
+        (tmp_path / period).mkdir(exist_ok=True)
+        (tmp_path / period / name).write_text("x\n")
+    (tmp_path / "2023-24-Q2" / "child_population.csv").write_text("x\n")
+    assert latest_period(tmp_path, "population.csv") == "2025-26-Q2"
+    assert latest_period(tmp_path, "child_population.csv") == "2023-24-Q2"
+    assert latest_period(tmp_path) == "2025-26-Q2"
+    (tmp_path / "2026-27-Q1").mkdir()  # an empty later folder still counts: its run says what is missing
+    assert latest_period(tmp_path, "child_population.csv") == "2026-27-Q1"
 
 
 def test_error_types_carry_the_documented_codes() -> None:
