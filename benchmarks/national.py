@@ -127,7 +127,11 @@ def stage_pipeline(raw: Path, workdir: Path) -> dict[str, Any]:
     books = export_returns(paths, target, results, "benchmark", 5)
     pages = render_scorecards(paths, target, results, loads, "benchmark", 5)
     times["workbooks + HTML"] = time.perf_counter() - t
-    figures = {f"{r.metric_id}|{r.hwb_code}": [r.numerator, r.denominator] for r in results if r.period == TARGET}
+    figures = {
+        f"{r.metric_id}|{r.hwb_code}": [r.numerator, r.denominator]
+        for r in results
+        if r.period == TARGET and not r.view
+    }
     return {"times": times, "figures": figures, "outputs": len(charts) + len(books) + len(pages)}
 
 
@@ -232,6 +236,7 @@ def stage_pandas(raw: Path) -> dict[str, Any]:
         & spells.primary_diagnosis.str[0].isin(["S", "T"])
         & (spells.primary_diagnosis.str[:3] <= "T98")
         & sec.str.contains(r"(?:^|;)W(?:0[0-9]|1[0-9])", regex=True)
+        & ~spells.patient_classification.isin(["3", "4"])  # regular day/night attenders
     ]
     pop65 = long[long.age >= 65].groupby("code").n.sum()
 
@@ -239,7 +244,23 @@ def stage_pandas(raw: Path) -> dict[str, Any]:
     dest = pd.read_csv(ref / "discharge_destinations.csv", dtype=str)
     counted = set(dest[dest.in_denominator.str.lower() == "true"].code)
     usual = set(dest[dest.usual_residence.str.lower() == "true"].code)
-    dis = spells[spells.discharge_date.between(q_start, q_end) & spells.discharge_destination.isin(counted)]
+    acute = spells.provider_type == "acute"
+    dis = spells[spells.discharge_date.between(q_start, q_end) & spells.discharge_destination.isin(counted) & acute]
+
+    # Emergency admissions 65+ (quarter, transfers 2B out) and discharge delays from the DRD (quarter,
+    # acute, 18+, a DRD recorded).
+    adm65 = spells[
+        spells.admission_method.isin(emergency)
+        & (spells.admission_method != "2B")
+        & (spells.age >= 65)
+        & spells.admission_date.between(q_start, q_end)
+    ]
+    ready = spells[
+        acute & (spells.age >= 18) & (spells.discharge_ready_date != "") & spells.discharge_date.between(q_start, q_end)
+    ]
+    ready = ready.assign(
+        days=(pd.to_datetime(ready.discharge_date) - pd.to_datetime(ready.discharge_ready_date)).dt.days
+    )
 
     # Residential admissions 65+ (people, year to date) and reablement 65+ (year to date).
     care65 = care[(care.age.astype(int) >= 65) & care.admission_date.between(fy_start, q_end)]
@@ -253,6 +274,11 @@ def stage_pandas(raw: Path) -> dict[str, Any]:
             float(care65[care65.hwb_code == h].person_id.nunique()),
             float(pop65.get(h, 0)),
         ]
+        figures[f"emergency_admissions_65_plus|{h}"] = [float((adm65.hwb_code == h).sum()), float(pop65.get(h, 0))]
+        days = ready.loc[ready.hwb_code == h, "days"]
+        figures[f"discharge_on_ready_date|{h}"] = [float((days == 0).sum()), float(len(days))]
+        figures[f"discharge_delay_days|{h}"] = [float(days.sum()), float(len(days))]
+        figures[f"discharge_delay_days_excl_zero|{h}"] = [float(days[days > 0].sum()), float((days > 0).sum())]
         r = reab65[reab65.hwb_code == h]
         figures[f"reablement_91_days|{h}"] = [
             float((r.status_91_days == "at_home").sum()),

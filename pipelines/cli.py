@@ -42,7 +42,8 @@ def _preflight(args: argparse.Namespace, card: Any) -> tuple[Period, Path]:
     from metrics.contracts import EXTRACTS
 
     raw_dir = Path(args.raw_dir)
-    period = checks.parse_period(args.period) if args.period else checks.parse_period(checks.latest_period(raw_dir))
+    marker = EXTRACTS[card.population_extract].filename
+    period = checks.parse_period(args.period or checks.latest_period(raw_dir, marker))
     folder = checks.check_period_folder(raw_dir, period)
     if getattr(args, "hwb", None) and args.hwb != ["all"]:
         checks.check_areas(args.hwb, folder / EXTRACTS[card.population_extract].filename)
@@ -228,7 +229,7 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     synthetic.write_demo(Path(args.out))
     synthetic_safeguarding.write_demo(Path(args.out))
     print(
-        f"demo extracts written under {args.out}: BCF for North Northamptonshire 2023-24 Q1-Q2; "
+        f"demo extracts written under {args.out}: BCF for North Northamptonshire 2023-24 Q1-Q2 and 2025-26 Q1-Q2; "
         "safeguarding for North and West Northamptonshire 2022-23 Q3 to 2023-24 Q2"
     )
     return 0

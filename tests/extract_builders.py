@@ -32,6 +32,9 @@ def spell(n: int, **kw: Any) -> dict[str, Any]:
         "primary_diagnosis": "R69",
         "secondary_diagnoses": None,
         "discharge_destination": "19",
+        "discharge_ready_date": None,
+        "patient_classification": "1",
+        "provider_type": "acute",
         "hwb_code": "E06000061",
     }
     base.update(kw)

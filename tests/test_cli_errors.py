@@ -15,7 +15,7 @@ import pytest
 
 from metrics.core.errors import DataRejected, EnvironmentProblem, UsageError
 from metrics.warehouse.runlock import RunInProgressError, exclusive_run, lock_wait_seconds
-from pipelines.checks import ExtractsRejected, NoExtractsFolder, UnknownArea
+from pipelines.checks import ExtractsRejected, NoExtractsFolder, UnknownArea, latest_period
 from tests.workspace import ROOT, SCORECARD
 
 PERIOD = "2023-24-Q2"
@@ -104,6 +104,19 @@ def test_a_file_that_is_not_a_warehouse_is_an_environment_problem(tmp_path: Path
     assert "is not a DuckDB database" in done.stderr and "Traceback" not in done.stderr
 
 
+def test_default_period_is_the_latest_holding_the_scorecards_own_extract(tmp_path: Path) -> None:
+    # BCF quarters run to 2025-26 Q2, safeguarding's to 2023-24 Q2 (as in the shipped demo).
+    for period, name in (("2023-24-Q2", "population.csv"), ("2025-26-Q2", "population.csv")):
+        (tmp_path / period).mkdir(exist_ok=True)
+        (tmp_path / period / name).write_text("x\n")
+    (tmp_path / "2023-24-Q2" / "child_population.csv").write_text("x\n")
+    assert latest_period(tmp_path, "population.csv") == "2025-26-Q2"
+    assert latest_period(tmp_path, "child_population.csv") == "2023-24-Q2"
+    assert latest_period(tmp_path) == "2025-26-Q2"
+    (tmp_path / "2026-27-Q1").mkdir()  # an empty later folder still counts: its run says what is missing
+    assert latest_period(tmp_path, "child_population.csv") == "2026-27-Q1"
+
+
 def test_error_types_carry_the_documented_codes() -> None:
     assert issubclass(ExtractsRejected, DataRejected) and ExtractsRejected.exit_code == 1
     assert issubclass(UnknownArea, UsageError) and issubclass(NoExtractsFolder, UsageError)
@@ -144,9 +157,9 @@ def test_validate_names_the_line_of_a_corrupted_copy_and_leaves_the_warehouse_al
     shutil.copytree(raw, bad)
     spells = bad / PERIOD / "apc_spells.csv"
     lines = spells.read_text().splitlines()
-    fields = lines[5].split(",")
-    fields[5] = "171"  # age_at_admission on CSV line 6
-    fields[7] = "<img src=x onerror=alert(1)>"  # primary_diagnosis on the same line: not ICD-10
+    fields, header = lines[5].split(","), lines[0].split(",")
+    fields[header.index("age_at_admission")] = "171"  # on CSV line 6
+    fields[header.index("primary_diagnosis")] = "<img src=x onerror=alert(1)>"  # same line: not ICD-10
     lines[5] = ",".join(fields)
     spells.write_text("\n".join(lines) + "\n")
     wh = tmp_path / "warehouse.duckdb"

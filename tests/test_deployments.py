@@ -122,7 +122,7 @@ def test_failed_validation_fails_the_run_with_the_reason_in_its_logs(server: Pre
     spells = raw / "2023-24-Q2" / "apc_spells.csv"
     lines = spells.read_text().splitlines()
     fields = lines[5].split(",")
-    fields[5] = "171"  # age_at_admission on CSV line 6
+    fields[lines[0].split(",").index("age_at_admission")] = "171"  # on CSV line 6
     lines[5] = ",".join(fields)
     spells.write_text("\n".join(lines) + "\n")
 

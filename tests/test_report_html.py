@@ -97,3 +97,20 @@ def test_context_measures_show_the_change_without_judging_it() -> None:
     contacts = registry.get("contacts")  # neutral polarity
     t = trend(contacts, _r(contacts.id, Q2, 1200.0), _r(contacts.id, Q1, 1000.0))
     assert (t.css, t.words) == ("same", "up 200")
+
+
+def test_month_views_are_listed_beside_the_quarter_with_suppression() -> None:
+    q = Period.parse("2025-26-Q2")
+    m = registry.get("discharge_delay_days")
+    assert m.windows == ("quarter", "month_1", "month_2", "month_3")
+    rows = [_r(m.id, q, 6.1)]
+    # July 9.0 from 40 discharges; August 1.33 from 4 (suppressed below 5); September 7.0.
+    months = [
+        replace(_r(m.id, q, 7.0), window_start=dt.date(2025, 9, 1), view="month_3"),
+        replace(_r(m.id, q, 9.0), window_start=dt.date(2025, 7, 1), view="month_1"),
+        replace(_r(m.id, q, 1.3333, numerator=4), window_start=dt.date(2025, 8, 1), view="month_2"),
+    ]
+    page = render_scorecard([m], rows, rows, "E06000061", "North", q, {}, {}, {}, "today", 5, views=months)
+    assert "<dd>July 2025: 9.00; August 2025: n/a; September 2025: 7.00</dd>" in page
+    other = render_scorecard([m], rows, rows, "E06000061", "North", q, {}, {}, {}, "today", 5)
+    assert "Beside it" not in other

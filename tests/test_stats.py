@@ -242,3 +242,37 @@ def test_limits_monotone_in_count(count: int) -> None:
     lo0, hi0, _ = stats.count_limits(count)
     lo1, hi1, _ = stats.count_limits(count + 1)
     assert hi1 >= hi0 and lo1 >= lo0
+
+
+def test_mean_t_limits_against_scipy_worked_values() -> None:
+    # Delays (days) 0, 0, 0, 1, 2, 3, 5, 8, 14, 21, 30: sum 84, n 11, sum of squares 1,640.
+    # Worked with scipy 1.x: mean 84 / 11 = 7.636363636363637, sd (ddof=1) 9.992724626174057,
+    # t.ppf(0.975, 10) = 2.228138851986274, limits mean -/+ t x sd / sqrt(11)
+    # = (0.9231598873219609, 14.349567385405312), equal to
+    # scipy.stats.t.interval(0.95, 10, loc=mean, scale=sem); tolerance 1e-9.
+    e = stats.mean(84, 11, 1640)
+    assert e.value == pytest.approx(84 / 11, abs=1e-12)
+    assert e.lower == pytest.approx(0.9231598873219609, abs=1e-9)
+    assert e.upper == pytest.approx(14.349567385405312, abs=1e-9)
+    assert (e.numerator, e.denominator, e.method) == (84, 11, "Student's t")
+
+
+def test_mean_phe_mean_example() -> None:
+    # PHEindicatormethods R/Means.R example: values 30, 40, 50, 60 (sum 180, sum of squares 8,600).
+    # mean 45, sd 12.909944, qt(0.975, 3) = 3.182446; limits 45 -/+ 3.182446 x 12.909944 / 2
+    # = (24.457397432394792, 65.5426025676052) (scipy t.interval); tolerance 1e-9.
+    e = stats.mean(180, 4, 8600)
+    assert (e.value, e.lower, e.upper) == pytest.approx((45.0, 24.457397432394792, 65.5426025676052), abs=1e-9)
+
+
+def test_mean_of_one_or_none_and_input_errors() -> None:
+    one = stats.mean(3, 1, 9)
+    assert (one.value, one.lower, one.upper) == (3.0, None, None)
+    none = stats.mean(0, 0, 0)
+    assert none.value is None and none.note
+    same = stats.mean(6, 3, 12)  # three values of 2: sd 0, limits equal to the mean
+    assert (same.lower, same.upper) == (2.0, 2.0)
+    with pytest.raises(ValueError):
+        stats.mean(3, 1.5, 9)
+    with pytest.raises(ValueError):
+        stats.mean(3, 2, -1)

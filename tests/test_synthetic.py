@@ -20,9 +20,12 @@ from metrics.core.periods import Period
 from metrics.core.registry import all_metrics, metrics_for
 from metrics.synthetic.bcf import (
     DEFAULT_PLANS,
+    DEMO_PERIODS,
+    PLANS_2025_26,
     HwbProfile,
     QuarterTargets,
     demo_profiles,
+    demo_profiles_2025,
     generate,
     population_by_age,
     write_demo,
@@ -31,6 +34,7 @@ from metrics.synthetic.bcf import (
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT / "metrics" / "reference"
 Q1, Q2 = Period.parse("2023-24-Q1"), Period.parse("2023-24-Q2")
+Q1_25, Q2_25 = Period.parse("2025-26-Q1"), Period.parse("2025-26-Q2")
 TWO = [Period.parse("2024-25-Q4"), Period.parse("2025-26-Q1")]  # across a financial-year boundary
 PROFILES = [
     HwbProfile("E06000061", "North Northamptonshire", 24_000, 120_000),
@@ -94,11 +98,11 @@ def test_shipped_demo_is_the_generators_output(demo: Path) -> None:
     bcf_files = {e.filename for e in BCF_EXTRACTS}  # the safeguarding demo shares data/raw
     shipped = {k: v for k, v in _bytes(ROOT / "data" / "raw").items() if k.split("/")[1] in bcf_files}
     assert shipped == _bytes(demo)
-    assert set(shipped) == {f"{p.label}/{e.filename}" for p in (Q1, Q2) for e in BCF_EXTRACTS}
+    assert set(shipped) == {f"{p}/{e.filename}" for p in DEMO_PERIODS for e in BCF_EXTRACTS}
 
 
 def test_demo_is_small_enough_to_commit(demo: Path) -> None:
-    for p in (Q1, Q2):
+    for p in (Q1, Q2, Q1_25, Q2_25):
         rows = len(_read(demo / p.label / APC_SPELLS.filename))
         assert 8_000 <= rows <= 15_000, rows
 
@@ -277,6 +281,13 @@ def test_non_qualifying_records_are_plentiful(demo: Path) -> None:
     assert (reable["status_91_days"] == "unknown").sum() > 3
     assert (reable["age"].astype(int) < 65).sum() > 3
     assert set(reable["status_91_days"]) == {"at_home", "care_home", "hospital", "died", "unknown"}
+    # Falls of regular day/night attenders, non-acute discharges, discharges without a DRD.
+    assert (emergency & injury & fall & (age >= 65) & _regular_attender(s)).sum() >= 1
+    ended = s["discharge_date"] != ""
+    assert (ended & (s["provider_type"] == "non_acute")).sum() > 100
+    assert (ended & (s["provider_type"] == "non_acute") & (s["discharge_destination"] == "19")).sum() > 50
+    assert (ended & (s["discharge_ready_date"] == "")).sum() > 100
+    assert set(s["patient_classification"]) == {"1", "2", "3", "4", "5"}
     assert (reable["service_start_date"] >= reable["hospital_discharge_date"]).all()
 
 
@@ -337,8 +348,24 @@ def _between(col: pd.Series, start: dt.date, end: dt.date) -> pd.Series:
     return (col >= start.isoformat()) & (col <= end.isoformat()) & (col != "")
 
 
+def _regular_attender(s: pd.DataFrame) -> pd.Series:
+    c = _ref("patient_classifications")
+    return s["patient_classification"].isin(c.loc[c["regular_attender"] == "true", "code"])
+
+
+def _delays(spells: pd.DataFrame, start: dt.date, end: dt.date) -> pd.Series:
+    """Days from the DRD to discharge: acute, 18+, a DRD, discharged in start..end."""
+    d = spells[
+        _between(spells["discharge_date"], start, end)
+        & (spells["discharge_ready_date"] != "")
+        & (spells["provider_type"] == "acute")
+        & (spells["age_at_admission"].astype(int) >= 18)
+    ]
+    return (pd.to_datetime(d["discharge_date"]) - pd.to_datetime(d["discharge_ready_date"])).dt.days
+
+
 def demo_metrics(root: Path, period: Period) -> dict[str, float]:
-    """The five BCF metrics for E06000061, following metrics/definitions/bcf/*.sql."""
+    """The BCF metrics for E06000061, following metrics/definitions/bcf/*.sql."""
     ytd = period.year_to_date()
     fy_first = period.fy_first_day
     spells = _current(root, APC_SPELLS, ytd)
@@ -373,6 +400,7 @@ def demo_metrics(root: Path, period: Period) -> dict[str, float]:
         & spells["primary_diagnosis"].str[0].isin(["S", "T"])
         & (spells["primary_diagnosis"].str[:3] <= "T98")
         & spells["secondary_diagnoses"].str.contains(r"(?:^|;)W(?:0[0-9]|1[0-9])")
+        & ~_regular_attender(spells)
     )
     events = _band(spells.loc[fall, "age_at_admission"]).value_counts()
     esp = _ref("esp2013").set_index("age_band")["weight"].astype(float)
@@ -381,11 +409,12 @@ def demo_metrics(root: Path, period: Period) -> dict[str, float]:
     band_pop = old.assign(age_band=_band(old["age"])).groupby("age_band")["population"].sum()
     out["falls_65_plus"] = sum(events.get(b, 0) * esp[b] / band_pop[b] for b in bands) / esp[bands].sum() * 100_000
 
-    # Discharge to usual place of residence: quarter, all ages, 79/98/99 out of the denominator.
+    # Discharge to usual place of residence: quarter, all ages, acute providers, 79/98/99 out of the denominator.
     dest = _ref("discharge_destinations").set_index("code")
     discharged = spells[
         _between(spells["discharge_date"], period.start, period.end)
         & spells["discharge_destination"].isin(dest.index[dest["in_denominator"] == "true"])
+        & (spells["provider_type"] == "acute")
     ]
     usual = discharged["discharge_destination"].isin(dest.index[dest["usual_residence"] == "true"])
     out["discharge_usual_residence"] = usual.sum() / len(discharged) * 100
@@ -408,6 +437,17 @@ def demo_metrics(root: Path, period: Period) -> dict[str, float]:
         & (r["status_91_days"] != "unknown")
     ]
     out["reablement_91_days"] = (r["status_91_days"] == "at_home").sum() / len(r) * 100
+
+    # Emergency admissions 65+: quarter, transfers (2B) out, per 100,000 aged 65+.
+    adm = emergency & (spells["admission_method"] != "2B") & (age >= 65)
+    adm &= _between(spells["admission_date"], period.start, period.end)
+    out["emergency_admissions_65_plus"] = adm.sum() / old["population"].sum() * 100_000
+
+    # Discharge delays from the DRD: quarter.
+    days = _delays(spells, period.start, period.end)
+    out["discharge_on_ready_date"] = (days == 0).mean() * 100
+    out["discharge_delay_days"] = days.mean()
+    out["discharge_delay_days_excl_zero"] = days[days > 0].mean()
     return out
 
 
@@ -416,6 +456,49 @@ def test_demo_q2_metrics_land_on_the_seed_figures(demo: Path) -> None:
     print({k: round(v, 2) for k, v in got.items()})
     for metric_id, target in TARGETS.items():
         assert got[metric_id] == pytest.approx(target, rel=0.02), metric_id
+
+
+def test_demo_2025_26_metrics_are_plausible_and_hit_their_targets(demo: Path) -> None:
+    (p,) = demo_profiles_2025()
+    for period in (Q1_25, Q2_25):
+        got = demo_metrics(demo, period)
+        t = p.by_period[period.label]
+        assert got["discharge_on_ready_date"] == pytest.approx(t.on_drd_pct, abs=0.01)  # exact up to rounding
+        assert got["discharge_usual_residence"] == pytest.approx(t.discharge_pct, abs=0.01)
+        assert got["avoidable_admissions"] == pytest.approx(t.acsc_isr, rel=0.02)
+        assert 0.3 < got["discharge_delay_days"] < 1.0  # NHS England: well under a day on average
+        assert 3 < got["discharge_delay_days_excl_zero"] < 7  # a few days for the delayed ones
+        assert 2_500 < got["emergency_admissions_65_plus"] < 6_000  # per 100,000 65+ per quarter
+        assert (
+            p.plans[("discharge_on_ready_date", f"Q{period.quarter}")]
+            == PLANS_2025_26[("discharge_on_ready_date", f"Q{period.quarter}")]
+        )
+    # Falls year to date: Q1 alone, then Q1 + Q2.
+    assert demo_metrics(demo, Q2_25)["falls_65_plus"] == pytest.approx(221.0 + 214.0, rel=0.02)
+
+
+def test_discharge_delays_have_the_national_shape(demo: Path) -> None:
+    spells = _current(demo, APC_SPELLS, [Q1_25, Q2_25])
+    days = _delays(spells, Q2_25.start, Q2_25.end)
+    share = {
+        band: float(((days >= lo) & (days <= hi)).mean() * 100)
+        for band, (lo, hi) in {
+            "1": (1, 1),
+            "2-3": (2, 3),
+            "4-6": (4, 6),
+            "7-13": (7, 13),
+            "14-20": (14, 20),
+            "21+": (21, 999),
+        }.items()
+    }
+    # Every band of the NHS England workbook occurs, fewer the longer the delay after the first.
+    assert all(v > 0 for v in share.values()), share
+    assert share["1"] > share["2-3"] > share["4-6"] > share["14-20"], share
+    # The month views differ from the quarter but stay near it.
+    for m in (7, 8, 9):
+        start = dt.date(2025, m, 1)
+        month = _delays(spells, start, (start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1))
+        assert abs((month == 0).mean() - (days == 0).mean()) < 0.03
 
 
 def test_demo_q1_metrics(demo: Path) -> None:

@@ -30,7 +30,9 @@ def _results() -> list[MetricResult]:
     # The second area's numerator is 3 (< 5): the count, the value and its CI are withheld.
     small = dataclasses.replace(BASE, hwb_code="E06000062", numerator=3.0, denominator=40.0, value=7.5)
     ytd = dataclasses.replace(BASE, view="rolling_12_months")
-    return [BASE, small, ytd]
+    # A month of the quarter (the discharge-delay measures' monthly views).
+    month = dataclasses.replace(BASE, view="month_2", window_start=dt.date(2023, 8, 1), window_end=dt.date(2023, 8, 31))
+    return [BASE, small, ytd, month]
 
 
 def test_every_row_matches_the_schema_and_the_page_suppression(tmp_path: Path) -> None:
@@ -48,6 +50,7 @@ def test_every_row_matches_the_schema_and_the_page_suppression(tmp_path: Path) -
     full = by_area[("E06000061", "quarter")]
     assert (full["numerator"], full["denominator"], full["value"]) == (950.0, 1000.0, 95.0)
     assert full["headline"] is True and by_area[("E06000061", "rolling_12_months")]["headline"] is False
+    assert by_area[("E06000061", "month_2")]["headline"] is False
     assert full["area_name"] == "North Northamptonshire"
 
 

@@ -57,8 +57,9 @@ them (``metrics.compute.targets.targets_for``), so a case may also check the sta
 - ``id``: the case id; ``metric``: the metric id (a breakdown metric by its full id, e.g.
   ``cp_category_neglect``), which must belong to the folder's scorecard;
 - ``why``: what the case shows, in a sentence or two;
-- ``period``, ``area``: if not the file's; ``view``: ``quarter``, ``year_to_date`` or
-  ``rolling_12_months`` if not the metric's headline window;
+- ``period``, ``area``: if not the file's; ``view``: ``quarter``, ``year_to_date``,
+  ``rolling_12_months`` or ``month_1`` ... ``month_3`` (a month of the quarter) if not the
+  metric's headline window;
 - ``numerator``, ``denominator``: expected, compared to within 1e-9 (``count_tolerance`` to
   state another, e.g. for an expected count of an indirectly standardised rate); write
   ``denominator = "none"`` for a count, which has no denominator;

@@ -43,6 +43,12 @@ def _crude_rate(metric: Metric, rows: Rows) -> stats.Estimate:
     return stats.crude_rate(num, den, multiplier=metric.multiplier)
 
 
+def _mean(metric: Metric, rows: Rows) -> stats.Estimate:
+    # SQL gives the sum of the values (numerator), how many (denominator) and their sum of squares.
+    total, count = float(rows[0]["numerator"]), float(rows[0]["denominator"])
+    return stats.mean(total, count, float(rows[0]["sum_squares"]), multiplier=metric.multiplier)
+
+
 def _dsr(metric: Metric, rows: Rows) -> stats.Estimate:
     num = [float(r["numerator"]) for r in rows]
     den = [float(r["denominator"]) for r in rows]
@@ -116,6 +122,12 @@ METHODS: dict[str, StatMethod] = {
     ),
     "count": StatMethod(
         _count, "count, exact/Byar", "a count of events; exact (Poisson) limits below 10 events, Byar's from 10"
+    ),
+    "mean": StatMethod(
+        _mean,
+        "mean, Student's t",
+        "mean of a value per record (SQL: sum as numerator, count as denominator, sum_squares); "
+        "limits mean -/+ t(0.975, n-1) x sd / sqrt(n), as PHEindicatormethods phe_mean",
     ),
 }
 

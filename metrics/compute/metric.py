@@ -28,10 +28,25 @@ def window(metric: Metric, period: Period, kind: MetricWindow | None = None) -> 
         return period.start, period.end
     if kind == "year_to_date":
         return period.fy_first_day, period.end
+    if kind.startswith("month_"):
+        return month_window(period, int(kind.removeprefix("month_")))
     return period.rolling_year()[0].start, period.end
 
 
+def month_window(period: Period, month: int) -> tuple[dt.date, dt.date]:
+    """First and last day of the quarter's ``month``-th calendar month (1-3)."""
+    if month not in (1, 2, 3):
+        raise ValueError(f"month of a quarter must be 1, 2 or 3, got {month}")
+    first = period.start
+    index = first.month - 1 + month - 1
+    start = dt.date(first.year + index // 12, index % 12 + 1, 1)
+    after = dt.date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    return start, after - dt.timedelta(days=1)
+
+
 def period_years(kind: MetricWindow, period: Period) -> float:
+    if kind.startswith("month_"):
+        return 1 / 12
     return {"quarter": 0.25, "year_to_date": period.quarter / 4, "rolling_12_months": 1.0}[kind]
 
 

@@ -3,7 +3,8 @@
 Re-implemented from the published formulae (as used by PHEindicatormethods 2.1.0 and
 the Fingertips technical guidance), not vendored, so figures match Fingertips:
 exact Poisson limits below 10 events and Byar's approximation from 10, Wilson score
-intervals for proportions, Dobson limits for directly standardised rates.
+intervals for proportions, Dobson limits for directly standardised rates, Student's t limits
+for means (PHEindicatormethods ``phe_mean``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from scipy.stats import chi2, norm
+from scipy.stats import chi2, norm, t
 
 # Below this many events Byar's approximation is poor, so Fingertips switches to exact limits.
 _EXACT_BELOW = 10
@@ -136,6 +137,31 @@ def proportion(x: float, n: float, multiplier: float = 100, confidence: float = 
     lower = max(0.0, (2 * x + z**2 - root) / (2 * (n + z**2)))
     upper = min(1.0, (2 * x + z**2 + root) / (2 * (n + z**2)))
     return Estimate(x / n * multiplier, lower * multiplier, upper * multiplier, x, n, "Wilson", multiplier)
+
+
+def mean(total: float, count: float, sum_squares: float, multiplier: float = 1, confidence: float = 0.95) -> Estimate:
+    """Mean with Student's t limits, from the sum, count and sum of squares of the values (what SQL
+    aggregates per area): mean -/+ |qt((1 - c) / 2, n - 1)| x sd / sqrt(n), sd the sample standard
+    deviation, as PHEindicatormethods ``phe_mean`` (R/Means.R). One value has no sd, so no limits;
+    no values, no mean."""
+    _check_finite("total, count and sum of squares", [total, count, sum_squares])
+    _check_confidence(confidence)
+    if count < 0 or count != int(count):
+        raise ValueError(f"count must be a whole number >= 0, got {count}")
+    if sum_squares < 0:
+        raise ValueError(f"sum of squares must be >= 0, got {sum_squares}")
+    method = "Student's t"
+    if count == 0:
+        return Estimate(None, None, None, total, count, method, multiplier, "no values to average")
+    avg = total / count
+    if count == 1:
+        return Estimate(avg * multiplier, None, None, total, count, method, multiplier, "one value: no limits")
+    # Rounding can leave a tiny negative sum of squared deviations when all values are equal.
+    var = max(0.0, (sum_squares - total * total / count) / (count - 1))
+    half = abs(float(t.ppf((1 - confidence) / 2, count - 1))) * math.sqrt(var / count)
+    return Estimate(
+        avg * multiplier, (avg - half) * multiplier, (avg + half) * multiplier, total, count, method, multiplier
+    )
 
 
 def dsr(

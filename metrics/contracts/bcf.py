@@ -6,6 +6,8 @@ from __future__ import annotations
 from metrics.contracts.model import ICD10, ICD10_LIST, PSEUDO_ID, Column, Extract
 
 SEX_CODES = ("M", "F")
+# Discharge measures (usual residence, discharge delays) count acute providers only.
+PROVIDER_TYPES = ("acute", "non_acute")
 HWB = Column(
     "hwb_code", "VARCHAR", "Health and Wellbeing Board of residence (ONS code, e.g. E06000061)", codes="hwb_codes"
 )
@@ -18,7 +20,9 @@ APC_SPELLS = Extract(
         "Hospital admitted patient care spells (SUS/HES APC) of HWB residents that were open at any "
         "time in the quarter: admitted on or before its last day and not discharged before its "
         "first. A spell still open at extraction has no discharge date; the next quarter's "
-        "delivery carries its final version (latest delivery wins, keyed on spell_id)."
+        "delivery carries its final version (latest delivery wins, keyed on spell_id). One row per "
+        "spell: the diagnosis fields (primary_diagnosis, secondary_diagnoses) are those of the "
+        "spell's first episode (episode order 1), as the falls indicator counts them."
     ),
     columns=(
         PERSON,
@@ -32,10 +36,24 @@ APC_SPELLS = Extract(
             window="period",
         ),
         Column(
+            "discharge_ready_date",
+            "DATE",
+            "SUS APC 'Hospital Provider Spell Discharge Ready Date' (DRD): the date the patient was "
+            "clinically ready to leave; empty if none recorded. On or after admission, on or before discharge",
+            required=False,
+        ),
+        Column(
             "admission_method",
             "VARCHAR",
             "NHS Data Dictionary admission method code (21-2D, 28 are emergency)",
             codes="admission_methods",
+        ),
+        Column(
+            "patient_classification",
+            "VARCHAR",
+            "NHS Data Dictionary patient classification: 1 ordinary admission, 2 day case, 3 regular day "
+            "attender, 4 regular night attender, 5 mothers and babies using delivery facilities only",
+            codes="patient_classifications",
         ),
         Column("age_at_admission", "INTEGER", "Age in whole years at admission", minimum=0, maximum=120),
         Column("sex", "VARCHAR", "M or F", codes=SEX_CODES),
@@ -54,11 +72,24 @@ APC_SPELLS = Extract(
             required=False,
             codes="discharge_destinations",
         ),
+        Column(
+            "provider_type",
+            "VARCHAR",
+            "Type of the provider of the spell: acute = an NHS acute trust (general and acute inpatient "
+            "beds; the trusts in NHS England's acute discharge sitrep and 'Timeliness of acute hospital "
+            "discharges'); non_acute = community, mental health, specialist rehabilitation or independent "
+            "sector providers",
+            codes=PROVIDER_TYPES,
+        ),
         HWB,
     ),
     key=("spell_id",),
     unique=(("spell_id",),),
-    ordered=(("discharge_date", "admission_date"),),
+    ordered=(
+        ("discharge_date", "admission_date"),
+        ("discharge_ready_date", "admission_date"),
+        ("discharge_date", "discharge_ready_date"),
+    ),
     required_if=(("discharge_destination", "discharge_date"),),
     view="apc_current",
 )

@@ -22,10 +22,11 @@ from typing import Any, Literal
 from metrics.core.paths import DEFINITIONS
 from metrics.core.periods import financial_year
 
-Method = Literal["isr", "isratio", "dsr", "crude_rate", "proportion", "count"]
+Method = Literal["isr", "isratio", "dsr", "crude_rate", "proportion", "count", "mean"]
 # neutral: a context measure (e.g. demand); shown, trended, never given a status colour.
 Polarity = Literal["lower_is_better", "higher_is_better", "neutral"]
-MetricWindow = Literal["quarter", "year_to_date", "rolling_12_months"]
+# month_1 ... month_3: the quarter's first, second and third calendar month (monthly monitoring).
+MetricWindow = Literal["quarter", "year_to_date", "rolling_12_months", "month_1", "month_2", "month_3"]
 PlanBasis = Literal["quarter", "annual"]
 StatusScheme = Literal["plan", "rag"]
 # How far a declared fact is checked, as marked in the domain notes: read in the official source,
@@ -34,9 +35,9 @@ Confirmation = Literal["confirmed", "secondary", "unconfirmed"]
 CONFIRMATIONS = ("confirmed", "secondary", "unconfirmed")
 
 # The names of ``metrics.compute.methods.METHODS`` (core cannot import compute; a test keeps them equal).
-METHOD_NAMES = ("isr", "isratio", "dsr", "crude_rate", "proportion", "count")
+METHOD_NAMES = ("isr", "isratio", "dsr", "crude_rate", "proportion", "count", "mean")
 _POLARITIES = ("lower_is_better", "higher_is_better", "neutral")
-_WINDOWS = ("quarter", "year_to_date", "rolling_12_months")
+_WINDOWS = ("quarter", "year_to_date", "rolling_12_months", "month_1", "month_2", "month_3")
 SCORECARD_FILE = "scorecard.toml"
 
 

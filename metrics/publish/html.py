@@ -207,6 +207,8 @@ class MetricView:
     england_note: str = ""
     # Caveats of the unconfirmed reference data the figure depends on (metrics/reference/sources.toml).
     caveats: tuple[str, ...] = ()
+    # Further windows beside the headline (months of the quarter, year to date ...): (label, value).
+    views: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -273,10 +275,13 @@ def render_scorecard(
     card: Scorecard | None = None,
     *,
     templates_dir: Path | str | None = None,
+    views: Sequence[MetricResult] = (),
 ) -> str:
     """The page's HTML. ``results`` are this area's rows for ``period``; ``history`` all its rows.
     ``card`` None is the BCF scorecard (plans); a Red/Amber/Green card says target and shows
-    the England benchmark. ``templates_dir`` (else ``$SCORECARD_TEMPLATES``) overrides templates."""
+    the England benchmark. ``templates_dir`` (else ``$SCORECARD_TEMPLATES``) overrides templates.
+    ``views`` are the area's further-window rows for ``period`` (e.g. each month of the quarter),
+    listed beside the headline value with the same suppression."""
     rag = card is not None and card.status_scheme == "rag"
     title = "Better Care Fund scorecard" if card is None else card.page_title
     plan_word = "Target" if rag else "Plan"
@@ -286,6 +291,11 @@ def render_scorecard(
     chosen = metric_set(owner, period.financial_year)
     prev_period = period.previous().label
     previous = {r.metric_id: r for r in history if r.period == prev_period and r.hwb_code == hwb_code}
+    beside: dict[str, list[tuple[str, str]]] = {}
+    for v in sorted(views, key=lambda v: (v.window_start, v.window_end)):
+        if v.hwb_code == hwb_code and v.period == period.label:
+            shown = publishable(v, threshold)["value"]
+            beside.setdefault(v.metric_id, []).append((_view_label(v), _num(shown, _decimals(metrics, v.metric_id))))
     rows = []
     for m in metrics:
         r = by_id.get(m.id)
@@ -336,6 +346,7 @@ def render_scorecard(
                 role_text=_role_text(chosen, m.id),
                 england_note=england_note,
                 caveats=caveats_for(m.reference_data),
+                views=tuple(beside.get(m.id, ())),
             )
         )
     headline_rows = [r for r in rows if r.role == "headline"]
@@ -380,6 +391,17 @@ def _role_text(chosen: MetricSet, metric_id: str) -> str:
     if chosen.is_headline(metric_id):
         return f"Headline metric for {chosen.year} ({sure})"
     return f"Supporting measure: not in the {chosen.year} headline metric set ({sure})"
+
+
+def _decimals(metrics: Sequence[Metric], metric_id: str) -> int:
+    return next((m.decimals for m in metrics if m.id == metric_id), 1)
+
+
+def _view_label(v: MetricResult) -> str:
+    """A month view by its month ("July 2025"); another view by its window's name."""
+    if v.view.startswith("month_"):
+        return f"{v.window_start:%B %Y}"
+    return v.view.replace("_", " ")
 
 
 def write_scorecard(path: Path, page: str) -> Path:

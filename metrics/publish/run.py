@@ -195,6 +195,7 @@ def render_scorecards(
     card = card or default_scorecard()
     names = hwb_names()
     metrics = metrics_for(card)
+    further = [r for r in results if r.view and r.period == target.label]
     results = headline(results)
     out_dir = paths.period_reports(target, card)
     quality = {m.id: data_quality_notes(m, target, loads) for m in metrics}
@@ -220,6 +221,7 @@ def render_scorecards(
             generated_at,
             suppression_threshold,
             card,
+            views=[r for r in further if r.hwb_code == hwb],
         )
         out.append(write_scorecard(out_dir / f"{card.page_prefix}_{hwb}_{target.label}.html", page))
         progress(f"scorecard for {hwb}")

@@ -2,13 +2,17 @@
 
 Everything a metric counts is set deterministically from target rates: the number
 of chronic-ACSC emergency admissions from the ISR, falls per ESP2013 band from the
-year-to-date DSR, destinations from the percentage, people admitted to care homes
-and reablement outcomes from counts. Every other field (dates, ages within a band,
+year-to-date DSR, destinations from the percentage (of acute discharges), the share
+discharged on their Discharge Ready Date from its percentage, people admitted to care
+homes and reablement outcomes from counts. Every other field (dates, ages within a band,
 methods, diagnoses, length of stay, identifiers) is drawn from one
-``np.random.default_rng(seed)`` per :func:`generate` call, so a seed always gives the
+``np.random.default_rng(seed)`` per :func:`generate` call, and the spell fields added
+later (provider type, patient classification, Discharge Ready Date, the regular
+attenders' falls) from a second one seeded ``[seed, 1]``, so a seed always gives the
 same bytes. Plenty of non-qualifying records (electives, transfers, other diagnoses,
-injuries that are not falls, falls under 65, other destinations including 79, 98 and
-99, under-65s and unknown statuses) are mixed in so every metric filter matters.
+injuries that are not falls, falls under 65, falls of regular day and night attenders,
+non-acute providers, spells without a DRD, other destinations including 79, 98 and 99,
+under-65s and unknown statuses) are mixed in so every metric filter matters.
 
 Spells follow the extract semantics: a delivery holds the spells open at any time in
 its quarter. A spell still in hospital at the quarter's end is delivered without a
@@ -25,7 +29,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -138,7 +142,8 @@ NON_USUAL_P = np.array([0.31, 0.22, 0.12, 0.08, 0.10, 0.06, 0.06, 0.03, 0.02])
     K_FALL_ELECTIVE,
     K_MATERNITY,
     K_BIRTH,
-) = range(11)
+    K_FALL_REGULAR,
+) = range(12)
 _OTHER_KINDS = np.array(
     [
         K_EMERGENCY,
@@ -153,8 +158,21 @@ _OTHER_KINDS = np.array(
     ]
 )
 _OTHER_P = np.array([0.355, 0.41, 0.01, 0.05, 0.025, 0.01, 0.005, 0.055, 0.08])
-_EMERGENCY_KINDS = (K_ACSC, K_FALL, K_EMERGENCY, K_TRANSFER, K_INJURY, K_YOUNG_FALL, K_FALL_NOT_INJURY)
+_EMERGENCY_KINDS = (K_ACSC, K_FALL, K_EMERGENCY, K_TRANSFER, K_INJURY, K_YOUNG_FALL, K_FALL_NOT_INJURY, K_FALL_REGULAR)
 CARRY_IN_SHARE = 0.045  # spells open at the first generated quarter's start, per spell admitted in it
+
+# Spell fields drawn from a second generator (``extra``), so adding them left every other field as it was.
+# Regular day/night attenders with a fall coded (classification 3, 4), per qualifying fall: not falls admissions.
+FALL_REGULAR_SHARE = 0.01
+NON_ACUTE_P = {K_TRANSFER: 0.5, K_ELECTIVE: 0.08, K_FALL_ELECTIVE: 0.08, K_ACSC: 0.02, K_FALL: 0.02}
+NON_ACUTE_DEFAULT_P = 0.03
+NON_ACUTE_ELSEWHERE = 0.3  # share of a non-acute provider's counted discharges not to the usual residence
+DRD_RECORDED = 0.97  # spells with a Discharge Ready Date recorded
+# Delays beyond the DRD, for the delayed share: bands 1, 2-3, 4-6, 7-13, 14-20, 21-45 days, shaped like
+# NHS England's "Timeliness of acute hospital discharges" (most delays one day, a long tail).
+DELAY_BAND_LO = np.array([1, 2, 4, 7, 14, 21])
+DELAY_BAND_HI = np.array([1, 3, 6, 13, 20, 45])
+DELAY_BAND_P = np.array([0.38, 0.25, 0.15, 0.12, 0.05, 0.05])
 
 IntArray = NDArray[np.int64]
 StrArray = NDArray[Any]
@@ -167,6 +185,7 @@ class QuarterTargets:
     acsc_isr: float | None = None  # chronic ACSC emergency admissions, ISR per 100,000 for the quarter
     falls_dsr: float | None = None  # falls 65+, DSR per 100,000 for the quarter alone (year to date adds up)
     discharge_pct: float | None = None  # % of counted discharges in the quarter to usual residence
+    on_drd_pct: float | None = None  # % of acute adult discharges with a DRD that left on it
     residential_people: int | None = None  # new people 65+ permanently admitted to care in the quarter
     reablement_people: int | None = None  # people 65+ discharged into reablement, known 91-day status
     reablement_at_home: int | None = None  # ... of whom at home after 91 days
@@ -189,6 +208,7 @@ class HwbProfile:
     acsc_isr: float = 230.0  # chronic ACSC emergency admissions, ISR per 100,000 per quarter
     falls_dsr: float = 500.0  # falls 65+, DSR per 100,000 per quarter (year to date: the sum)
     discharge_pct: float = 92.5  # % of counted discharges to usual place of residence
+    on_drd_pct: float = 88.0  # % of acute adult discharges with a Discharge Ready Date discharged on it
     residential_per_100k: float = 140.0  # new people 65+ per quarter per 100,000 aged 65+
     reablement_per_100k: float = 250.0  # people 65+ discharged into reablement per quarter per 100,000 65+
     reablement_at_home_pct: float = 82.0
@@ -203,6 +223,7 @@ class _Targets:
     acsc_isr: float
     falls_dsr: float
     discharge_pct: float
+    on_drd_pct: float
     residential_people: int
     reablement_people: int
     reablement_at_home: int
@@ -225,13 +246,16 @@ def _targets(p: HwbProfile, period: Period) -> _Targets:
         acsc_isr=float(pick("acsc_isr", p.acsc_isr)),
         falls_dsr=float(pick("falls_dsr", p.falls_dsr)),
         discharge_pct=float(pick("discharge_pct", p.discharge_pct)),
+        on_drd_pct=float(pick("on_drd_pct", p.on_drd_pct)),
         residential_people=int(
             pick("residential_people", round(p.residential_per_100k * p.population_65_plus / 100_000))
         ),
         reablement_people=people,
         reablement_at_home=at_home,
     )
-    if not 0 <= t.discharge_pct <= 100 or not 0 <= t.reablement_at_home <= t.reablement_people:
+    if not 0 <= t.discharge_pct <= 100 or not 0 <= t.on_drd_pct <= 100:
+        raise ValueError(f"{p.code} {period.label}: percentage outside 0-100 in {t}")
+    if not 0 <= t.reablement_at_home <= t.reablement_people:
         raise ValueError(f"{p.code} {period.label}: inconsistent targets {t}")
     if min(t.acsc_isr, t.falls_dsr, t.residential_people) < 0:
         raise ValueError(f"{p.code} {period.label}: negative target in {t}")
@@ -281,9 +305,46 @@ def demo_profiles() -> list[HwbProfile]:
     ]
 
 
+# 2025-26 plans for the BCF 2025-26 core metrics (illustrative, not North Northamptonshire's plan).
+PLANS_2025_26: dict[tuple[str, str], float] = {
+    **{("emergency_admissions_65_plus", q): 3_450.0 for q in QUARTERS},
+    **{("discharge_on_ready_date", q): 88.0 for q in QUARTERS},
+    **{("discharge_delay_days", q): 0.5 for q in QUARTERS},
+    **{("discharge_delay_days_excl_zero", q): 4.2 for q in QUARTERS},
+}
+
+
+def demo_profiles_2025() -> list[HwbProfile]:
+    """North Northamptonshire in 2025-26 (mid-2024 population, illustrative): the demo's quarters for
+    the BCF 2025-26 core metrics, generated separately so the 2023-24 quarters stay as they were."""
+    base = demo_profiles()[0]
+    return [
+        replace(
+            base,
+            population_65_plus=81_400,
+            total_population=372_100,
+            mid_year=2024,
+            by_period={
+                "2025-26-Q1": QuarterTargets(
+                    acsc_isr=248.0, falls_dsr=221.0, discharge_pct=94.8, on_drd_pct=87.2, residential_people=82
+                ),
+                "2025-26-Q2": QuarterTargets(
+                    acsc_isr=244.5, falls_dsr=214.0, discharge_pct=95.0, on_drd_pct=88.6, residential_people=85
+                ),
+            },
+            plans={**base.plans, **PLANS_2025_26},
+        )
+    ]
+
+
+DEMO_PERIODS = ("2023-24-Q1", "2023-24-Q2", "2025-26-Q1", "2025-26-Q2")
+
+
 def write_demo(root: Path) -> None:
-    """Write the shipped demo (North Northamptonshire, 2023-24 Q1-Q2) under ``root`` (normally data/raw)."""
+    """Write the shipped demo (North Northamptonshire, 2023-24 Q1-Q2 and 2025-26 Q1-Q2) under ``root``
+    (normally data/raw). Each year is its own run, so the 2023-24 files do not depend on the 2025-26 ones."""
     generate(root, [Period.parse("2023-24-Q1"), Period.parse("2023-24-Q2")], demo_profiles(), seed=2023)
+    generate(root, [Period.parse("2025-26-Q1"), Period.parse("2025-26-Q2")], demo_profiles_2025(), seed=2025)
 
 
 # ---------------------------------------------------------------- reference data
@@ -506,7 +567,7 @@ def _spell_frame(
         ],
         "21",
     )
-    injury = np.isin(kinds, (K_FALL, K_INJURY, K_YOUNG_FALL, K_FALL_ELECTIVE))
+    injury = np.isin(kinds, (K_FALL, K_INJURY, K_YOUNG_FALL, K_FALL_ELECTIVE, K_FALL_REGULAR))
     primary = np.select(
         [
             (kinds == K_ACSC) | (kinds == K_TRANSFER),
@@ -527,7 +588,7 @@ def _spell_frame(
         _choice(rng, OTHER_EMERGENCY, n),
     )
     comorb = _comorbidities(rng, ages)
-    fall_cause = np.isin(kinds, (K_FALL, K_YOUNG_FALL, K_FALL_NOT_INJURY, K_FALL_ELECTIVE))
+    fall_cause = np.isin(kinds, (K_FALL, K_YOUNG_FALL, K_FALL_NOT_INJURY, K_FALL_ELECTIVE, K_FALL_REGULAR))
     secondary = np.select(
         [fall_cause, kinds == K_INJURY, kinds == K_BIRTH],
         [
@@ -570,7 +631,7 @@ def _length_of_stay(rng: np.random.Generator, kinds: IntArray, ages: IntArray) -
     return np.minimum(los, 300).astype(np.int64)
 
 
-def _new_spells(rng: np.random.Generator, area: _Area, period: Period) -> pd.DataFrame:
+def _new_spells(rng: np.random.Generator, extra: np.random.Generator, area: _Area, period: Period) -> pd.DataFrame:
     """Spells admitted in ``period`` (their discharge may fall after it)."""
     p, t = area.profile, _targets(area.profile, period)
     pop, bands = area.pop, area.bands
@@ -617,10 +678,56 @@ def _new_spells(rng: np.random.Generator, area: _Area, period: Period) -> pd.Dat
     spells = _spell_frame(rng, area, all_kinds, ages, sexes, period.fy_start)
     spells["adm"] = _days_in(rng, period, len(spells))
     spells["dis"] = spells["adm"].to_numpy() + _length_of_stay(rng, all_kinds, ages)
+    regulars = _fall_regulars(extra, area, period, len(fall_ages))
+    spells = pd.concat([_with_extras(extra, spells), *([] if regulars is None else [regulars])])
     return _with_spell_ids(spells, f"S-{p.code}-{period.fy_start}Q{period.quarter}-", 7)
 
 
-def _carried_in(rng: np.random.Generator, area: _Area, period: Period, n_new: int) -> pd.DataFrame:
+def _with_extras(extra: np.random.Generator, spells: pd.DataFrame) -> pd.DataFrame:
+    """Provider type (mostly acute) and patient classification, by kind and length of stay."""
+    kinds = spells["kind"].to_numpy()
+    los = spells["dis"].to_numpy() - spells["adm"].to_numpy()
+    n = len(spells)
+    p_non_acute = np.full(n, NON_ACUTE_DEFAULT_P)
+    for kind, p in NON_ACUTE_P.items():
+        p_non_acute[kinds == kind] = p
+    u = extra.random((2, n))
+    elective = (kinds == K_ELECTIVE) | (kinds == K_FALL_ELECTIVE)
+    classification = np.select(
+        [
+            kinds == K_FALL_REGULAR,
+            elective & (los == 0) & (u[1] < 0.1),  # regular day attenders (e.g. chemotherapy, dialysis)
+            elective & (los == 0),
+            elective & (los == 1) & (u[1] < 0.01),  # regular night attenders (e.g. sleep studies)
+            (kinds == K_MATERNITY) & (los == 0) & (u[1] < 0.3),  # delivery facilities only
+        ],
+        [np.where(los == 0, "3", "4"), "3", "2", "4", "5"],
+        "1",
+    )
+    return spells.assign(
+        provider_type=np.where(u[0] < p_non_acute, "non_acute", "acute").astype(object),
+        patient_classification=classification.astype(object),
+    )
+
+
+def _fall_regulars(extra: np.random.Generator, area: _Area, period: Period, n_falls: int) -> pd.DataFrame | None:
+    """Regular day and night attenders aged 65+ whose spell carries an emergency method, an injury and
+    a fall cause: falls by every rule but patient classification, so they must not be counted."""
+    n = round(FALL_REGULAR_SHARE * n_falls + extra.random())
+    if n == 0:
+        return None
+    ages = _band_ages(extra, extra.integers(13, 19, n))
+    spells = _spell_frame(
+        extra, area, np.full(n, K_FALL_REGULAR, dtype=np.int64), ages, _sex_for(extra, area.pop, ages), period.fy_start
+    )
+    spells["adm"] = _days_in(extra, period, n)
+    spells["dis"] = spells["adm"].to_numpy() + (extra.random(n) < 0.3)  # night attenders stay one night
+    return _with_extras(extra, spells)
+
+
+def _carried_in(
+    rng: np.random.Generator, extra: np.random.Generator, area: _Area, period: Period, n_new: int
+) -> pd.DataFrame:
     """Spells admitted before ``period`` and still open at its start (first generated quarter only)."""
     n = round(CARRY_IN_SHARE * n_new)
     long_stay = rng.random(n) < 0.03  # emergency admissions up to a few years back
@@ -632,6 +739,7 @@ def _carried_in(rng: np.random.Generator, area: _Area, period: Period, n_new: in
     start = _day(period.start)
     spells["adm"] = start - np.where(long_stay, rng.integers(92, 1200, n), rng.geometric(1 / 9, n))
     spells["dis"] = start + np.where(long_stay, rng.integers(0, 240, n), rng.geometric(1 / 10, n) - 1)
+    spells = _with_extras(extra, spells)
     return _with_spell_ids(spells, f"S-{area.profile.code}-{period.fy_start}Q{period.quarter}-X", 6)
 
 
@@ -641,8 +749,11 @@ def _with_spell_ids(spells: pd.DataFrame, prefix: str, width: int) -> pd.DataFra
     return spells
 
 
-def _destinations(rng: np.random.Generator, kinds: IntArray, ages: IntArray, pct: float) -> StrArray:
-    """Destinations for spells that ended: exactly ``pct`` % (rounded) of counted discharges to 19."""
+def _destinations(
+    rng: np.random.Generator, kinds: IntArray, ages: IntArray, pct: float, acute: NDArray[Any]
+) -> StrArray:
+    """Destinations for spells that ended: exactly ``pct`` % (rounded) of counted acute discharges to 19
+    (the metric counts acute providers only); ``NON_ACUTE_ELSEWHERE`` of the non-acute ones elsewhere."""
     n = len(kinds)
     emergency = np.isin(kinds, _EMERGENCY_KINDS)
     p_died = np.where(emergency, 0.002 + 0.02 * (ages >= 65) + 0.04 * (ages >= 85), 0.0005)
@@ -652,37 +763,65 @@ def _destinations(rng: np.random.Generator, kinds: IntArray, ages: IntArray, pct
     dest[u < p_died + 0.0015] = "98"  # spell not finished (a data-quality oddity, excluded)
     dest[u < p_died] = "79"  # died
     counted = np.flatnonzero(dest == "19")
-    n_other = len(counted) - round(pct / 100 * len(counted))
-    if n_other > 0:  # weighted sampling without replacement: the oldest emergencies go elsewhere most
-        w = np.where(emergency, 0.3 + 2.0 * (ages >= 65) + 4.0 * (ages >= 80), 0.3 + 0.7 * (ages >= 75))
-        w = np.where(np.isin(kinds, (K_FALL, K_FALL_NOT_INJURY)), 2 * w, w)
-        w = np.where(np.isin(kinds, (K_MATERNITY, K_BIRTH)), 0.1, w)[counted]
-        keys = rng.exponential(size=len(counted)) / w
-        chosen = counted[np.argsort(keys, kind="stable")[:n_other]]
-        dest[chosen] = _choice(rng, NON_USUAL, n_other, NON_USUAL_P)
+    chosen_parts = []
+    for group, share in ((counted[acute[counted]], None), (counted[~acute[counted]], NON_ACUTE_ELSEWHERE)):
+        n_other = len(group) - round(pct / 100 * len(group)) if share is None else round(share * len(group))
+        if n_other > 0:  # weighted sampling without replacement: the oldest emergencies go elsewhere most
+            w = np.where(emergency, 0.3 + 2.0 * (ages >= 65) + 4.0 * (ages >= 80), 0.3 + 0.7 * (ages >= 75))
+            w = np.where(np.isin(kinds, (K_FALL, K_FALL_NOT_INJURY)), 2 * w, w)
+            w = np.where(np.isin(kinds, (K_MATERNITY, K_BIRTH)), 0.1, w)[group]
+            keys = rng.exponential(size=len(group)) / w
+            chosen_parts.append(group[np.argsort(keys, kind="stable")[:n_other]])
+    chosen = np.concatenate(chosen_parts) if chosen_parts else np.array([], dtype=np.int64)
+    if len(chosen):
+        dest[chosen] = _choice(rng, NON_USUAL, len(chosen), NON_USUAL_P)
     return dest
 
 
-def _spells_delivery(rng: np.random.Generator, area: _Area, period: Period) -> pd.DataFrame:
+def _ready_dates(
+    extra: np.random.Generator, adm: IntArray, dis: IntArray, ages: IntArray, acute: NDArray[Any], pct: float
+) -> IntArray:
+    """Discharge Ready Dates (day numbers, -1 = none recorded) for spells discharged in the quarter:
+    exactly ``pct`` % (rounded) of the acute adult ones with a DRD leave on it; the others wait a delay
+    drawn from ``DELAY_BAND_*``, no longer than their stay (the DRD is never before admission)."""
+    n = len(adm)
+    los = dis - adm
+    has = extra.random(n) < DRD_RECORDED
+    delay = np.zeros(n, dtype=np.int64)
+    counted = np.flatnonzero(has & acute & (ages >= 18))
+    can = counted[los[counted] >= 1]  # a same-day stay cannot be delayed
+    n_delayed = min(len(counted) - round(pct / 100 * len(counted)), len(can))
+    keys = extra.exponential(size=len(can)) / (1 + los[can]) ** 2  # longer stays are delayed more often
+    chosen = can[np.argsort(keys, kind="stable")[: max(n_delayed, 0)]]
+    band = extra.choice(len(DELAY_BAND_P), size=len(chosen), p=DELAY_BAND_P)
+    width = DELAY_BAND_HI[band] - DELAY_BAND_LO[band] + 1
+    delay[chosen] = np.minimum(DELAY_BAND_LO[band] + (extra.random(len(chosen)) * width).astype(np.int64), los[chosen])
+    others = np.flatnonzero(has & ~(acute & (ages >= 18)))
+    delay[others] = np.minimum(extra.geometric(0.7, len(others)) - 1, los[others])
+    return np.where(has, dis - delay, -1)
+
+
+def _spells_delivery(rng: np.random.Generator, extra: np.random.Generator, area: _Area, period: Period) -> pd.DataFrame:
     """Every spell open at some time in ``period``, as delivered at its end."""
-    new = _new_spells(rng, area, period)
+    new = _new_spells(rng, extra, area, period)
     parts = [new]
     consecutive = area.last_period is not None and area.last_period.next() == period
     if consecutive and area.open_spells is not None:
         parts.insert(0, area.open_spells)
     else:
-        parts.insert(0, _carried_in(rng, area, period, len(new)))
+        parts.insert(0, _carried_in(rng, extra, area, period, len(new)))
     spells = pd.concat(parts, ignore_index=True)
     end = _day(period.end)
     dis = spells["dis"].to_numpy()
     ended = dis <= end
     dest = np.full(len(spells), "", dtype=object)
-    dest[ended] = _destinations(
-        rng,
-        spells["kind"].to_numpy()[ended],
-        spells["age_at_admission"].to_numpy()[ended],
-        _targets(area.profile, period).discharge_pct,
-    )
+    acute = spells["provider_type"].to_numpy() == "acute"
+    ages = spells["age_at_admission"].to_numpy()
+    targets = _targets(area.profile, period)
+    dest[ended] = _destinations(rng, spells["kind"].to_numpy()[ended], ages[ended], targets.discharge_pct, acute[ended])
+    ready = np.full(len(spells), -1, dtype=np.int64)
+    adm = spells["adm"].to_numpy()
+    ready[ended] = _ready_dates(extra, adm[ended], dis[ended], ages[ended], acute[ended], targets.on_drd_pct)
     area.open_spells = spells.loc[~ended].reset_index(drop=True)
     area.last_period = period
     return pd.DataFrame(
@@ -691,12 +830,15 @@ def _spells_delivery(rng: np.random.Generator, area: _Area, period: Period) -> p
             "spell_id": spells["spell_id"],
             "admission_date": _date_strings(spells["adm"].to_numpy()),
             "discharge_date": np.where(ended, _date_strings(dis), ""),
+            "discharge_ready_date": np.where(ready >= 0, _date_strings(np.maximum(ready, 0)), ""),
+            "patient_classification": spells["patient_classification"],
             "admission_method": spells["admission_method"],
             "age_at_admission": spells["age_at_admission"],
             "sex": spells["sex"],
             "primary_diagnosis": spells["primary_diagnosis"],
             "secondary_diagnoses": spells["secondary_diagnoses"],
             "discharge_destination": dest,
+            "provider_type": spells["provider_type"],
             "hwb_code": area.profile.code,
         }
     )
@@ -782,6 +924,10 @@ DEFAULT_PLANS: dict[str, float] = {
     "falls_65_plus": 2000.0,
     "residential_admissions_65_plus": 560.0,
     "reablement_91_days": 82.0,
+    "emergency_admissions_65_plus": 3_500.0,
+    "discharge_on_ready_date": 88.0,
+    "discharge_delay_days": 0.5,
+    "discharge_delay_days_excl_zero": 4.2,
 }
 
 
@@ -869,12 +1015,13 @@ def generate(
     if len(set(codes)) != len(codes) or not set(codes) <= known:
         raise ValueError(f"HWB codes must be distinct and in metrics/reference/hwb_codes.csv: {codes}")
     rng = np.random.default_rng(seed)
+    extra = np.random.default_rng([seed, 1])  # the spell fields added later: the others' draws stay as they were
     areas = [_Area(h, pop, band_population(pop)) for h in hwbs for pop in [population_by_age(h)]]
     written: dict[str, list[Path]] = {}
     for period in periods:  # one quarter in memory at a time; areas carry open spells forward
         frames: dict[str, list[pd.DataFrame]] = {e.name: [] for e in BCF_EXTRACTS}
         for area in areas:
-            frames[APC_SPELLS.name].append(_spells_delivery(rng, area, period))
+            frames[APC_SPELLS.name].append(_spells_delivery(rng, extra, area, period))
             frames[REABLEMENT.name].append(_reablement(rng, area, period))
             frames[CARE_HOME_ADMISSIONS.name].append(_care_homes(rng, area, period))
             frames[POPULATION.name].append(_population_frame(area.profile, period))

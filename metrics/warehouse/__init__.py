@@ -440,6 +440,11 @@ def load_reference(con: duckdb.DuckDBPyConnection) -> None:
         "code, description, CAST(usual_residence AS BOOLEAN) AS usual_residence, "
         "CAST(in_denominator AS BOOLEAN) AS in_denominator",
     )
+    csv_table(
+        "ref_patient_classifications",
+        "patient_classifications.csv",
+        "code, description, CAST(regular_attender AS BOOLEAN) AS regular_attender",
+    )
     csv_table("ref_acsc_icd10", "acsc_icd10.csv", "condition, code_prefix, CAST(confirmed AS BOOLEAN) AS confirmed")
     csv_table(
         "ref_esp2013",

@@ -6,6 +6,7 @@ d AS (
     FROM apc_current AS s
     INNER JOIN ref_discharge_destinations AS r ON r.code = s.discharge_destination
     WHERE r.in_denominator
+      AND s.provider_type = $provider_type
       AND s.age_at_admission >= $min_age
       AND s.discharge_date BETWEEN $window_start AND $window_end
     GROUP BY ALL

@@ -11,11 +11,15 @@ pop AS (
     WHERE period = $period AND age >= $min_age
     GROUP BY ALL
 ),
+-- One row per spell, its diagnoses those of the first episode; regular day/night attenders
+-- (patient classification 3, 4) are planned care, not falls admissions.
 obs AS (
     SELECT hwb_code, age_band5(age_at_admission) AS age_band, count(*) AS events
     FROM apc_current AS s
     INNER JOIN ref_admission_methods AS m ON m.code = s.admission_method
+    INNER JOIN ref_patient_classifications AS c ON c.code = s.patient_classification
     WHERE m.is_emergency
+      AND NOT c.regular_attender
       AND s.age_at_admission >= $min_age
       AND s.admission_date BETWEEN $window_start AND $window_end
       AND s.primary_diagnosis[1] IN ('S', 'T') AND s.primary_diagnosis[1:3] <= 'T98'
