@@ -18,6 +18,8 @@ def test_five_bcf_metrics_declared_once_each() -> None:
         "discharge_usual_residence",
         "residential_admissions_65_plus",
         "reablement_91_days",
+        "reablement_91_days_ascof",
+        "care_home_admissions_65_plus",
     ]
     for m in registry.metrics_for("bcf"):
         assert set(m.sources) <= set(EXTRACTS), m.id
