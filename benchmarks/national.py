@@ -210,7 +210,7 @@ def stage_pandas(raw: Path) -> dict[str, Any]:
 
     methods = pd.read_csv(ref / "admission_methods.csv", dtype=str)
     emergency = set(methods[methods.is_emergency.str.lower() == "true"].code)
-    figures: dict[str, list[float]] = {}
+    figures: dict[str, list[float | None]] = {}
     hwbs = sorted(pop.code.unique())
 
     # Avoidable admissions: observed O and expected E from England age-sex rates.
@@ -262,9 +262,23 @@ def stage_pandas(raw: Path) -> dict[str, Any]:
         days=(pd.to_datetime(ready.discharge_date) - pd.to_datetime(ready.discharge_ready_date)).dt.days
     )
 
-    # Residential admissions 65+ (people, year to date) and reablement 65+ (year to date).
-    care65 = care[(care.age.astype(int) >= 65) & care.admission_date.between(fy_start, q_end)]
-    reab65 = reab[(reab.age.astype(int) >= 65) & reab.hospital_discharge_date.between(fy_start, q_end)]
+    # Residential admissions 65+ (people whose first long-term placement on record is in the year to
+    # date, 65+ at it) and reablement 65+ (in-year cohort: discharged since 1 April, 91 days passed).
+    first_ever = care.groupby("person_id")[["first_admission_date", "admission_date"]].min().min(axis=1)
+    care65 = care[
+        (care.first_admission_date == care.admission_date)
+        & (care.admission_date == care.person_id.map(first_ever))
+        & (care.age.astype(int) >= 65)
+        & care.admission_date.between(fy_start, q_end)
+    ]
+    followed = pd.to_datetime(reab.hospital_discharge_date) + pd.Timedelta(days=91) <= pd.Timestamp(q_end)
+    reab65 = reab[(reab.age.astype(int) >= 65) & reab.hospital_discharge_date.between(fy_start, q_end) & followed]
+    cohort_end = pd.Timestamp(target.fy_start, 12, 31)
+    ascof_complete = cohort_end + pd.Timedelta(days=91) <= pd.Timestamp(q_end)
+    discharged = pd.to_datetime(reab.hospital_discharge_date)
+    ascof = reab[
+        (reab.age.astype(int) >= 65) & (discharged >= pd.Timestamp(target.fy_start, 10, 1)) & (discharged <= cohort_end)
+    ]
     for h in hwbs:
         figures[f"avoidable_admissions|{h}"] = [float(obs.get(h, 0)), float(exp.get(h, 0.0))]
         figures[f"falls_65_plus|{h}"] = [float((falls.hwb_code == h).sum()), float(pop65.get(h, 0))]
@@ -282,8 +296,15 @@ def stage_pandas(raw: Path) -> dict[str, Any]:
         r = reab65[reab65.hwb_code == h]
         figures[f"reablement_91_days|{h}"] = [
             float((r.status_91_days == "at_home").sum()),
-            float((r.status_91_days != "unknown").sum()),
+            float(len(r)),
         ]
+        # The 2025-26 core metric: the same rule as residential admissions.
+        figures[f"care_home_admissions_65_plus|{h}"] = figures[f"residential_admissions_65_plus|{h}"]
+        # ASCOF annual reablement cohort (1 Oct-31 Dec): withheld (no counts) until all followed up.
+        a = ascof[ascof.hwb_code == h]
+        figures[f"reablement_91_days_ascof|{h}"] = (
+            [float((a.status_91_days == "at_home").sum()), float(len(a))] if ascof_complete else [None, None]
+        )
     times["metrics"] = time.perf_counter() - t
     return {"times": times, "figures": figures}
 
@@ -301,11 +322,18 @@ def _child(stage: str, raw: Path, workdir: Path) -> dict[str, Any]:
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def _agree(a: dict[str, list[float]], other: dict[str, list[float]]) -> list[str]:
+def _close(x: float | None, y: float | None) -> bool:
+    """Equal counts to 1e-6 relative; None (a withheld figure) only matches None."""
+    if x is None or y is None:
+        return x is None and y is None
+    return abs(x - y) <= 1e-6 * max(1.0, abs(x))
+
+
+def _agree(a: dict[str, list[float | None]], other: dict[str, list[float | None]]) -> list[str]:
     bad = []
     for key, (num, den) in a.items():
         o = other.get(key)
-        if o is None or abs(o[0] - num) > 1e-6 * max(1.0, abs(num)) or abs(o[1] - den) > 1e-6 * max(1.0, abs(den)):
+        if o is None or not (_close(num, o[0]) and _close(den, o[1])):
             bad.append(f"{key}: pipeline {num}/{den}, other {o}")
     return bad
 

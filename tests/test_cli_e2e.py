@@ -27,7 +27,9 @@ SEED = {
     "falls_65_plus": (1236.0, 439.9, "On track to meet target"),
     "discharge_usual_residence": (94, 95.35, "On track to meet target"),
     "residential_admissions_65_plus": (564, 246, "On track to meet target"),
-    "reablement_91_days": (87.4, 84, "Not on track to meet target"),
+    # The seed's 84% mixed in discharges still inside their 91 days; the corrected in-year cohort at
+    # Q2 is Q1's discharges (seed 81/95 = 85.3%) and those of 1 July: not on track against 87.4.
+    "reablement_91_days": (87.4, 85.3, "Not on track to meet target"),
 }
 # Every BCF metric in order: the five of the seed paper and the supporting measures (no seed figure).
 ALL = [m.id for m in metrics_for("bcf")]
@@ -99,7 +101,10 @@ def test_workbook_cells_match_the_computed_results(ws: Workspace) -> None:
         r = results[metric_id]
         assert row[col["Metric"]] == get(metric_id).title
         assert row[col["Planned performance"]] == r["plan"]
-        assert row[col["Actual performance"]] == pytest.approx(r["value"], rel=1e-12)
+        if r["value"] is None:  # withheld (e.g. the ASCOF reablement cohort before it is complete)
+            assert row[col["Actual performance"]] is None
+        else:
+            assert row[col["Actual performance"]] == pytest.approx(r["value"], rel=1e-12)
         status_col = next(i for h, i in col.items() if h and h.startswith("Assessment of progress"))
         assert row[status_col] == r["status"]
 
@@ -124,7 +129,10 @@ def test_tidy_results_equal_the_workbook_and_are_listed(ws: Workspace) -> None:
     status_col = next(i for h, i in col.items() if h and h.startswith("Assessment of progress"))
     for r in tidy:
         row = book[r["metric_title"]]
-        assert float(r["value"]) == pytest.approx(row[col["Actual performance"]], rel=1e-12)
+        if r["value"] == "":
+            assert row[col["Actual performance"]] is None
+        else:
+            assert float(r["value"]) == pytest.approx(row[col["Actual performance"]], rel=1e-12)
         assert (float(r["plan_or_target"]) if r["plan_or_target"] else None) == row[col["Planned performance"]]
         assert r["status"] == row[status_col]
     listed = {Path(o["path"]).name for o in ws.manifest()["outputs"]}
@@ -179,7 +187,7 @@ def test_rejected_extract_fails_the_run_and_names_file_line_column(tmp_path: Pat
     spells = w.raw / PERIOD / "reablement_episodes.csv"
     lines = spells.read_text().splitlines()
     fields = lines[3].split(",")
-    fields[5] = "at home"  # status_91_days on CSV line 4: not one of the allowed codes
+    fields[6] = "at home"  # status_91_days on CSV line 4: not one of the allowed codes
     lines[3] = ",".join(fields)
     spells.write_text("\n".join(lines) + "\n")
     done = w.run()
@@ -245,7 +253,7 @@ def test_html_scorecard_and_workbook_show_the_same_figures(ws: Workspace) -> Non
         strict=True,
     ):
         m = get(metric_id)
-        assert table[metric_id]["value"] == f"{row[actual]:,.{m.decimals}f}"
+        assert table[metric_id]["value"] == ("n/a" if row[actual] is None else f"{row[actual]:,.{m.decimals}f}")
         assert table[metric_id]["status-text"] == row[status]
     # Self-contained: no scripts, and nothing loaded from elsewhere (SVG namespace URIs are only names).
     assert "<script" not in page

@@ -42,7 +42,7 @@ def test_a_wrong_expectation_fails(con: duckdb.DuckDBPyConnection) -> None:
     result = run_case(case, con)
     assert check_case(case, result) == []
     for wrong, what in (
-        (dataclasses.replace(case, numerator=case.numerator + 1), "numerator"),
+        (dataclasses.replace(case, numerator=(case.numerator or 0) + 1), "numerator"),
         (dataclasses.replace(case, value=(case.value or 0) + 2 * case.tolerance), "value"),
         (dataclasses.replace(case, denominator=None), "denominator"),
     ):
@@ -93,7 +93,10 @@ def test_malformed_rows_are_refused(tmp_path: Path, row: str, message: str) -> N
 def test_a_value_of_the_wrong_type_is_refused(tmp_path: Path, con: duckdb.DuckDBPyConnection) -> None:
     path = tmp_path / "bcf" / "cases" / "x.toml"
     path.parent.mkdir(parents=True)
-    row = '{ admission_id = "C1", age = "seventy", admission_date = 2023-07-01, setting = "residential" }'
+    row = (
+        '{ admission_id = "C1", age = "seventy", admission_date = 2023-07-01, setting = "residential", '
+        "first_admission_date = 2023-07-01 }"
+    )
     path.write_text(_CASE.replace("{ROW}", row), encoding="utf-8")
     [case] = load_cases(path)
     with pytest.raises(CaseError, match="seventy"):

@@ -335,8 +335,8 @@ def test_cli_lists_a_years_metrics_with_source_confirmation_and_carried_forward(
     reablement = next(line for line in rows if "`reablement_91_days`" in line)
     cells = [c.strip() for c in reablement.strip("|").split("|")]
     # id, title, unit, confirmation (definition), confirmation (in the set), carried forward, source
-    assert cells[1] == "Still at home 91 days after discharge into reablement"
-    assert cells[3:6] == ["confirmed", "unconfirmed", "no"]
+    assert cells[1] == "Still at home 91 days after discharge into reablement (in-year cohort)"
+    assert cells[3:6] == [registry.get("reablement_91_days").confirmation, "unconfirmed", "no"]
     assert "http" in cells[6]
     latest = max(y.year for y in registry.scorecard("bcf").years)
     later = _cli("metrics", "--year", "2030-31", "--scorecard", "bcf")

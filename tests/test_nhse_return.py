@@ -131,7 +131,7 @@ def test_sheets_headers_and_metric_order(tmp_path: Path) -> None:
         "Emergency admissions due to falls, 65+",
         "Discharge to usual place of residence",
         "Permanent admissions to residential and nursing care, 65+",
-        "Still at home 91 days after discharge into reablement",
+        "Still at home 91 days after discharge into reablement (in-year cohort)",
     ]
     assert ws.cell(FIRST + 5, 1).value is None
 

@@ -19,10 +19,12 @@ def test_bcf_metrics_declared_once_each() -> None:
         "residential_admissions_65_plus",
         "reablement_91_days",
         "avoidable_admissions_ratio",
+        "reablement_91_days_ascof",
         "emergency_admissions_65_plus",
         "discharge_on_ready_date",
         "discharge_delay_days",
         "discharge_delay_days_excl_zero",
+        "care_home_admissions_65_plus",
     ]
     for m in registry.metrics_for("bcf"):
         assert set(m.sources) <= set(EXTRACTS), m.id

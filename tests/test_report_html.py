@@ -73,7 +73,7 @@ def test_page_suppresses_small_counts_and_escapes_text(tmp_path: Path) -> None:
     assert "reason &lt;b&gt;" in page
     reab = page[page.index('data-metric="reablement_91_days"') :]
     assert '<td class="num value">n/a</td>' in reab.split("</tr>")[0]  # value withheld with its count
-    assert "<dd>* at home after 91 days</dd>" in page
+    assert "<dd>* at home after 91 days (in-year cohort)</dd>" in page
 
 
 def test_spc_icons_appear_once_there_are_twelve_quarters() -> None:

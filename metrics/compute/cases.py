@@ -62,7 +62,9 @@ them (``metrics.compute.targets.targets_for``), so a case may also check the sta
   metric's headline window;
 - ``numerator``, ``denominator``: expected, compared to within 1e-9 (``count_tolerance`` to
   state another, e.g. for an expected count of an indirectly standardised rate); write
-  ``denominator = "none"`` for a count, which has no denominator;
+  ``denominator = "none"`` for a count, which has no denominator, and ``numerator = "none"`` (with
+  ``denominator`` and ``value`` ``"none"``) when the metric's SQL withholds the figure (its
+  ``unavailable`` column, e.g. a cohort whose follow-up has not ended);
 - ``value`` and ``tolerance``: the expected value and the absolute tolerance it is compared to
   (``value = "none"`` when no value can be given, e.g. a zero denominator);
 - optional ``parameters``: an inline table overriding some of the metric's declared parameters
@@ -142,7 +144,7 @@ class Case:
     period: Period
     area: str
     view: MetricWindow | None
-    numerator: float
+    numerator: float | None
     denominator: float | None
     value: float | None
     tolerance: float
@@ -247,7 +249,7 @@ def _case(
         period=Period.parse(str(case_period)),
         area=str(case_area),
         view=view,
-        numerator=_float(where, "numerator", entry["numerator"]),
+        numerator=_number(where, "numerator", entry["numerator"]),
         denominator=_number(where, "denominator", entry["denominator"]),
         value=_number(where, "value", entry["value"]),
         tolerance=_positive(where, "tolerance", entry["tolerance"]),

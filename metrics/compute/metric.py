@@ -103,7 +103,12 @@ def compute_metric(
     lacking = incomplete(con, metric, period, hwb_list)
     results = []
     for hwb in hwb_list:
-        if hwb in lacking:
+        # The SQL may say why no figure can be given (e.g. a cohort whose follow-up has not ended):
+        # an ``unavailable`` column, non-null on the area's rows. No counts are shown then.
+        withheld = next((str(r["unavailable"]) for r in by_hwb[hwb] if r.get("unavailable")), "")
+        if withheld:
+            est = stats.Estimate(None, None, None, 0.0, None, metric.method, metric.multiplier, withheld)
+        elif hwb in lacking:
             num = sum(float(r["numerator"]) for r in by_hwb[hwb])
             est = stats.Estimate(None, None, None, num, None, metric.method, metric.multiplier, lacking[hwb])
         else:
@@ -116,7 +121,7 @@ def compute_metric(
                 period=period.label,
                 window_start=start,
                 window_end=end,
-                numerator=est.numerator,
+                numerator=None if withheld else est.numerator,
                 denominator=est.denominator,
                 value=est.value,
                 lower=est.lower,

@@ -94,30 +94,55 @@ APC_SPELLS = Extract(
     view="apc_current",
 )
 
+# A 91-day status is final only once the 91st day after hospital discharge has passed; until then
+# it is delivered as ``pending`` and the discharge is re-delivered, final, in the quarter its 91st
+# day falls in (latest delivery wins on episode_id, as for open hospital spells).
+REABLEMENT_FOLLOW_UP_DAYS = 91
+REABLEMENT_STATUSES = ("at_home", "care_home", "hospital", "died", "unknown", "pending")
+
 REABLEMENT = Extract(
     name="reablement_episodes",
     filename="reablement_episodes.csv",
     description=(
-        "People discharged from hospital into reablement/rehabilitation in the quarter, with their "
-        "status 91 days after the hospital discharge (ASCOF 2B(1) / SALT STS004)."
+        "People discharged from hospital into reablement/rehabilitation (ASCOF 2B(1) / SALT STS004), "
+        "with their status 91 days after the hospital discharge. A delivery holds the discharges in "
+        "the quarter and the earlier discharges whose 91st day falls in it: a discharge whose 91st day "
+        "is after the quarter's end is delivered with status `pending` and no follow_up_date, then "
+        "again, with its final status, in the quarter its 91st day falls in (latest delivery wins, "
+        "keyed on episode_id). Metrics count a discharge only once its 91st day is on or before the "
+        "data cut (the end of the quarter run), whatever its status says; a `pending` or `unknown` "
+        "status after that counts as not at home (ASCOF: status not established)."
     ),
     columns=(
         Column("episode_id", "VARCHAR", "Reablement episode identifier", pattern=PSEUDO_ID),
         PERSON,
         Column("age", "INTEGER", "Age in whole years at hospital discharge", minimum=0, maximum=120),
-        Column("hospital_discharge_date", "DATE", "Date of discharge from hospital", window="period"),
+        Column(
+            "hospital_discharge_date",
+            "DATE",
+            "Date of discharge from hospital (this quarter, or an earlier one for a re-delivered final status)",
+            window="up_to_period_end",
+        ),
         Column("service_start_date", "DATE", "Start of the reablement/rehabilitation service"),
+        Column(
+            "follow_up_date",
+            "DATE",
+            "The 91st day after hospital discharge, which status_91_days describes; empty while it is "
+            "after the quarter's end (status pending)",
+            required=False,
+            window="period",
+        ),
         Column(
             "status_91_days",
             "VARCHAR",
-            "Where the person was 91 days after hospital discharge",
-            codes=("at_home", "care_home", "hospital", "died", "unknown"),
+            "Where the person was 91 days after hospital discharge; pending while that day is after the quarter's end",
+            codes=REABLEMENT_STATUSES,
         ),
         HWB,
     ),
     key=("episode_id",),
     unique=(("episode_id",),),
-    ordered=(("service_start_date", "hospital_discharge_date"),),
+    ordered=(("service_start_date", "hospital_discharge_date"), ("follow_up_date", "hospital_discharge_date")),
     view="reablement_current",
 )
 
@@ -125,8 +150,13 @@ CARE_HOME_ADMISSIONS = Extract(
     name="care_home_admissions",
     filename="care_home_admissions.csv",
     description=(
-        "Council-supported permanent admissions to residential and nursing care homes in the quarter "
-        "(ASCOF 2C, formerly 2A(2)); transfers between homes are not admissions and are excluded upstream."
+        "Council-supported long-term (permanent) placements in residential and nursing care homes "
+        "that started in the quarter (ASCOF 2C, formerly 2A(2)), including moves between homes and "
+        "between residential and nursing care, each with the date of the person's first long-term "
+        "care-home admission on record (any earlier placement, residential or nursing, as in Client "
+        "Level Data's history). Only a placement that is the person's first on record "
+        "(first_admission_date = admission_date) is a new admission; a readmission or a "
+        "residential-nursing transfer carries the earlier date and is not counted."
     ),
     columns=(
         Column("admission_id", "VARCHAR", "Care home admission identifier", pattern=PSEUDO_ID),
@@ -134,10 +164,18 @@ CARE_HOME_ADMISSIONS = Extract(
         Column("age", "INTEGER", "Age in whole years at admission", minimum=0, maximum=120),
         Column("admission_date", "DATE", "Date the permanent placement started", window="period"),
         Column("setting", "VARCHAR", "residential or nursing", codes=("residential", "nursing")),
+        Column(
+            "first_admission_date",
+            "DATE",
+            "Start of the person's first long-term care-home placement on record (residential or "
+            "nursing); equal to admission_date when this placement is the first",
+            window="by_period_end",
+        ),
         HWB,
     ),
     key=("admission_id",),
     unique=(("admission_id",),),
+    ordered=(("admission_date", "first_admission_date"),),
     view="care_home_current",
 )
 

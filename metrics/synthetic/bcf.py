@@ -6,19 +6,23 @@ year-to-date DSR, destinations from the percentage (of acute discharges), the sh
 discharged on their Discharge Ready Date from its percentage, people admitted to care
 homes and reablement outcomes from counts. Every other field (dates, ages within a band,
 methods, diagnoses, length of stay, identifiers) is drawn from one
-``np.random.default_rng(seed)`` per :func:`generate` call, and the spell fields added
+``np.random.default_rng(seed)`` per :func:`generate` call, the spell fields added
 later (provider type, patient classification, Discharge Ready Date, the regular
-attenders' falls) from a second one seeded ``[seed, 1]``, so a seed always gives the
-same bytes. Plenty of non-qualifying records (electives, transfers, other diagnoses,
-injuries that are not falls, falls under 65, falls of regular day and night attenders,
-non-acute providers, spells without a DRD, other destinations including 79, 98 and 99,
-under-65s and unknown statuses) are mixed in so every metric filter matters.
+attenders' falls) from a second stream seeded ``[seed, 1]`` and social care from a third,
+``[seed, 2]``, so a seed always gives the same bytes. Plenty of non-qualifying records
+(electives, transfers, other diagnoses, injuries that are not falls, falls under 65, falls
+of regular day and night attenders, non-acute providers, spells without a DRD, other
+destinations including 79, 98 and 99, under-65s, unknown statuses, care-home readmissions
+and residential-nursing transfers, reablement discharges still inside their 91 days) are
+mixed in so every metric filter matters.
 
 Spells follow the extract semantics: a delivery holds the spells open at any time in
 its quarter. A spell still in hospital at the quarter's end is delivered without a
 discharge date or destination, then again in the next quarter with its discharge
 (same ``spell_id``). The first quarter generated also carries spells admitted before
-it (a few long stays admitted years earlier).
+it (a few long stays admitted years earlier). Reablement discharges likewise: status
+``pending`` until their 91st day, then re-delivered with the final status in the quarter
+that day falls in; the first quarter carries the previous quarter's late discharges.
 
 Everything is vectorised over records (the only Python loops are over HWBs, quarters
 and small strata), so a national run of millions of spells per quarter is practical.
@@ -29,7 +33,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -41,6 +45,7 @@ import pyarrow.csv as pa_csv
 from numpy.typing import NDArray
 
 from metrics.contracts import APC_SPELLS, BCF_EXTRACTS, CARE_HOME_ADMISSIONS, PLANS, POPULATION, REABLEMENT, Extract
+from metrics.contracts.bcf import REABLEMENT_FOLLOW_UP_DAYS
 from metrics.core.paths import REFERENCE
 from metrics.core.periods import Period
 
@@ -186,9 +191,9 @@ class QuarterTargets:
     falls_dsr: float | None = None  # falls 65+, DSR per 100,000 for the quarter alone (year to date adds up)
     discharge_pct: float | None = None  # % of counted discharges in the quarter to usual residence
     on_drd_pct: float | None = None  # % of acute adult discharges with a DRD that left on it
-    residential_people: int | None = None  # new people 65+ permanently admitted to care in the quarter
-    reablement_people: int | None = None  # people 65+ discharged into reablement, known 91-day status
-    reablement_at_home: int | None = None  # ... of whom at home after 91 days
+    residential_people: int | None = None  # people 65+ whose first long-term care-home admission is in the quarter
+    reablement_people: int | None = None  # people 65+ discharged into reablement in the quarter (any status)
+    reablement_at_home: int | None = None  # ... of whom at home after 91 days (delivered once 91 days pass)
 
 
 @dataclass(frozen=True)
@@ -274,7 +279,8 @@ def demo_profiles() -> list[HwbProfile]:
         ("residential_admissions_65_plus", "YE"): 564.0,
         ("reablement_91_days", "YE"): 87.4,
     }
-    return [
+    plans |= DEMO_SOCIAL_CARE_PLANS
+    profiles = [
         HwbProfile(
             code="E06000061",
             name="North Northamptonshire",
@@ -297,12 +303,37 @@ def demo_profiles() -> list[HwbProfile]:
                     discharge_pct=95.35,
                     residential_people=112,
                     reablement_people=199,
-                    reablement_at_home=166,
+                    reablement_at_home=147,  # the seed's Q2: 147/199; followed up in Q3
                 ),
             },
             plans=plans,
         )
     ]
+    return [replace(p, by_period=_overlay(p.by_period, DEMO_SOCIAL_CARE)) for p in profiles]
+
+
+# Social care in the demo's 2025-26 quarters (laid over the hospital figures of the same quarters):
+# people 65+ admitted long-term to care homes for the first time (2025-26 Q1 92, Q2 104; year to date
+# 118 and 252 per 100,000 aged 65+ against plans of 125 and 250) and discharges into reablement.
+DEMO_SOCIAL_CARE: dict[str, QuarterTargets] = {
+    "2025-26-Q1": QuarterTargets(residential_people=92, reablement_people=190, reablement_at_home=160),
+    "2025-26-Q2": QuarterTargets(residential_people=104, reablement_people=201, reablement_at_home=168),
+}
+# The 2025-26 core metric's plans: the cumulative year-to-date rate per 100,000 65+ at each quarter's
+# end; the ASCOF annual reablement cohort is planned as the in-year one (the seed's 87.4%).
+DEMO_SOCIAL_CARE_PLANS: dict[tuple[str, str], float] = {
+    **{("care_home_admissions_65_plus", f"Q{q}"): 125.0 * q for q in range(1, 5)},
+    ("reablement_91_days_ascof", "YE"): 87.4,
+}
+
+
+def _overlay(base: Mapping[str, QuarterTargets], extra: Mapping[str, QuarterTargets]) -> dict[str, QuarterTargets]:
+    """``base`` with ``extra``'s non-None fields laid over it, quarter by quarter."""
+    out = dict(base)
+    for label, t in extra.items():
+        given = {f.name: getattr(t, f.name) for f in fields(t) if getattr(t, f.name) is not None}
+        out[label] = replace(out.get(label, QuarterTargets()), **given)
+    return out
 
 
 # 2025-26 plans for the BCF 2025-26 core metrics (illustrative, not North Northamptonshire's plan).
@@ -533,6 +564,8 @@ class _Area:
     care_people: pd.DataFrame | None = None  # 65+ people admitted to care so far in the financial year
     reable_fy: int | None = None
     reable_counter: int = 0
+    reable_pending: pd.DataFrame | None = None  # discharges delivered before their 91st day
+    reable_last: Period | None = None
 
     @property
     def persons(self) -> IntArray:
@@ -846,79 +879,155 @@ def _spells_delivery(rng: np.random.Generator, extra: np.random.Generator, area:
 
 # ---------------------------------------------------------------- social care
 
+FOLLOW_UP_DAYS = REABLEMENT_FOLLOW_UP_DAYS
+_NOT_HOME = ("care_home", "hospital", "died")
+_NOT_HOME_P = np.array([0.3, 0.35, 0.35])
+
 
 def _care_homes(rng: np.random.Generator, area: _Area, period: Period) -> pd.DataFrame:
-    """Permanent admissions: exactly the target of new people 65+, a few repeat admissions, some under 65."""
+    """Long-term placements starting in the quarter: exactly the target of people 65+ admitted for the
+    first time on record, and, not counted, under-65s (one aged 64), readmissions and
+    residential-to-nursing transfers of people admitted earlier in the year or in the quarter, and
+    second-ever admissions of people with a placement years before."""
     p, t = area.profile, _targets(area.profile, period)
     if area.care_fy != period.fy_start:
         area.care_fy, area.care_counter, area.care_people = period.fy_start, 0, None
     people = t.residential_people
     young = round(people * 0.08 + rng.random())
-    n = people + young
-    ages = np.concatenate([_ages(rng, area.persons * _CARE_RATE, people), rng.integers(18, 65, young)]).astype(np.int64)
+    returning = round(people * 0.12 + rng.random())  # first admitted long-term 1-6 years ago
+    n = people + young + 1 + returning
+    ages = np.concatenate(
+        [
+            _ages(rng, area.persons * _CARE_RATE, people),
+            rng.integers(18, 64, young),
+            [64],
+            _ages(rng, area.persons * _CARE_RATE, returning),
+        ]
+    ).astype(np.int64)
     values = (3 << 38) | (((period.fy_start - 1900) & 0xFF) << 30) | (area.care_counter + np.arange(n))
     area.care_counter += n
-    frame = pd.DataFrame({"person_id": _pseudonyms(p.code, values), "age": ages})
-    # Readmissions of people already admitted this year (counted once): one from earlier in the
-    # year when there is one, and one within the quarter when it has several people.
-    earlier = area.care_people
-    repeats = [frame.iloc[rng.permutation(people)[:1]]] if people >= 5 else []
-    if earlier is not None and len(earlier):
-        repeats.append(earlier.iloc[rng.permutation(len(earlier))[:2]])
+    days = _days_in(rng, period, n)
+    first = days.copy()
+    first[people + young + 1 :] -= rng.integers(365, 6 * 365, returning)
+    setting = _choice(rng, ("residential", "nursing"), n, np.array([0.55, 0.45]))
+    frame = pd.DataFrame(
+        {"person_id": _pseudonyms(p.code, values), "age": ages, "day": days, "first": first, "setting": setting}
+    )
     new_65 = frame.iloc[:people]
+    # Not new: residential -> nursing moves of people first admitted in this quarter (when it has
+    # several) and readmissions or moves of people first admitted earlier in the financial year.
+    repeats = []
+    if people >= 5:
+        moved = new_65[new_65["setting"] == "residential"].iloc[:2].copy()
+        end = _day(period.end)
+        moved["day"] = moved["day"].to_numpy() + rng.integers(0, np.maximum(end - moved["day"].to_numpy(), 0) + 1)
+        moved["setting"] = "nursing"
+        repeats.append(moved)
+    earlier = area.care_people
+    if earlier is not None and len(earlier):
+        again = earlier.iloc[rng.permutation(len(earlier))[:3]].copy()
+        again["day"] = _days_in(rng, period, len(again))
+        again["setting"] = np.where(again["setting"] == "residential", "nursing", "residential")
+        repeats.append(again)
     area.care_people = new_65 if earlier is None else pd.concat([earlier, new_65], ignore_index=True)
     frame = pd.concat([frame, *repeats], ignore_index=True)
     m = len(frame)
-    frame["admission_date"] = _date_strings(_days_in(rng, period, m))
-    frame["setting"] = _choice(rng, ("residential", "nursing"), m, np.array([0.55, 0.45]))
-    frame["hwb_code"] = p.code
-    frame = frame.sort_values("admission_date", kind="stable").reset_index(drop=True)
-    frame.insert(0, "admission_id", _seq_ids(f"C-{p.code}-{period.fy_start}Q{period.quarter}-", m, 5))
-    return frame
+    out = pd.DataFrame(
+        {
+            "person_id": frame["person_id"],
+            "age": frame["age"],
+            "admission_date": _date_strings(frame["day"].to_numpy()),
+            "setting": frame["setting"],
+            "first_admission_date": _date_strings(frame["first"].to_numpy()),
+            "hwb_code": p.code,
+        }
+    )
+    out = out.sort_values("admission_date", kind="stable").reset_index(drop=True)
+    out.insert(0, "admission_id", _seq_ids(f"C-{p.code}-{period.fy_start}Q{period.quarter}-", m, 5))
+    return out
 
 
-def _reablement(rng: np.random.Generator, area: _Area, period: Period) -> pd.DataFrame:
-    """Discharges into reablement: the target 65+ with known status, plus unknowns and under-65s."""
-    p, t = area.profile, _targets(area.profile, period)
-    if area.reable_fy != period.fy_start:
-        area.reable_fy, area.reable_counter = period.fy_start, 0
-    people, at_home = t.reablement_people, t.reablement_at_home
-    unknown = round(people * 0.03 + rng.random())
+def _reablement_discharges(
+    rng: np.random.Generator, area: _Area, period: Period, first_day: int, last_day: int, share: float, prefix: str
+) -> pd.DataFrame:
+    """Discharges into reablement on days ``first_day..last_day`` of ``period``'s targets (``share`` of
+    the quarter's): the target people 65+ (every one in the cohort; at home exactly the target, the
+    rest in a care home, in hospital, dead or of unknown status) and under-65s. Final statuses are
+    drawn now and delivered once the 91st day has passed."""
+    t = _targets(area.profile, period)
+    people = round(t.reablement_people * share)
+    at_home = round(t.reablement_at_home * share)
+    unknown = min(people - at_home, round(people * 0.04 + rng.random()))
     young = round(people * 0.06 + rng.random())
     status = np.concatenate(
         [
             np.full(at_home, "at_home"),
-            _choice(rng, ("care_home", "hospital", "died"), people - at_home, np.array([0.3, 0.35, 0.35])),
+            _choice(rng, _NOT_HOME, people - at_home - unknown, _NOT_HOME_P),
             np.full(unknown, "unknown"),
             _choice(rng, ("at_home", "hospital", "died", "unknown"), young, np.array([0.8, 0.1, 0.05, 0.05])),
         ]
     ).astype(object)
     n = len(status)
-    ages = np.concatenate(
-        [_ages(rng, area.persons * _REABLE_RATE, people + unknown), rng.integers(40, 65, young)]
-    ).astype(np.int64)
+    ages = np.concatenate([_ages(rng, area.persons * _REABLE_RATE, people), rng.integers(40, 65, young)])
     values = (1 << 38) | (((period.fy_start - 1900) & 0xFF) << 30) | (area.reable_counter + np.arange(n))
     area.reable_counter += n
-    discharge = _days_in(rng, period, n)
+    order = rng.permutation(n)
     frame = pd.DataFrame(
         {
-            "person_id": _pseudonyms(p.code, values),
-            "age": ages,
-            "hospital_discharge_date": _date_strings(discharge),
-            "service_start_date": _date_strings(discharge + np.minimum(rng.geometric(0.6, n) - 1, 7)),
-            "status_91_days": status,
+            "person_id": _pseudonyms(area.profile.code, values),
+            "age": ages.astype(np.int64),
+            "dis": first_day + rng.integers(0, last_day - first_day + 1, n),
+            "final": status,
+        }
+    ).iloc[order]
+    frame = frame.sort_values("dis", kind="stable").reset_index(drop=True)
+    frame["start"] = frame["dis"].to_numpy() + np.minimum(rng.geometric(0.6, n) - 1, 7)
+    frame.insert(0, "episode_id", _seq_ids(prefix, n, 5))
+    return frame
+
+
+def _reablement(rng: np.random.Generator, area: _Area, period: Period) -> pd.DataFrame:
+    """The reablement delivery at the end of ``period``: its discharges (status ``pending`` until their
+    91st day has passed) and the earlier discharges whose 91st day falls in it, now with their final
+    status. A quarter following a generated one re-delivers the latter; the first generated quarter
+    makes them from the previous quarter's targets."""
+    p = area.profile
+    if area.reable_fy != period.fy_start:
+        area.reable_fy, area.reable_counter = period.fy_start, 0
+    start, end = _day(period.start), _day(period.end)
+    tag = f"R-{p.code}-{period.fy_start}Q{period.quarter}-"
+    new = _reablement_discharges(rng, area, period, start, end, 1.0, tag)
+    consecutive = area.reable_last is not None and area.reable_last.next() == period
+    if consecutive and area.reable_pending is not None:
+        earlier = area.reable_pending
+    else:  # discharged before the quarter, 91st day inside it
+        before = period.previous()
+        lo, hi = start - FOLLOW_UP_DAYS, min(end - FOLLOW_UP_DAYS, start - 1)
+        share = (hi - lo + 1) / ((before.end - before.start).days + 1)
+        earlier = _reablement_discharges(rng, area, before, lo, hi, share, tag + "X")
+    frame = pd.concat([earlier, new], ignore_index=True)
+    follow = frame["dis"].to_numpy() + FOLLOW_UP_DAYS
+    done = follow <= end
+    area.reable_pending = frame.loc[~done].reset_index(drop=True)
+    area.reable_last = period
+    return pd.DataFrame(
+        {
+            "episode_id": frame["episode_id"],
+            "person_id": frame["person_id"],
+            "age": frame["age"],
+            "hospital_discharge_date": _date_strings(frame["dis"].to_numpy()),
+            "service_start_date": _date_strings(frame["start"].to_numpy()),
+            "follow_up_date": np.where(done, _date_strings(follow), ""),
+            "status_91_days": np.where(done, frame["final"], "pending"),
             "hwb_code": p.code,
         }
     )
-    frame = frame.iloc[rng.permutation(n)].sort_values("hospital_discharge_date", kind="stable")
-    frame.insert(0, "episode_id", _seq_ids(f"R-{p.code}-{period.fy_start}Q{period.quarter}-", n, 5))
-    return frame.reset_index(drop=True)
 
 
 # ---------------------------------------------------------------- plans
 
 PlanValues = Mapping[str, float] | Mapping[tuple[str, str], float] | Mapping[str | tuple[str, str], float]
-DEFAULT_PLANS: dict[str, float] = {
+DEFAULT_PLANS: dict[str | tuple[str, str], float] = {
     "avoidable_admissions": 240.0,
     "discharge_usual_residence": 92.0,
     "falls_65_plus": 2000.0,
@@ -928,6 +1037,9 @@ DEFAULT_PLANS: dict[str, float] = {
     "discharge_on_ready_date": 88.0,
     "discharge_delay_days": 0.5,
     "discharge_delay_days_excl_zero": 4.2,
+    "reablement_91_days_ascof": 82.0,
+    # Quarterly plans of a cumulative rate: the year-to-date rate planned for each quarter's end.
+    **{("care_home_admissions_65_plus", f"Q{q}"): 140.0 * q for q in range(1, 5)},
 }
 
 
@@ -949,7 +1061,7 @@ def _plan_rows(values: PlanValues, bases: Mapping[str, str]) -> dict[tuple[str, 
 
 def _plans(p: HwbProfile, period: Period, plans: Mapping[str, PlanValues] | None) -> pd.DataFrame:
     bases = metric_plan_bases()
-    rows = _plan_rows({m: v for m, v in DEFAULT_PLANS.items() if m in bases}, bases)
+    rows = _plan_rows({k: v for k, v in DEFAULT_PLANS.items() if (k if isinstance(k, str) else k[0]) in bases}, bases)
     for layer in (p.plans, (plans or {}).get("*", {}), (plans or {}).get(p.code, {})):
         rows |= _plan_rows(layer, bases)
     order = {m: i for i, m in enumerate(sorted(bases))}
@@ -1016,14 +1128,16 @@ def generate(
         raise ValueError(f"HWB codes must be distinct and in metrics/reference/hwb_codes.csv: {codes}")
     rng = np.random.default_rng(seed)
     extra = np.random.default_rng([seed, 1])  # the spell fields added later: the others' draws stay as they were
+    # Social care draws from its own stream, so its records never shift the hospital spells.
+    care_rng = np.random.default_rng([seed, 2])
     areas = [_Area(h, pop, band_population(pop)) for h in hwbs for pop in [population_by_age(h)]]
     written: dict[str, list[Path]] = {}
     for period in periods:  # one quarter in memory at a time; areas carry open spells forward
         frames: dict[str, list[pd.DataFrame]] = {e.name: [] for e in BCF_EXTRACTS}
         for area in areas:
             frames[APC_SPELLS.name].append(_spells_delivery(rng, extra, area, period))
-            frames[REABLEMENT.name].append(_reablement(rng, area, period))
-            frames[CARE_HOME_ADMISSIONS.name].append(_care_homes(rng, area, period))
+            frames[REABLEMENT.name].append(_reablement(care_rng, area, period))
+            frames[CARE_HOME_ADMISSIONS.name].append(_care_homes(care_rng, area, period))
             frames[POPULATION.name].append(_population_frame(area.profile, period))
             frames[PLANS.name].append(_plans(area.profile, period, plans))
         for extract in BCF_EXTRACTS:

@@ -1,8 +1,24 @@
+-- New long-term admissions to residential and nursing care homes of people aged 65+ (ASCOF 2C; the
+-- Client Level Data rule): a person is counted when their first long-term care-home placement on
+-- record started in the window and they were 65 or over at it. A readmission, or a move between
+-- residential and nursing care, carries an earlier first_admission_date and is not counted; so is a
+-- first admission at 64 followed by another at 65. Read by residential_admissions_65_plus (2023-25)
+-- and care_home_admissions_65_plus (2025-26 BCF core metric), which differ only in their declaration.
 WITH hwbs AS (SELECT unnest($hwbs) AS hwb_code),
-adm AS (
-    SELECT hwb_code, count(DISTINCT person_id) AS numerator
+history AS (
+    -- The earliest placement on record per person, over every delivery kept in the view.
+    SELECT person_id, least(min(first_admission_date), min(admission_date)) AS first_ever
     FROM care_home_current
-    WHERE age >= $min_age AND admission_date BETWEEN $window_start AND $window_end
+    GROUP BY person_id
+),
+adm AS (
+    SELECT c.hwb_code, count(DISTINCT c.person_id) AS numerator
+    FROM care_home_current AS c INNER JOIN history AS p USING (person_id)
+    WHERE
+        c.first_admission_date = c.admission_date
+        AND c.admission_date = p.first_ever
+        AND c.age >= $min_age
+        AND c.admission_date BETWEEN $window_start AND $window_end
     GROUP BY ALL
 ),
 pop AS (
