@@ -37,7 +37,8 @@ metric set (``[years]`` in scorecard.toml), ``financial_year`` is the period's y
 
 Escaping is on for everything: every value printed is HTML-escaped (as ``html.escape`` does,
 quotes included, so attribute values are safe too) unless it is ``markupsafe.Markup``. The only
-Markup passed in is what this code makes itself: the inlined chart SVG files and the SPC icons.
+Markup passed in is what this code makes itself: the inlined chart SVG files (trend and SPC) and
+the SPC icons.
 Status icons and trend arrows are plain Unicode characters.
 """
 
@@ -202,6 +203,8 @@ class MetricView:
     role_text: str = ""
     # Why no England benchmark is shown beside a figure defined differently ("" when it is shown or absent).
     england_note: str = ""
+    # The XmR chart beside the trend chart (``charts.spc_chart``); None when not drawn.
+    spc_chart: Markup | None = None
 
 
 def _escape(value: Any) -> Markup:
@@ -256,6 +259,7 @@ def render_scorecard(
     card: Scorecard | None = None,
     *,
     templates_dir: Path | str | None = None,
+    spc_charts: Mapping[str, Path] | None = None,
 ) -> str:
     """The page's HTML. ``results`` are this area's rows for ``period``; ``history`` all its rows.
     ``card`` None is the BCF scorecard (plans); a Red/Amber/Green card says target and shows
@@ -300,6 +304,7 @@ def render_scorecard(
                 status_reason=p["status_reason"] or "",
                 trend=t,
                 chart=_svg(charts.get(m.id)),
+                spc_chart=_svg((spc_charts or {}).get(m.id)),
                 definition=m.definition,
                 reference=m.reference,
                 unit=m.unit,
