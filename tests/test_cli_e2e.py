@@ -65,7 +65,8 @@ def test_a_successful_run_ends_without_shutdown_noise(ws: Workspace) -> None:
 def test_outputs_exist_and_are_listed_with_hashes(ws: Workspace) -> None:
     out = ws.reports / PERIOD
     charts = sorted(p.name for p in (out / "charts").iterdir())
-    assert charts == sorted(f"{HWB}_{m}.{ext}" for m in SEED for ext in ("png", "svg"))
+    # The trend chart and, beside it, the SPC chart of each metric.
+    assert charts == sorted(f"{HWB}_{m}{kind}.{ext}" for m in SEED for kind in ("", "_spc") for ext in ("png", "svg"))
     assert (ws.warehouse.parent / "data_docs" / PERIOD / "index.html").exists()  # restricted, not published
     listed = {Path(o["path"]).name: o["sha256"] for o in ws.manifest()["outputs"]}
     assert f"bcf_return_{HWB}_{PERIOD}.xlsx" in listed and len(listed[f"bcf_return_{HWB}_{PERIOD}.xlsx"]) == 64
@@ -267,7 +268,11 @@ def test_html_scorecard_renders_in_chromium_and_prints_to_pdf(ws: Workspace, tmp
             page.goto(page_path.resolve().as_uri())
             page.screenshot(path=str(tmp_path / "scorecard.png"), full_page=True)
             assert page.locator("#headline tbody tr").count() == 5
-            assert page.locator("section.metric svg").count() == 5
+            assert page.locator("section.metric .charts > svg").count() == 5  # trend charts
+            spc = page.locator("section.metric figure.spc-chart svg")
+            assert spc.count() == 5
+            boxes = [spc.nth(i).bounding_box() for i in range(5)]
+            assert all(b is not None and b["width"] > 300 for b in boxes), boxes  # drawn, not collapsed
             page.pdf(path=str(tmp_path / "scorecard.pdf"), format="A4", landscape=True, print_background=True)
         finally:
             browser.close()
