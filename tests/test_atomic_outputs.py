@@ -39,6 +39,7 @@ WRITERS: dict[str, Callable[[Path], list[Path]]] = {
         )
     ],
     "chart": lambda d: charts.trend_chart(registry.get("avoidable_admissions"), HWB, NAME, _history(), d),
+    "spc_chart": lambda d: charts.spc_chart(registry.get("avoidable_admissions"), HWB, NAME, _history(), d),
 }
 
 
@@ -151,6 +152,7 @@ BUGS: dict[str, tuple[str, Any, str]] = {
     "nhse_return": ("_write_metrics", nhse_return, "after the cover sheet"),
     "scorecard_workbook": ("_notes_sheet", scorecard_workbook, "after three sheets"),
     "chart": ("_footnote", charts, "after the axes are drawn"),
+    "spc_chart": ("_spc_icons", charts, "after the limits are drawn"),
 }
 
 

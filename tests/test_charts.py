@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 
 import matplotlib.image as mpimg
@@ -15,7 +17,8 @@ from metrics.compute.status import NO_DATA, NOT_ON_TRACK, ON_TRACK
 from metrics.core import registry
 from metrics.core.periods import Period
 from metrics.core.results import MetricResult
-from metrics.publish.charts import trend_chart
+from metrics.publish.charts import SPC_COLOURS, spc_chart, trend_chart
+from metrics.publish.html import render_scorecard
 
 HWB, NAME = "E06000061", "North Northamptonshire"
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -190,3 +193,122 @@ def test_rejects_other_hwb_and_unsafe_codes(tmp_path: Path) -> None:
         trend_chart(metric, HWB, NAME, [other], tmp_path)
     with pytest.raises(ValueError):
         trend_chart(metric, "../x", NAME, [], tmp_path)
+
+
+def _quarters(start: str, n: int) -> list[Period]:
+    out = [Period.parse(start)]
+    while len(out) < n:
+        out.append(out[-1].next())
+    return out
+
+
+# Falls (cumulative, year to date): in-period quarterly rates 500, 520 x 6, then 500, 900 (14 points).
+# Mean = (7 x 500 + 6 x 520 + 900) / 14 = 7520 / 14 = 537.142857; 12 moving ranges of 20 and one of
+# 400 -> mean MR = 640 / 13 = 49.230769; limits 537.142857 -/+ 2.66 x 49.230769 = 406.19 .. 668.10.
+# 900 is above the upper limit and lower is better: concern (high). The running year-to-date
+# figures are beside them as the headline rows, and must not be what is charted.
+FALLS_Q = [500.0, 520.0] * 6 + [500.0, 900.0]
+
+
+def _falls_history() -> list[MetricResult]:
+    m = "falls_65_plus"
+    periods = _quarters("2022-23-Q1", 14)
+    quarter = [
+        replace(_result(m, p.label, v, plan=None), view="quarter") for p, v in zip(periods, FALLS_Q, strict=True)
+    ]
+    ytd, running = [], 0.0
+    for p, v in zip(periods, FALLS_Q, strict=True):
+        running = v if p.quarter == 1 else running + v
+        ytd.append(_result(m, p.label, running, plan=2100.0, projection=running * 4 / p.quarter))
+    return quarter + ytd
+
+
+def _ytick_labels(path: Path) -> list[str]:
+    root = ET.parse(path).getroot()
+    return [
+        "".join(t.itertext()).strip()
+        for g in root.iter(f"{SVG_NS}g")
+        if re.fullmatch(r"ytick_\d+", g.get("id", ""))
+        for t in g.iter(f"{SVG_NS}text")
+    ]
+
+
+def _fills(path: Path) -> set[str]:
+    return {c.lower() for c in re.findall(r"fill:\s*(#[0-9a-fA-F]{6})", path.read_text(encoding="utf-8"))}
+
+
+def test_spc_chart_draws_in_period_quarters_with_limits_and_icons(tmp_path: Path) -> None:
+    metric = registry.get("falls_65_plus")
+    png, svg = spc_chart(metric, HWB, NAME, _falls_history(), tmp_path)
+    assert png.name == f"{HWB}_falls_65_plus_spc.png" and svg.name == f"{HWB}_falls_65_plus_spc.svg"
+    _assert_not_blank(png)
+    text = _svg_text(svg)
+    assert f"SPC (XmR) - {metric.title} - {NAME}" in text
+    assert "Mean 537.1; process limits 406.2 to 668.1." in text  # the in-period values, by hand above
+    assert "In-period quarterly values" in text and "year-to-date total" in text
+    assert "Process limits" in text and "2-sigma band" in text and "Mean" in text
+    assert "Units:" in text and "Source:" in text and "PHOF C29" in text
+    assert "(in-period quarter)" in text  # the axis does not call quarterly values year to date
+    assert _ytick_labels(svg)[0] == "0"  # the axis starts at zero
+    fills = _fills(svg)
+    assert SPC_COLOURS["special_cause_concern"] in fills  # 900, above the upper limit
+    content = svg.read_text(encoding="utf-8")
+    assert 'id="spc-variation-icon"' in content and ">H<" in content.replace("\n", "")
+    assert 'id="spc-assurance-icon"' not in content  # no plan for in-period quarters
+
+
+def test_spc_chart_with_few_points_draws_trial_limits_floored_at_zero(tmp_path: Path) -> None:
+    metric = registry.get("avoidable_admissions")  # an ISR: limits floored at 0
+    # 5 quarters 10, 50, 10, 50, 10: mean 26, mean MR 40; raw lower 26 - 106.4 = -80.4 -> 0.
+    history = [
+        _result(metric.id, p.label, v)
+        for p, v in zip(_quarters("2024-25-Q1", 5), [10.0, 50.0] * 2 + [10.0], strict=True)
+    ]
+    _, svg = spc_chart(metric, HWB, NAME, history, tmp_path)
+    text = _svg_text(svg)
+    assert "Trial limits: 5 of 12 points" in text and "Mean (trial)" in text
+    assert "process limits 0.0 to 132.4 (unbounded -80.4 to 132.4" in text
+    assert 'id="spc-variation-icon"' not in svg.read_text(encoding="utf-8")  # no icons on trial limits
+    assert _ytick_labels(svg)[0] == "0"
+
+
+def test_spc_chart_says_when_there_are_too_few_points_or_only_cumulative_values(tmp_path: Path) -> None:
+    one = [_result("avoidable_admissions", "2024-25-Q1", 240.0)]
+    _, svg = spc_chart(registry.get("avoidable_admissions"), HWB, NAME, one, tmp_path)
+    assert "too few points for SPC limits (1 of 12)" in _svg_text(svg)
+    headline_only = [r for r in _falls_history() if not r.view]  # running totals only
+    _, svg = spc_chart(registry.get("falls_65_plus"), HWB, NAME, headline_only, tmp_path)
+    text = " ".join(_svg_text(svg).split())
+    assert "SPC needs in-period values" in text
+    assert "Mean" not in text  # nothing computed on the year-to-date figures
+
+
+def test_spc_chart_leaves_out_suppressed_quarters(tmp_path: Path) -> None:
+    metric = registry.get("residential_admissions_65_plus")
+    periods = _quarters("2024-25-Q1", 4)
+    history = [
+        replace(_result(metric.id, p.label, v, plan=None, numerator=n), view="quarter")
+        for p, v, n in zip(periods, [140.0, 6.2, 150.0, 145.0], [120.0, 3.0, 130.0, 125.0], strict=True)
+    ]
+    _, svg = spc_chart(metric, HWB, NAME, history, tmp_path)
+    text = _svg_text(svg)
+    assert "Left out (suppressed or not available): 2024-25 Q2." in text
+    assert "2024-25 Q2\n" not in text + "\n"  # not an x-axis point
+    # Mean of the three published values: (140 + 150 + 145) / 3 = 145.0; the suppressed 6.2 is not in it.
+    assert "Mean 145.0;" in text and "6.2" not in text
+
+
+def test_page_embeds_the_spc_chart_beside_the_trend_chart(tmp_path: Path) -> None:
+    metric = registry.get("falls_65_plus")
+    history = _falls_history()
+    trend = trend_chart(metric, HWB, NAME, [r for r in history if not r.view], tmp_path)[1]
+    spc = spc_chart(metric, HWB, NAME, history, tmp_path)[1]
+    current = [r for r in history if not r.view and r.period == "2025-26-Q2"]
+    page = render_scorecard(
+        [metric], current, history, HWB, NAME, Period.parse("2025-26-Q2"), {metric.id: trend}, {}, {}, "now", 5,
+        spc_charts={metric.id: spc},
+    )  # fmt: skip
+    section = page[page.index(f'id="{metric.id}"') :]
+    charts = section[section.index('<div class="charts">') : section.index("<dl>")]
+    assert charts.count("<svg") >= 2 and '<figure class="spc-chart">' in charts
+    assert "SPC (XmR)" in charts and "Mean 537.1" in charts

@@ -49,7 +49,7 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
 def test_run_reports_all_five_metrics_near_the_seed_figures(ws: Workspace) -> None:
     m = ws.manifest()
     assert m["status"] == "completed" and m["hwbs"] == [HWB]
-    q2 = {r["metric_id"]: r for r in m["results"] if r["period"] == PERIOD and r["hwb_code"] == HWB}
+    q2 = {r["metric_id"]: r for r in m["results"] if r["period"] == PERIOD and r["hwb_code"] == HWB and not r["view"]}
     assert set(q2) == set(ALL) >= set(SEED)
     for metric_id, (plan, reported, status) in SEED.items():
         r = q2[metric_id]
@@ -72,7 +72,8 @@ def test_a_successful_run_ends_without_shutdown_noise(ws: Workspace) -> None:
 def test_outputs_exist_and_are_listed_with_hashes(ws: Workspace) -> None:
     out = ws.reports / PERIOD
     charts = sorted(p.name for p in (out / "charts").iterdir())
-    assert charts == sorted(f"{HWB}_{m}.{ext}" for m in ALL for ext in ("png", "svg"))
+    # The trend chart and, beside it, the SPC chart of each metric.
+    assert charts == sorted(f"{HWB}_{m}{kind}.{ext}" for m in ALL for kind in ("", "_spc") for ext in ("png", "svg"))
     assert (ws.warehouse.parent / "data_docs" / PERIOD / "index.html").exists()  # restricted, not published
     listed = {Path(o["path"]).name: o["sha256"] for o in ws.manifest()["outputs"]}
     assert f"bcf_return_{HWB}_{PERIOD}.xlsx" in listed and len(listed[f"bcf_return_{HWB}_{PERIOD}.xlsx"]) == 64
@@ -90,7 +91,7 @@ def test_workbook_cells_match_the_computed_results(ws: Workspace) -> None:
     sheet = wb["Metrics"]
     headers = [c.value for c in sheet[HEADER_ROW + 1]]
     col = {h: i for i, h in enumerate(headers)}
-    results = {r["metric_id"]: r for r in ws.manifest()["results"] if r["period"] == PERIOD}
+    results = {r["metric_id"]: r for r in ws.manifest()["results"] if r["period"] == PERIOD and not r["view"]}
     # One row per metric, a blank row, then the reference data caveats (the ISR is provisional).
     rows = list(sheet.iter_rows(min_row=FIRST_DATA_ROW + 1, max_row=FIRST_DATA_ROW + len(SET), values_only=True))
     assert len(rows) == len(SET) and sheet.cell(FIRST_DATA_ROW + len(SET) + 1, 1).value is None
@@ -290,7 +291,11 @@ def test_html_scorecard_renders_in_chromium_and_prints_to_pdf(ws: Workspace, tmp
             page.goto(page_path.resolve().as_uri())
             page.screenshot(path=str(tmp_path / "scorecard.png"), full_page=True)
             assert page.locator("#headline tbody tr").count() == len(SET)
-            assert page.locator("section.metric svg").count() == len(ALL)
+            assert page.locator("section.metric .charts > svg").count() == len(ALL)  # trend charts
+            spc = page.locator("section.metric figure.spc-chart svg")
+            assert spc.count() == len(ALL)
+            boxes = [spc.nth(i).bounding_box() for i in range(len(ALL))]
+            assert all(b is not None and b["width"] > 300 for b in boxes), boxes  # drawn, not collapsed
             page.pdf(path=str(tmp_path / "scorecard.pdf"), format="A4", landscape=True, print_background=True)
         finally:
             browser.close()

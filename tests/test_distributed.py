@@ -31,7 +31,7 @@ def test_dask_cluster_over_parquet_partitions_matches_the_warehouse_run(tmp_path
     paths = RunPaths(tmp_path / "raw", tmp_path / "w.duckdb", tmp_path / "reports")
     loads = ingest_periods(paths, PERIODS, "load", tmp_path / "docs")
     local = {
-        (r.metric_id, r.hwb_code, r.period): r
+        (r.metric_id, r.hwb_code, r.period, r.view): r
         for p in PERIODS
         for r in compute_period(paths, p, list(HWBS), loads, "local")
     }
@@ -40,9 +40,10 @@ def test_dask_cluster_over_parquet_partitions_matches_the_warehouse_run(tmp_path
     assert sorted(d.name for d in (root / "apc_spells").iterdir()) == [f"area={h}" for h in HWBS]
     os.environ.setdefault("PREFECT_HOME", str(tmp_path / "prefect-home"))
     remote = on_dask(n_workers=2)(str(root), list(HWBS), [p.label for p in PERIODS])
-    assert len(remote) == len(local) == len(HWBS) * len(metrics_for("bcf")) * len(PERIODS)
+    # Every window of every metric (headline, months, the in-period quarter of year-to-date metrics).
+    assert len(remote) == len(local) == len(HWBS) * sum(len(m.windows) for m in metrics_for("bcf")) * len(PERIODS)
     for r in remote:
-        a, b = dataclasses.asdict(r), dataclasses.asdict(local[(r.metric_id, r.hwb_code, r.period)])
+        a, b = dataclasses.asdict(r), dataclasses.asdict(local[(r.metric_id, r.hwb_code, r.period, r.view)])
         for field, value in a.items():
             other = b[field]
             if isinstance(value, float) and isinstance(other, float):

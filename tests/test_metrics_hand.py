@@ -7,6 +7,7 @@ written out as the arithmetic a person would do; tolerances are 1e-9 relative un
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from pathlib import Path
 
@@ -215,7 +216,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, MetricResult]
     loads = ingest_periods(paths, [Q1, Q2], "hand", root / "docs")
     assert all(o.status == "accepted" for o in loads), [o.summary() for o in loads]
     out = compute_period(paths, Q2, [HWB, OTHER], loads, "hand")
-    return {f"{r.metric_id}/{r.hwb_code}": r for r in out}
+    return {f"{r.metric_id}/{r.hwb_code}" + (f"/{r.view}" if r.view else ""): r for r in out}
 
 
 def test_avoidable_admissions_isr(results: dict[str, MetricResult]) -> None:
@@ -273,6 +274,22 @@ def test_residential_admissions_cumulative(results: dict[str, MetricResult]) -> 
     assert (r.numerator, r.denominator) == (3, 60_000)
     assert r.value == pytest.approx(5.0, rel=1e-12)  # 3 / 60,000 x 100,000
     assert r.projection == pytest.approx(10.0) and r.status == ON_TRACK  # 10 <= 40
+
+
+def test_year_to_date_metrics_get_their_in_period_quarter_for_spc(results: dict[str, MetricResult]) -> None:
+    # Residential admissions 1 Jul - 30 Sep only, first-ever placements: PD (80, 20 July) = 1 person
+    # over 60,000 aged 65+ -> 1.667 per 100,000. PA's August stay is a readmission (first 20 April)
+    # and PD's September move to nursing a transfer, so neither counts.
+    q = results[f"residential_admissions_65_plus/{HWB}/quarter"]
+    assert (q.numerator, q.denominator) == (1, 60_000) and q.value == pytest.approx(1 / 60_000 * 100_000)
+    assert (q.window_start, q.window_end) == (dt.date(2023, 7, 1), dt.date(2023, 9, 30))
+    # Not judged against the year-to-date plan nor projected to year end (that would read 3.33 x 4 / 2).
+    assert q.plan is None and q.projection is None and q.status == NO_DATA
+    assert q.status_reason.startswith("not assessed: in-period quarter kept for SPC")
+    # Falls: of the 10 year to date, the six of July-September; a DSR needs 10 events, so no value.
+    f = results[f"falls_65_plus/{HWB}/quarter"]
+    assert f.numerator == 6 and f.value is None and "total count < 10" in f.note
+    assert f.status == NO_DATA and f.plan is None
 
 
 def test_reablement_year_to_date(results: dict[str, MetricResult]) -> None:

@@ -57,7 +57,8 @@ def test_all_hwbs_at_once_equals_each_hwb_alone(loaded: tuple[RunPaths, list[Per
         for p in periods:
             for r in compute_period(paths, p, [h], loads, f"one-{h}"):
                 alone[(r.metric_id, r.hwb_code, r.period, r.view)] = r
-    assert together.keys() == alone.keys() and len(together) == 3 * len(metrics_for("bcf")) * 2
+    # Every window of every metric (headline, months, the in-period quarter of year-to-date metrics).
+    assert together.keys() == alone.keys() and len(together) == 3 * sum(len(m.windows) for m in metrics_for("bcf")) * 2
     for key, r in together.items():
         a, b = dataclasses.asdict(r), dataclasses.asdict(alone[key])
         different = [f for f in a if not _same(a[f], b[f])]
@@ -78,7 +79,8 @@ def test_charts_drawn_on_two_processes_equal_charts_drawn_in_one(
     monkeypatch.setattr(publish_run, "PARALLEL_CHARTS_FROM", 1)  # force the pool for these few charts
     messages: list[str] = []
     two = render_charts(parallel, TARGET, results, 5, progress=messages.append, workers=2)
-    assert messages == [f"{charts} charts for 3 areas on 2 processes"]
-    assert [p.name for p in one] == [p.name for p in two] and len(one) == 2 * charts
+    # A trend and an SPC chart per area and metric, each as PNG and SVG.
+    assert messages == [f"{2 * charts} charts (trend and SPC) for 3 areas on 2 processes"]
+    assert [p.name for p in one] == [p.name for p in two] and len(one) == 4 * charts
     for a, b in zip(one, two, strict=True):
         assert a.read_bytes() == b.read_bytes(), a.name

@@ -36,7 +36,7 @@ def docs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     src = ROOT / "data" / "raw" / PERIOD.label
     lines = (src / "apc_spells.csv").read_text().splitlines()
     fields = lines[2].split(",")
-    fields[7] = f'"{HOSTILE}"'
+    fields[lines[0].split(",").index("primary_diagnosis")] = f'"{HOSTILE}"'
     lines[2] = ",".join(fields)
     bad = base / "apc_spells.csv"
     bad.write_text("\n".join(lines) + "\n")

@@ -57,7 +57,10 @@ def test_run_covers_every_measure_view_and_area(run: tuple[Workspace, str]) -> N
     # The BCF outputs of the same quarter are untouched by a safeguarding run.
     assert not (w.reports / PERIOD / "manifest.json").exists()
     charts = sorted(p.name for p in (_out(w) / "charts").iterdir())
-    assert charts == sorted(f"{la}_{mt.id}.{ext}" for la in LAS for mt in METRICS for ext in ("png", "svg"))
+    kinds = ("", "_spc")  # the trend chart and the SPC chart beside it
+    assert charts == sorted(
+        f"{la}_{mt.id}{k}.{ext}" for la in LAS for mt in METRICS for k in kinds for ext in ("png", "svg")
+    )
     listed = {Path(o["path"]).name for o in m["outputs"]}
     assert {f"safeguarding_{la}_{PERIOD}.xlsx" for la in LAS} <= listed
 
@@ -130,7 +133,8 @@ def test_page_renders_in_chromium(run: tuple[Workspace, str], tmp_path: Path) ->
             page.on("pageerror", lambda exc: errors.append(str(exc)))
             page.goto((_out(w) / f"safeguarding_{LAS[0]}_{PERIOD}.html").resolve().as_uri())
             assert page.locator("#headline tbody tr").count() == len(METRICS)
-            assert page.locator("section.metric svg").count() == len(METRICS)
+            assert page.locator("section.metric .charts > svg").count() == len(METRICS)  # trend charts
+            assert page.locator("section.metric figure.spc-chart svg").count() == len(METRICS)
             page.screenshot(path=str(tmp_path / "sg.png"), full_page=True)
         finally:
             browser.close()

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from metrics.compute.spc import SpcConfig, outside_rule, xmr
+from metrics.core import registry
+from metrics.core.periods import Period
+from metrics.core.results import MetricResult
+from metrics.publish.spc_notes import limit_bounds, spc_series, spc_summary
 
 
 def flagged(flags: list[bool]) -> list[int]:
@@ -248,3 +254,78 @@ def test_scaling_by_any_positive_constant_scales_limits(values: list[float], k: 
     a, b = xmr(values), xmr([v * k for v in values])
     for x, y in ((a.mean, b.mean), (a.upper, b.upper), (a.lower, b.lower), (a.near_upper, b.near_upper)):
         assert y == pytest.approx([v * k for v in x], rel=1e-9, abs=1e-9 * k)
+
+
+def test_rate_limits_floored_at_zero_with_the_raw_limits_kept() -> None:
+    # Counts 1, 5 alternating (14 points): mean 3, 13 moving ranges of 4 -> mean MR 4;
+    # raw limits 3 +/- 2.66 x 4 = -7.64 .. 13.64; raw 2-sigma band 3 +/- 2/3 x 10.64 = -4.0933 .. 7.0933.
+    y = [1.0, 5.0] * 7
+    r = xmr(y, "decrease", bounds=(0.0, None))
+    assert r.raw_lower[-1] == pytest.approx(-7.64) and r.lower[-1] == 0.0
+    assert r.near_lower_raw[-1] == pytest.approx(3 - 2 / 3 * 10.64) and r.near_lower[-1] == 0.0
+    assert r.upper[-1] == r.raw_upper[-1] == pytest.approx(13.64)  # nothing to clip above
+    unbounded = xmr(y, "decrease")
+    assert unbounded.lower[-1] == pytest.approx(-7.64)  # without bounds the limit stays negative
+    # Clipping changes what is published, not which points are flagged.
+    assert (r.outside, r.two_of_three, r.point_type) == (
+        unbounded.outside,
+        unbounded.two_of_three,
+        unbounded.point_type,
+    )
+
+
+def test_percentage_limits_bounded_to_0_100() -> None:
+    # 95, 99 alternating: mean 97, mean MR 4; raw upper 97 + 10.64 = 107.64 -> 100; lower 86.36 kept;
+    # raw near upper 97 + 7.0933 = 104.0933 -> 100.
+    r = xmr([95.0, 99.0] * 7, "increase", target=100.0, bounds=(0.0, 100.0))
+    assert r.raw_upper[-1] == pytest.approx(107.64) and r.upper[-1] == 100.0
+    assert r.near_upper_raw[-1] == pytest.approx(97 + 2 / 3 * 10.64) and r.near_upper[-1] == 100.0
+    assert r.lower[-1] == r.raw_lower[-1] == pytest.approx(86.36)
+    assert r.assurance == "inconsistent"  # plan 100 within the (raw and bounded) limits
+
+
+def test_bounds_must_be_ordered() -> None:
+    with pytest.raises(ValueError, match="lower < upper"):
+        xmr([1.0, 2.0], bounds=(100.0, 0.0))
+
+
+def _q(metric_id: str, period: str, value: float | None, view: str = "", plan: float | None = None) -> MetricResult:
+    p = Period.parse(period)
+    return MetricResult(
+        metric_id, "E06000061", period, p.start, p.end, 100.0, 50_000.0, value, None, None, "dsr", "", plan,
+        value, None, "On track to meet target", "", view,
+    )  # fmt: skip
+
+
+def test_cumulative_metric_spc_uses_in_period_quarters_never_the_running_total() -> None:
+    falls = registry.get("falls_65_plus")  # window year_to_date, cumulative
+    assert falls.windows == ("year_to_date", "quarter") and falls.spc_view == "quarter"
+    assert registry.get("contacts").spc_view == ""  # a quarterly headline is already discrete
+    # In-period quarters 10, 12, 14 (one financial year): year to date 10, 22, 36.
+    quarters = [_q(falls.id, f"2024-25-Q{i}", v, "quarter") for i, v in ((1, 10.0), (2, 12.0), (3, 14.0))]
+    ytd = [_q(falls.id, f"2024-25-Q{i}", v, plan=40.0) for i, v in ((1, 10.0), (2, 22.0), (3, 36.0))]
+    series = spc_series(falls, ytd + quarters)
+    assert series is not None and series.values == [10.0, 12.0, 14.0] and series.in_period
+    reading = spc_summary(falls, list(reversed(ytd + quarters)))
+    # Mean 12, mean MR 2: limits 12 +/- 5.32 = 6.68 .. 17.32 (the totals would give mean 22.7).
+    assert "mean 12.0" in reading.text and "6.7 to 17.3" in reading.text
+    assert "not the year-to-date total" in reading.text
+    assert reading.result is not None and reading.result.assurance is None  # no plan for quarters
+    refused = spc_summary(falls, ytd)
+    assert refused.result is None and refused.series is None
+    assert refused.text.startswith("not assessed: SPC needs in-period values")
+
+
+def test_spc_reading_bounds_limits_by_unit_and_skips_suppressed_values() -> None:
+    pct = registry.get("discharge_usual_residence")  # a proportion: limits within 0-100
+    assert limit_bounds(pct) == (0.0, 100.0) and limit_bounds(registry.get("contacts")) == (0.0, None)
+    # 95, 99, 95, 99: mean 97, mean MR 4, raw upper 107.64 -> 100, lower 86.36.
+    rows = [_q(pct.id, f"2024-25-Q{i}", v) for i, v in zip(range(1, 5), [95.0, 99.0, 95.0, 99.0], strict=True)]
+    reading = spc_summary(pct, rows)
+    assert reading.result is not None
+    assert reading.result.upper[-1] == 100.0 and reading.result.raw_upper[-1] == pytest.approx(107.64)
+    assert "86.36 to 100.00" in reading.text  # decimals = 2 for this metric
+    # A quarter with a numerator of 3 is suppressed (threshold 5): left out of the limits.
+    small = [*rows[:3], replace(rows[3], numerator=3.0)]
+    s = spc_series(pct, small, threshold=5)
+    assert s is not None and s.values == [95.0, 99.0, 95.0] and s.left_out == ["2024-25 Q4"]

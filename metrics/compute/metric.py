@@ -71,6 +71,23 @@ def judge(
     return assess_rag(metric, value, plans.get(key), (tolerances or {}).get(key))
 
 
+def _is_spc_only(metric: Metric, kind: MetricWindow) -> bool:
+    """The quarter computed only for SPC (``Metric.windows``) beside a year-to-date headline."""
+    return kind == "quarter" and metric.window != "quarter" and "quarter" not in metric.views
+
+
+def _spc_only(metric: Metric) -> Assessment:
+    """No plan status for an in-period quarter whose plan is set for the headline window: judging
+    it (or projecting it to year end) against that plan would be wrong."""
+    return Assessment(
+        CONTEXT if metric.polarity == "neutral" else NO_DATA,
+        None,
+        None,
+        None,
+        f"not assessed: in-period quarter kept for SPC; the plan is for the {metric.window.replace('_', ' ')} figure",
+    )
+
+
 def compute_metric(
     con: duckdb.DuckDBPyConnection,
     metric: Metric,
@@ -113,7 +130,11 @@ def compute_metric(
             est = stats.Estimate(None, None, None, num, None, metric.method, metric.multiplier, lacking[hwb])
         else:
             est = estimate_from_rows(metric, by_hwb[hwb])
-        a = judge(metric, hwb, period, est.value, plans, scheme, tolerances)
+        a = (
+            _spc_only(metric)
+            if _is_spc_only(metric, kind)
+            else judge(metric, hwb, period, est.value, plans, scheme, tolerances)
+        )
         results.append(
             MetricResult(
                 metric_id=metric.id,
@@ -166,7 +187,7 @@ def unavailable_results(
             None,
             metric.method,
             reason,
-            judge(metric, hwb, period, None, plans, scheme).plan,
+            None if _is_spc_only(metric, kind) else judge(metric, hwb, period, None, plans, scheme).plan,
             None,
             None,
             status,

@@ -15,6 +15,10 @@ Choices, and why:
 - A trend is high or low by its direction, every other rule by the side of the mean. When a point
   is both improvement and concern (e.g. a rising trend below the mean), improvement wins, as in
   the MDC single chart tool; a neutral metric takes the first rule in priority order.
+- Limits can be bounded (``bounds``): a rate or count cannot fall below 0, nor a percentage leave
+  0-100, so the published limits are clipped there, as MDC charts do; the unbounded limits are
+  kept (``raw_upper``, ``raw_lower``). The rules and assurance use the unbounded limits, which
+  gives the same flags, since no value or plan lies beyond a bound.
 - With fewer than ``min_points`` baseline points in the last segment the limits are trial limits
   and no variation or assurance icon is given, since MDC locks limits only from 12 points.
 """
@@ -71,6 +75,11 @@ class SpcResult:
     variation_icon: str | None
     assurance: str | None
     trial: bool
+    # The limits before ``bounds`` clipped them (equal to upper/lower when nothing was clipped).
+    raw_upper: list[float]
+    raw_lower: list[float]
+    near_upper_raw: list[float]
+    near_lower_raw: list[float]
 
 
 def _mean(xs: Sequence[float]) -> float:
@@ -181,14 +190,32 @@ def assurance(improvement: Improvement, target: float | None, upper: float, lowe
     return "consistent_pass" if passes else "consistent_fail"
 
 
+Bounds = tuple[float | None, float | None]
+
+
+def clip(x: float, bounds: Bounds) -> float:
+    """``x`` held within ``bounds`` (None: no bound on that side)."""
+    low, high = bounds
+    if low is not None and x < low:
+        return low
+    if high is not None and x > high:
+        return high
+    return x
+
+
 def xmr(
     values: Sequence[float],
     improvement: Improvement = "neutral",
     target: float | None = None,
     rebase_at: Sequence[int] = (),
     config: SpcConfig = SpcConfig(),
+    bounds: Bounds = (None, None),
 ) -> SpcResult:
-    """XmR chart of ``values`` (oldest first) with a new baseline at each index in ``rebase_at``."""
+    """XmR chart of ``values`` (oldest first) with a new baseline at each index in ``rebase_at``;
+    published limits clipped to ``bounds`` (e.g. ``(0, None)`` for a rate, ``(0, 100)`` for a %)."""
+    low, high = bounds
+    if low is not None and high is not None and low >= high:
+        raise ValueError(f"bounds must be (lower, upper) with lower < upper, got {bounds}")
     y = [float(v) for v in values]
     n = len(y)
     if n == 0:
@@ -197,7 +224,7 @@ def xmr(
         raise ValueError("SPC values must be finite numbers")
     if any(not 0 <= i < n for i in rebase_at):
         raise ValueError(f"rebase indices must be within 0..{n - 1}: {list(rebase_at)}")
-    bounds = sorted({0, *rebase_at, n})
+    cuts = sorted({0, *rebase_at, n})
     mean: list[float] = []
     upper: list[float] = []
     lower: list[float] = []
@@ -205,7 +232,7 @@ def xmr(
     nl: list[float] = []
     rules: list[Flags] = [([], []) for _ in range(4)]
     trial = False
-    for a, b in itertools.pairwise(bounds):
+    for a, b in itertools.pairwise(cuts):
         seg = y[a:b]
         m, mr, baseline = limits(seg, config)
         trial = baseline < config.min_points  # the last segment decides
@@ -230,10 +257,10 @@ def xmr(
     return SpcResult(
         values=y,
         mean=mean,
-        upper=upper,
-        lower=lower,
-        near_upper=nu,
-        near_lower=nl,
+        upper=[clip(v, bounds) for v in upper],
+        lower=[clip(v, bounds) for v in lower],
+        near_upper=[clip(v, bounds) for v in nu],
+        near_lower=[clip(v, bounds) for v in nl],
         outside=outside,
         trend=trend,
         two_of_three=two3,
@@ -242,4 +269,8 @@ def xmr(
         variation_icon=None if trial else variation_icon(types[-1], improvement),
         assurance=None if trial else assurance(improvement, target, upper[-1], lower[-1]),
         trial=trial,
+        raw_upper=upper,
+        raw_lower=lower,
+        near_upper_raw=nu,
+        near_lower_raw=nl,
     )

@@ -214,8 +214,15 @@ class Metric:
 
     @property
     def windows(self) -> tuple[MetricWindow, ...]:
-        """The headline window first, then the further views."""
-        return (self.window, *(v for v in self.views if v != self.window))
+        """The headline window first, then the further views, then the quarter if neither is it:
+        SPC needs in-period values, and Making Data Count does not chart running totals."""
+        declared = (self.window, *(v for v in self.views if v != self.window))
+        return declared if "quarter" in declared else (*declared, "quarter")
+
+    @property
+    def spc_view(self) -> str:
+        """The result view SPC is drawn from: the headline ("") when it is quarterly, else "quarter"."""
+        return "" if self.window == "quarter" else "quarter"
 
     def sql_parameters(self, available: dict[str, Any]) -> dict[str, Any]:
         """The named parameters the SQL uses: run values first, then declared ones.

@@ -23,12 +23,14 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from metrics.compute.spc import SpcConfig
 from metrics.compute.suppression import DEFAULT_THRESHOLD, publishable
 from metrics.core import atomic
 from metrics.core.periods import Period
 from metrics.core.reference import caveats_for, comparable_benchmark
 from metrics.core.registry import Metric
 from metrics.core.results import MetricResult
+from metrics.publish.spc_notes import ICON_COLOUR, SpcReading, spc_summary
 
 # NHS identity colours; each series also differs in marker or line style so
 # the chart does not rely on colour alone.
@@ -282,6 +284,212 @@ def trend_chart(
             )
             fig.text(0.01, 0.02, _footnote(metric, series), fontsize=8, va="bottom", ha="left")
             # Both drawn to temporary names first: neither replaces its old copy unless both were written.
+            with atomic.atomic_path(png) as png_tmp, atomic.atomic_path(svg) as svg_tmp:
+                fig.savefig(png_tmp, dpi=DPI, format="png", metadata={"Software": None})
+                fig.savefig(svg_tmp, format="svg", metadata={"Date": None, "Creator": None})
+        finally:
+            plt.close(fig)
+    return [png, svg]
+
+
+# Making Data Count point colours (NHSRplotthedots ``ptd_spc_colours``); limits and mean as MDC draws them.
+SPC_COLOURS = {
+    "special_cause_improvement": "#00b0f0",
+    "special_cause_concern": "#e46c0a",
+    "special_cause_neutral_high": "#490092",
+    "special_cause_neutral_low": "#490092",
+    "common_cause": "#a6a6a6",
+}
+_SPC_LABELS = {
+    "special_cause_improvement": "Special cause: improvement",
+    "special_cause_concern": "Special cause: concern",
+    "special_cause_neutral_high": "Special cause (neutral)",
+    "special_cause_neutral_low": "Special cause (neutral)",
+    "common_cause": "Common cause",
+}
+_ICON_LETTER = {"consistent_pass": "P", "consistent_fail": "F", "inconsistent": "?"}
+
+
+def spc_chart_paths(out_dir: Path, hwb_code: str, metric_id: str) -> tuple[Path, Path]:
+    """Where the SPC chart's PNG and SVG go, beside the trend chart's."""
+    png, svg = chart_paths(out_dir, hwb_code, metric_id)
+    return png.with_name(f"{png.stem}_spc.png"), svg.with_name(f"{svg.stem}_spc.svg")
+
+
+def _spc_unit(metric: Metric, reading: SpcReading) -> str:
+    """The declared unit, its year-to-date window named as the in-period quarter SPC draws."""
+    if reading.series is None or not reading.series.in_period:
+        return metric.unit
+    return re.sub(r"\s*\((?:cumulative, )?year to date\)", "", metric.unit) + " (in-period quarter)"
+
+
+def _draw_spc(ax: Axes, metric: Metric, reading: SpcReading, config: SpcConfig) -> list[str]:
+    """The XmR chart on ``ax``; returns the footnote lines."""
+    series, res = reading.series, reading.result
+    notes: list[str] = []
+    handles: list[Any] = []
+    n = 0 if series is None else len(series.values)
+    if series is not None and n:
+        xs = list(range(n))
+        ax.plot(xs, series.values, color=SPC_COLOURS["common_cause"], linewidth=1.5, zorder=2)
+        types = res.point_type if res is not None else ["common_cause"] * n
+        for kind in dict.fromkeys(types):
+            pts = [i for i in xs if types[i] == kind]
+            handles.append(
+                ax.scatter(
+                    pts,
+                    [series.values[i] for i in pts],
+                    color=SPC_COLOURS[kind],
+                    s=36,
+                    zorder=3,
+                    label=_SPC_LABELS[kind],
+                )
+            )
+        ax.set_xticks(
+            xs,
+            [p.short_label for p in series.periods],
+            rotation=30 if n > 6 else 0,
+            ha="right" if n > 6 else "center",
+        )
+        ax.set_xlim(-0.6, max(n - 0.4, 0.6))
+    if res is not None:
+        trial = " (trial)" if res.trial else ""
+        handles += ax.plot(xs, res.mean, color="#000000", linewidth=1.5, label=f"Mean{trial}", zorder=1)
+        handles += ax.plot(
+            xs, res.upper, color=TEXT_COLOUR, linestyle="--", linewidth=1.2, label=f"Process limits{trial}", zorder=1
+        )
+        ax.plot(xs, res.lower, color=TEXT_COLOUR, linestyle="--", linewidth=1.2, zorder=1)
+        handles += ax.plot(
+            xs, res.near_upper, color=GRID_COLOUR, linestyle=":", linewidth=1.2, label="2-sigma band", zorder=1
+        )
+        ax.plot(xs, res.near_lower, color=GRID_COLOUR, linestyle=":", linewidth=1.2, zorder=1)
+        d = metric.decimals
+        notes.append(
+            f"Mean {_fmt(res.mean[-1], d)}; process limits {_fmt(res.lower[-1], d)} to {_fmt(res.upper[-1], d)}"
+            + (
+                f" (unbounded {_fmt(res.raw_lower[-1], d)} to {_fmt(res.raw_upper[-1], d)}, "
+                "clipped to what the unit allows)"
+                if (res.raw_lower[-1], res.raw_upper[-1]) != (res.lower[-1], res.upper[-1])
+                else ""
+            )
+            + "."
+        )
+        if res.trial:
+            notes.append(
+                f"Trial limits: {n} of {config.min_points} points; variation and assurance icons from "
+                f"{config.min_points} points."
+            )
+    message = (
+        reading.text
+        if series is None
+        else f"too few points for SPC limits ({n} of {config.min_points})"
+        if res is None
+        else ""
+    )
+    if message:
+        ax.text(
+            0.5,
+            0.6,
+            textwrap.fill(message, 60),
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=11,
+            color=TEXT_COLOUR,
+            bbox={**_LABEL_BOX, "alpha": 1.0, "pad": 0.3},
+            zorder=5,
+        )
+    if series is not None and series.in_period:
+        notes.append("In-period quarterly values: SPC is not drawn on the cumulative year-to-date figure.")
+    if series is not None and series.left_out:
+        notes.append(f"Left out (suppressed or not available): {', '.join(series.left_out)}.")
+    ax.set_ylim(bottom=0)  # rates, counts and percentages: the axis starts at zero
+    ax.set_ylabel(textwrap.fill(_spc_unit(metric, reading), 45), fontsize=9)
+    ax.grid(axis="y", color=GRID_COLOUR, linewidth=0.8)
+    ax.set_axisbelow(True)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    if handles:
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=9)
+    return notes
+
+
+def _spc_icons(fig: Figure, reading: SpcReading) -> None:
+    """The variation and assurance icons as MDC draws them: a ring with H/L, a filled P/F/?."""
+    x = 0.80
+    if reading.variation_icon:
+        kind, _, hl = reading.variation_icon.partition("_")
+        colour = ICON_COLOUR["common" if kind == "common" else kind]
+        fig.text(
+            x,
+            0.2,
+            "" if kind == "common" else hl[:1].upper() or " ",
+            fontsize=14,
+            fontweight="bold",
+            color=colour,
+            ha="center",
+            va="center",
+            bbox={"boxstyle": "circle,pad=0.4", "facecolor": "white", "edgecolor": colour, "linewidth": 3},
+            gid="spc-variation-icon",
+        )
+        x += 0.07
+    if reading.assurance:
+        colour = {"consistent_pass": "#00B0F0", "consistent_fail": "#E46C0A"}.get(reading.assurance, "#A6A6A6")
+        fig.text(
+            x,
+            0.2,
+            _ICON_LETTER[reading.assurance],
+            fontsize=14,
+            fontweight="bold",
+            color="white",
+            ha="center",
+            va="center",
+            bbox={"boxstyle": "circle,pad=0.4", "facecolor": colour, "edgecolor": colour},
+            gid="spc-assurance-icon",
+        )
+
+
+def spc_chart(
+    metric: Metric,
+    hwb_code: str,
+    hwb_name: str,
+    history: Sequence[MetricResult],
+    out_dir: Path,
+    suppression_threshold: int = DEFAULT_THRESHOLD,
+) -> list[Path]:
+    """The metric's XmR chart for one HWB (PNG and SVG), from the same reading as the page's SPC line
+    (``spc_notes.spc_summary``): discrete publishable values only, limits bounded by the unit."""
+    config = SpcConfig()
+    mine = [r for r in history if r.metric_id == metric.id and r.hwb_code == hwb_code]
+    reading = spc_summary(metric, mine, config, suppression_threshold)
+    png, svg = spc_chart_paths(out_dir, hwb_code, metric.id)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with plt.rc_context(
+        {
+            "svg.hashsalt": f"{hwb_code}_{metric.id}_spc",
+            "svg.fonttype": "none",
+            "font.family": "DejaVu Sans",
+            "text.color": TEXT_COLOUR,
+            "axes.labelcolor": TEXT_COLOUR,
+        }
+    ):
+        fig: Figure = plt.figure(figsize=(10, 5.6))
+        try:
+            ax = fig.add_axes((0.1, 0.3, 0.66, 0.57))
+            notes = _draw_spc(ax, metric, reading, config)
+            _spc_icons(fig, reading)
+            fig.suptitle(
+                textwrap.fill(f"SPC (XmR) - {metric.title} - {hwb_name}", 80),
+                x=0.1,
+                ha="left",
+                fontsize=13,
+                fontweight="bold",
+            )
+            notes.append(f"SPC reading: {reading.text}.")
+            notes.append(
+                f"Units: {metric.unit}. Source: {metric.reference or metric.title} ({', '.join(metric.sources)})."
+            )
+            fig.text(0.01, 0.02, "\n".join(textwrap.fill(line, 130) for line in notes), fontsize=8, va="bottom")
             with atomic.atomic_path(png) as png_tmp, atomic.atomic_path(svg) as svg_tmp:
                 fig.savefig(png_tmp, dpi=DPI, format="png", metadata={"Software": None})
                 fig.savefig(svg_tmp, format="svg", metadata={"Date": None, "Creator": None})

@@ -40,7 +40,8 @@ Each row carries the ``caveats`` of the unconfirmed reference data it depends on
 
 Escaping is on for everything: every value printed is HTML-escaped (as ``html.escape`` does,
 quotes included, so attribute values are safe too) unless it is ``markupsafe.Markup``. The only
-Markup passed in is what this code makes itself: the inlined chart SVG files and the SPC icons.
+Markup passed in is what this code makes itself: the inlined chart SVG files (trend and SPC) and
+the SPC icons.
 Status icons and trend arrows are plain Unicode characters.
 """
 
@@ -209,6 +210,8 @@ class MetricView:
     caveats: tuple[str, ...] = ()
     # Further windows beside the headline (months of the quarter, year to date ...): (label, value).
     views: tuple[tuple[str, str], ...] = ()
+    # The XmR chart beside the trend chart (``charts.spc_chart``); None when not drawn.
+    spc_chart: Markup | None = None
 
 
 @dataclass(frozen=True)
@@ -276,6 +279,7 @@ def render_scorecard(
     *,
     templates_dir: Path | str | None = None,
     views: Sequence[MetricResult] = (),
+    spc_charts: Mapping[str, Path] | None = None,
 ) -> str:
     """The page's HTML. ``results`` are this area's rows for ``period``; ``history`` all its rows.
     ``card`` None is the BCF scorecard (plans); a Red/Amber/Green card says target and shows
@@ -327,6 +331,7 @@ def render_scorecard(
                 status_reason=p["status_reason"] or "",
                 trend=t,
                 chart=_svg(charts.get(m.id)),
+                spc_chart=_svg((spc_charts or {}).get(m.id)),
                 definition=m.definition,
                 reference=m.reference,
                 unit=m.unit,

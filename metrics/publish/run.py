@@ -31,7 +31,8 @@ def render_charts(
     progress: Progress = _quiet,
     workers: int | None = None,
 ) -> list[Path]:
-    """One trend chart (PNG + SVG) per HWB and metric, drawn from this run's headline results.
+    """One trend chart and one SPC chart (PNG + SVG each) per HWB and metric: the trend from this
+    run's headline results, SPC from its discrete (in-period) view.
 
     Charts are independent pure functions of their rows, so many are drawn in worker processes on
     every core (``spawn``: no forked copy of the run's threads and open connections).
@@ -40,6 +41,7 @@ def render_charts(
     out_dir = paths.period_reports(target, card) / "charts"
     names = hwb_names()
     rag = card.status_scheme == "rag"
+    every = [r for r in results if Period.parse(r.period) <= target]  # all views: SPC uses in-period ones
     results = headline(results)
     hwbs = sorted({r.hwb_code for r in results})
     jobs = []
@@ -53,7 +55,8 @@ def render_charts(
                 ),
                 key=lambda r: Period.parse(r.period),
             )
-            jobs.append((metric, hwb, names.get(hwb, hwb), history, out_dir, suppression_threshold, rag))
+            views = [r for r in every if r.hwb_code == hwb and r.metric_id == metric.id]
+            jobs.append((metric, hwb, names.get(hwb, hwb), history, out_dir, suppression_threshold, rag, views))
     workers = workers if workers is not None else (os.cpu_count() or 1)
     if workers < 2 or len(jobs) < PARALLEL_CHARTS_FROM:
         written: list[Path] = []
@@ -67,15 +70,16 @@ def render_charts(
 
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         drawn = list(pool.map(_chart_job, jobs, chunksize=max(1, len(jobs) // (4 * workers))))
-    progress(f"{len(jobs)} charts for {len(hwbs)} areas on {workers} processes")
+    progress(f"{2 * len(jobs)} charts (trend and SPC) for {len(hwbs)} areas on {workers} processes")
     return [p for pair in drawn for p in pair]
 
 
 def _chart_job(job: tuple[Any, ...]) -> list[Path]:
-    from metrics.publish.charts import trend_chart
+    from metrics.publish.charts import spc_chart, trend_chart
 
-    metric, hwb, name, history, out_dir, threshold, rag = job
-    return trend_chart(metric, hwb, name, history, out_dir, threshold, rag=rag)
+    metric, hwb, name, history, out_dir, threshold, rag, views = job
+    trend = trend_chart(metric, hwb, name, history, out_dir, threshold, rag=rag)
+    return trend + spc_chart(metric, hwb, name, views, out_dir, threshold)
 
 
 @dataclass(frozen=True)
@@ -188,7 +192,7 @@ def render_scorecards(
     progress: Progress = _quiet,
 ) -> list[Path]:
     """The HTML scorecard per HWB, from the same result rows as the workbook and charts."""
-    from metrics.publish.charts import chart_paths
+    from metrics.publish.charts import chart_paths, spc_chart_paths
     from metrics.publish.html import render_scorecard, write_scorecard
     from metrics.publish.spc_notes import spc_summary
 
@@ -196,6 +200,7 @@ def render_scorecards(
     names = hwb_names()
     metrics = metrics_for(card)
     further = [r for r in results if r.view and r.period == target.label]
+    every = results  # all views: SPC reads the in-period quarter of a year-to-date metric
     results = headline(results)
     out_dir = paths.period_reports(target, card)
     quality = {m.id: data_quality_notes(m, target, loads) for m in metrics}
@@ -204,8 +209,10 @@ def render_scorecards(
         mine = [r for r in results if r.hwb_code == hwb and Period.parse(r.period) <= target]
         current = [r for r in mine if r.period == target.label]
         charts = {m.id: chart_paths(out_dir / "charts", hwb, m.id)[1] for m in metrics}
+        spc_charts = {m.id: spc_chart_paths(out_dir / "charts", hwb, m.id)[1] for m in metrics}
+        views = [r for r in every if r.hwb_code == hwb and Period.parse(r.period) <= target]
         spc = {
-            m.id: spc_summary(m, sorted((r for r in mine if r.metric_id == m.id), key=lambda r: Period.parse(r.period)))
+            m.id: spc_summary(m, [r for r in views if r.metric_id == m.id], threshold=suppression_threshold)
             for m in metrics
         }
         page = render_scorecard(
@@ -222,6 +229,7 @@ def render_scorecards(
             suppression_threshold,
             card,
             views=[r for r in further if r.hwb_code == hwb],
+            spc_charts=spc_charts,
         )
         out.append(write_scorecard(out_dir / f"{card.page_prefix}_{hwb}_{target.label}.html", page))
         progress(f"scorecard for {hwb}")
