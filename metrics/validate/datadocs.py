@@ -28,6 +28,8 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+from metrics.core import atomic
+
 MARKER = '<meta name="scorecard-safe-data-docs" content="1">'
 CSP = (
     "default-src 'none'; script-src 'none'; style-src 'unsafe-inline'; img-src file: data:; "
@@ -237,11 +239,8 @@ def index_html(docs_dir: Path) -> str:
     )
 
 
-def make_safe(docs_dir: Path) -> Path | None:
-    """Rewrite every HTML page under ``docs_dir`` (see the module docstring) and write our index;
-    returns the index, or None when there are no Data Docs."""
-    if not docs_dir.is_dir():
-        return None
+def sanitise_tree(docs_dir: Path) -> None:
+    """Rewrite every GX page under ``docs_dir`` not already rewritten (``sanitise_html``), in place."""
     # GX's own folders only: another scorecard's Data Docs can live in a subfolder (its own site).
     pages = [
         *(p for p in docs_dir.glob("*.html") if p.name != "index.html"),
@@ -251,6 +250,12 @@ def make_safe(docs_dir: Path) -> Path | None:
         text = page.read_text(encoding="utf-8", errors="replace")
         if MARKER not in text:
             page.write_text(sanitise_html(text), encoding="utf-8")
-    index = docs_dir / "index.html"
-    index.write_text(index_html(docs_dir), encoding="utf-8")
-    return index
+
+
+def make_safe(docs_dir: Path) -> Path | None:
+    """Rewrite every HTML page under ``docs_dir`` (see the module docstring) and write our index;
+    returns the index, or None when there are no Data Docs."""
+    if not docs_dir.is_dir():
+        return None
+    sanitise_tree(docs_dir)
+    return atomic.write_text(docs_dir / "index.html", index_html(docs_dir))

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from metrics.contracts import Extract
+from metrics.core import atomic
 from metrics.core.periods import Period
 from metrics.core.results import Problem
 from metrics.validate.kinds import kind_of
@@ -64,7 +67,22 @@ def build_expectations(extract: Extract, period: Period) -> list[Any]:
 
 
 class Validator:
-    """One GX context per run; every extract's result lands in the run's Data Docs."""
+    """One GX context per run; every extract's result lands in the run's Data Docs.
+
+    What a run pays GX for, and why (measured on the demo, cProfile, issue #16): the validation
+    itself and one Data Docs build. Earlier versions also paid for:
+
+    - ``add_or_update`` on the suite, validation definition and checkpoint factories: the checkpoint's
+      ``add_or_update`` re-``add_or_update``s its validation definitions, which re-``add_or_update``
+      their suite, and a suite's ``add_or_update`` looks up every expectation in the stored suite with
+      ``list.index`` (``Expectation.__eq__`` serialises both sides): quadratic in the suite's size
+      (193 expectations for the population extract), about 40% of GX's time. Each suite is new to
+      this run's ephemeral context, so a plain ``add`` is exact;
+    - a checkpoint with an ``UpdateDataDocsAction`` per file, which rebuilds the whole site (every
+      result so far) after every file: quadratic in the number of files. GX needs no checkpoint to
+      validate and store a result (``ValidationDefinition.run`` writes it to the validation results
+      store); the site is built once, in :meth:`finish`.
+    """
 
     def __init__(self, docs_dir: Path) -> None:
         # No analytics calls from a machine that may have no internet (set here, not at import, so
@@ -77,74 +95,94 @@ class Validator:
         self.docs_dir = docs_dir
         self.context = gx.get_context(mode="ephemeral")
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        self.context.add_data_docs_site(
-            site_name="run_docs",
-            site_config={
-                "class_name": "SiteBuilder",
-                "store_backend": {
-                    "class_name": "TupleFilesystemStoreBackend",
-                    "base_directory": str(docs_dir.resolve()),
-                },
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            },
-        )
         self._source = self.context.data_sources.add_pandas(name="extracts")
-        self._checkpoints: dict[str, Any] = {}
+        self._definitions: dict[str, Any] = {}
+        self._results = 0  # validation results stored this run (each becomes a Data Docs page)
 
     def validate(self, extract: Extract, period: Period, frame: pd.DataFrame) -> list[Problem]:
         """Validate a typed frame whose index is the CSV line number."""
-        checkpoint = self._checkpoint(extract, period)
-        result = checkpoint.run(batch_parameters={"dataframe": frame})
+        run = self._definition(extract, period).run(
+            batch_parameters={"dataframe": frame}, result_format={"result_format": "COMPLETE"}
+        )
+        self._results += 1
         problems: list[Problem] = []
-        for run in result.run_results.values():
-            for r in run.results:
-                if r.success:
-                    continue
-                m = r.expectation_config.meta or {}
-                rule, reason, column = m.get("rule", "gx"), m.get("reason", "failed"), m.get("column")
-                if r.exception_info.get("raised_exception"):
-                    msg = r.exception_info.get("exception_message")
-                    problems.append(Problem(None, column, rule, f"validation error: {msg}"))
-                    continue
-                lines = r.result.get("unexpected_index_list")
-                if not lines:
-                    problems.append(Problem(None, column, rule, reason))
-                    continue
-                problems.extend(Problem(int(_line(i)), column, rule, reason) for i in lines)
+        for r in run.results:
+            if r.success:
+                continue
+            m = r.expectation_config.meta or {}
+            rule, reason, column = m.get("rule", "gx"), m.get("reason", "failed"), m.get("column")
+            if r.exception_info.get("raised_exception"):
+                msg = r.exception_info.get("exception_message")
+                problems.append(Problem(None, column, rule, f"validation error: {msg}"))
+                continue
+            lines = r.result.get("unexpected_index_list")
+            if not lines:
+                problems.append(Problem(None, column, rule, reason))
+                continue
+            problems.extend(Problem(int(_line(i)), column, rule, reason) for i in lines)
         return problems
 
-    def _checkpoint(self, extract: Extract, period: Period) -> Any:
-        """The checkpoint for an extract and period, built once per run (suite depends on the period)."""
+    def _definition(self, extract: Extract, period: Period) -> Any:
+        """The validation definition for an extract and period, built once per run (the suite's date
+        windows depend on the period). Added with ``add``, never ``add_or_update`` (see the class)."""
         name = f"{extract.name}_{period.label}"
-        if name in self._checkpoints:
-            return self._checkpoints[name]
+        if name in self._definitions:
+            return self._definitions[name]
         gx = self._gx
         batch = self._source.add_dataframe_asset(name=name).add_batch_definition_whole_dataframe("whole")
-        suite = self.context.suites.add_or_update(
+        suite = self.context.suites.add(
             gx.ExpectationSuite(name=name, expectations=build_expectations(extract, period))
         )
-        vd = self.context.validation_definitions.add_or_update(
+        definition = self.context.validation_definitions.add(
             gx.ValidationDefinition(name=name, data=batch, suite=suite)
         )
-        checkpoint = self.context.checkpoints.add_or_update(
-            gx.Checkpoint(
-                name=name,
-                validation_definitions=[vd],
-                actions=[gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=["run_docs"])],
-                result_format={"result_format": "COMPLETE"},
-            )
-        )
-        self._checkpoints[name] = checkpoint
-        return checkpoint
+        self._definitions[name] = definition
+        return definition
 
     @property
     def index_page(self) -> Path:
         return self.docs_dir / "index.html"
 
-    def finish(self) -> Path | None:
-        """Make the Data Docs written so far safe and offline (``metrics.validate.datadocs``)."""
-        from metrics.validate.datadocs import make_safe
+    def render(self, folder: Path) -> None:
+        """GX's own Data Docs site of this run's results and suites, written to ``folder`` as GX
+        writes it: NOT safe to open (cell values as markup, CDN scripts; ``metrics.validate.datadocs``)."""
+        site = f"run_docs_{secrets.token_hex(4)}"
+        self.context.add_data_docs_site(
+            site_name=site,
+            site_config={
+                "class_name": "SiteBuilder",
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(folder.resolve())},
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            },
+        )
+        try:
+            self.context.build_data_docs(site_names=[site])
+        finally:
+            self.context.delete_data_docs_site(site)
 
+    def finish(self) -> Path | None:
+        """Build this run's Data Docs once, make them safe and offline, and add them to ``docs_dir``.
+
+        The site is rendered into a hidden folder beside ``docs_dir`` and sanitised there; only then
+        is each page renamed into place (one rename per file, as ``metrics.core.atomic`` does), so
+        ``docs_dir`` never holds an unsafe or half-written page, and a failed build leaves it as it
+        was. Pages of earlier runs stay; the index lists them all."""
+        from metrics.validate.datadocs import make_safe, sanitise_tree
+
+        if self._results:
+            self.docs_dir.parent.mkdir(parents=True, exist_ok=True)
+            staging = atomic.temp_name(self.docs_dir)
+            try:
+                self.render(staging)
+                sanitise_tree(staging)
+                for sub in ("validations", "expectations", "static"):
+                    for page in sorted((staging / sub).rglob("*")) if (staging / sub).is_dir() else []:
+                        if page.is_file():
+                            target = self.docs_dir / page.relative_to(staging)
+                            target.parent.mkdir(parents=True, exist_ok=True)
+                            os.replace(page, target)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
         return make_safe(self.docs_dir)
 
 
