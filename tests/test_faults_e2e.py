@@ -20,11 +20,12 @@ from metrics.synthetic.bcf import HwbProfile, QuarterTargets, generate
 from tests.extract_builders import spell, write_extract
 from tests.workspace import PERIOD, Workspace, published_text
 
-FIGURES = ("metric_id", "hwb_code", "period", "numerator", "denominator", "value", "lower", "upper", "status")
+FIGURES = ("metric_id", "hwb_code", "period", "view", "numerator", "denominator", "value", "lower", "upper", "status")
 
 
 def _figures(manifest: dict[str, Any]) -> list[tuple[Any, ...]]:
-    return sorted(tuple(r[k] for k in FIGURES) for r in manifest["results"])
+    # Sorted by text: a suppressed count is "*" beside numbers, and a withheld figure None.
+    return sorted((tuple(r[k] for k in FIGURES) for r in manifest["results"]), key=repr)
 
 
 def _partitions_match_their_loads(w: Workspace) -> None:
