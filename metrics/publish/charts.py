@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 import re
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -263,12 +264,28 @@ def trend_chart(
     png, svg = chart_paths(out_dir, hwb_code, metric.id)
     series = _series(metric, hwb_code, history, suppression_threshold)
     out_dir.mkdir(parents=True, exist_ok=True)
-    # rc_context keeps these settings from leaking into other plots in the process. A fixed hash
-    # salt makes SVG element ids repeatable; fonttype "none" keeps text as <text> elements, so
-    # the SVG is searchable and readable by screen readers rather than glyph outlines.
+    with _figure(f"{hwb_code}_{metric.id}") as fig:
+        ax = fig.add_axes((0.1, 0.25, 0.66, 0.62))
+        _draw(ax, metric, series, rag)
+        fig.suptitle(
+            textwrap.fill(f"{metric.title} - {hwb_name}", 80), x=0.1, ha="left", fontsize=13, fontweight="bold"
+        )
+        fig.text(0.01, 0.02, _footnote(metric, series), fontsize=8, va="bottom", ha="left")
+        _save(fig, png, svg)
+    return [png, svg]
+
+
+@contextmanager
+def _figure(salt: str) -> Iterator[Figure]:
+    """A chart figure in this module's style, closed afterwards.
+
+    rc_context keeps these settings from leaking into other plots in the process. A fixed hash salt
+    makes SVG element ids repeatable; fonttype "none" keeps text as <text> elements, so the SVG is
+    searchable and readable by screen readers rather than glyph outlines.
+    """
     with plt.rc_context(
         {
-            "svg.hashsalt": f"{hwb_code}_{metric.id}",
+            "svg.hashsalt": salt,
             "svg.fonttype": "none",
             "font.family": "DejaVu Sans",
             "text.color": TEXT_COLOUR,
@@ -277,19 +294,16 @@ def trend_chart(
     ):
         fig: Figure = plt.figure(figsize=(10, 5.6))
         try:
-            ax = fig.add_axes((0.1, 0.25, 0.66, 0.62))
-            _draw(ax, metric, series, rag)
-            fig.suptitle(
-                textwrap.fill(f"{metric.title} - {hwb_name}", 80), x=0.1, ha="left", fontsize=13, fontweight="bold"
-            )
-            fig.text(0.01, 0.02, _footnote(metric, series), fontsize=8, va="bottom", ha="left")
-            # Both drawn to temporary names first: neither replaces its old copy unless both were written.
-            with atomic.atomic_path(png) as png_tmp, atomic.atomic_path(svg) as svg_tmp:
-                fig.savefig(png_tmp, dpi=DPI, format="png", metadata={"Software": None})
-                fig.savefig(svg_tmp, format="svg", metadata={"Date": None, "Creator": None})
+            yield fig
         finally:
             plt.close(fig)
-    return [png, svg]
+
+
+def _save(fig: Figure, png: Path, svg: Path) -> None:
+    """Both drawn to temporary names first: neither replaces its old copy unless both were written."""
+    with atomic.atomic_path(png) as png_tmp, atomic.atomic_path(svg) as svg_tmp:
+        fig.savefig(png_tmp, dpi=DPI, format="png", metadata={"Software": None})
+        fig.savefig(svg_tmp, format="svg", metadata={"Date": None, "Creator": None})
 
 
 # Making Data Count point colours (NHSRplotthedots ``ptd_spc_colours``); limits and mean as MDC draws them.
@@ -464,35 +478,19 @@ def spc_chart(
     reading = spc_summary(metric, mine, config, suppression_threshold)
     png, svg = spc_chart_paths(out_dir, hwb_code, metric.id)
     out_dir.mkdir(parents=True, exist_ok=True)
-    with plt.rc_context(
-        {
-            "svg.hashsalt": f"{hwb_code}_{metric.id}_spc",
-            "svg.fonttype": "none",
-            "font.family": "DejaVu Sans",
-            "text.color": TEXT_COLOUR,
-            "axes.labelcolor": TEXT_COLOUR,
-        }
-    ):
-        fig: Figure = plt.figure(figsize=(10, 5.6))
-        try:
-            ax = fig.add_axes((0.1, 0.3, 0.66, 0.57))
-            notes = _draw_spc(ax, metric, reading, config)
-            _spc_icons(fig, reading)
-            fig.suptitle(
-                textwrap.fill(f"SPC (XmR) - {metric.title} - {hwb_name}", 80),
-                x=0.1,
-                ha="left",
-                fontsize=13,
-                fontweight="bold",
-            )
-            notes.append(f"SPC reading: {reading.text}.")
-            notes.append(
-                f"Units: {metric.unit}. Source: {metric.reference or metric.title} ({', '.join(metric.sources)})."
-            )
-            fig.text(0.01, 0.02, "\n".join(textwrap.fill(line, 130) for line in notes), fontsize=8, va="bottom")
-            with atomic.atomic_path(png) as png_tmp, atomic.atomic_path(svg) as svg_tmp:
-                fig.savefig(png_tmp, dpi=DPI, format="png", metadata={"Software": None})
-                fig.savefig(svg_tmp, format="svg", metadata={"Date": None, "Creator": None})
-        finally:
-            plt.close(fig)
+    with _figure(f"{hwb_code}_{metric.id}_spc") as fig:
+        ax = fig.add_axes((0.1, 0.3, 0.66, 0.57))
+        notes = _draw_spc(ax, metric, reading, config)
+        _spc_icons(fig, reading)
+        fig.suptitle(
+            textwrap.fill(f"SPC (XmR) - {metric.title} - {hwb_name}", 80),
+            x=0.1,
+            ha="left",
+            fontsize=13,
+            fontweight="bold",
+        )
+        notes.append(f"SPC reading: {reading.text}.")
+        notes.append(f"Units: {metric.unit}. Source: {metric.reference or metric.title} ({', '.join(metric.sources)}).")
+        fig.text(0.01, 0.02, "\n".join(textwrap.fill(line, 130) for line in notes), fontsize=8, va="bottom")
+        _save(fig, png, svg)
     return [png, svg]
