@@ -30,6 +30,7 @@ SLOW_MODULES = {
     "test_bad_input",
     "test_benchmark_smoke",
     "test_cli_e2e",
+    "test_core_metrics_e2e",
     "test_deployments",
     "test_distributed",
     "test_faults_e2e",
