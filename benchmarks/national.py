@@ -281,6 +281,8 @@ def stage_pandas(raw: Path) -> dict[str, Any]:
     ]
     for h in hwbs:
         figures[f"avoidable_admissions|{h}"] = [float(obs.get(h, 0)), float(exp.get(h, 0.0))]
+        # The standardised ratio is O / E of the same observed and expected counts.
+        figures[f"avoidable_admissions_ratio|{h}"] = figures[f"avoidable_admissions|{h}"]
         figures[f"falls_65_plus|{h}"] = [float((falls.hwb_code == h).sum()), float(pop65.get(h, 0))]
         d = dis[dis.hwb_code == h]
         figures[f"discharge_usual_residence|{h}"] = [float(d.discharge_destination.isin(usual).sum()), float(len(d))]
