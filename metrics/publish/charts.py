@@ -220,18 +220,7 @@ def _draw(ax: Axes, metric: Metric, series: list[tuple[Period, dict[str, Any]]],
         )
 
     if not drawn:
-        ax.text(
-            0.5,
-            0.75,
-            "Data not available",
-            transform=ax.transAxes,
-            ha="center",
-            va="center",
-            fontsize=12,
-            color=TEXT_COLOUR,
-            bbox={**_LABEL_BOX, "alpha": 1.0, "pad": 0.3},
-            zorder=5,
-        )
+        _boxed_note(ax, 0.75, "Data not available", 12)
 
     ax.set_xticks(
         xs, [p.short_label for p, _ in series], rotation=30 if n > 6 else 0, ha="right" if n > 6 else "center"
@@ -273,6 +262,22 @@ def trend_chart(
         fig.text(0.01, 0.02, _footnote(metric, series), fontsize=8, va="bottom", ha="left")
         _save(fig, png, svg)
     return [png, svg]
+
+
+def _boxed_note(ax: Axes, y: float, text: str, fontsize: float) -> None:
+    """A centred, opaque note over the plot area (no data, too few points), above every line."""
+    ax.text(
+        0.5,
+        y,
+        text,
+        transform=ax.transAxes,
+        ha="center",
+        va="center",
+        fontsize=fontsize,
+        color=TEXT_COLOUR,
+        bbox={**_LABEL_BOX, "alpha": 1.0, "pad": 0.3},
+        zorder=5,
+    )
 
 
 @contextmanager
@@ -401,18 +406,7 @@ def _draw_spc(ax: Axes, metric: Metric, reading: SpcReading, config: SpcConfig) 
         else ""
     )
     if message:
-        ax.text(
-            0.5,
-            0.6,
-            textwrap.fill(message, 60),
-            transform=ax.transAxes,
-            ha="center",
-            va="center",
-            fontsize=11,
-            color=TEXT_COLOUR,
-            bbox={**_LABEL_BOX, "alpha": 1.0, "pad": 0.3},
-            zorder=5,
-        )
+        _boxed_note(ax, 0.6, textwrap.fill(message, 60), 11)
     if series is not None and series.in_period:
         notes.append("In-period quarterly values: SPC is not drawn on the cumulative year-to-date figure.")
     if series is not None and series.left_out:
