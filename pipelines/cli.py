@@ -171,7 +171,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if o.status == REJECTED:
             print(f"REJECTED {o.file_path}: {o.message}")
             for p in o.problems:
-                line = f"line {p.line}" if p.line is not None else "file"
+                line = p.where
                 column = f"column {p.column}" if p.column else "-"
                 print(f"  {o.file_path}: {line}, {column}, rule {p.rule}: {p.reason}")
         elif o.status == MISSING:

@@ -73,7 +73,7 @@ class LoadOutcome:
             return f"{self.file_path}: {self.status} ({self.rows} rows)"
         head = [f"{self.file_path}: REJECTED - {self.message}"]
         for p in self.problems[:limit]:
-            where = f"line {p.line}" if p.line is not None else "file"
+            where = p.where
             col = f", column {p.column}" if p.column else ""
             head.append(f"  {where}{col}: {p.reason} [{p.rule}]")
         if len(self.problems) > limit:
@@ -83,9 +83,17 @@ class LoadOutcome:
 
 @dataclass(frozen=True)
 class Problem:
-    """One rejected value: CSV line (1 = header), column, rule id and a readable reason."""
+    """One rejected value: CSV line (1 = header), column, rule id and a readable reason.
+
+    ``unit`` names what ``line`` counts where the user looks it up: a text file's "line", a
+    workbook's "row" (as Excel numbers it)."""
 
     line: int | None
     column: str | None
     rule: str
     reason: str
+    unit: str = "line"
+
+    @property
+    def where(self) -> str:
+        return f"{self.unit} {self.line}" if self.line is not None else "file"

@@ -21,7 +21,8 @@ from metrics.contracts import Extract
 from metrics.core.periods import Period
 from metrics.core.progress import Progress, _quiet
 from metrics.core.results import LoadOutcome
-from metrics.ingest.load import load_extract
+from metrics.ingest.load import load_delivery
+from metrics.ingest.readers import Resolve, native
 
 RUN_ID = "validate-only"
 
@@ -32,6 +33,7 @@ def check_delivery(
     extracts: Sequence[Extract],
     compare_with: Path | None = None,
     progress: Progress | None = None,
+    resolve: Resolve = native,
 ) -> list[LoadOutcome]:
     """The outcome each of ``extracts`` would have if ``raw_dir/<period>`` were loaded now."""
     from metrics.validate.gx import Validator
@@ -53,8 +55,8 @@ def check_delivery(
             validator = Validator(scratch / "data_docs")
             outcomes = []
             for extract in extracts:
-                path = raw_dir / period.label / extract.filename
-                outcome = load_extract(con, extract, path, period, RUN_ID, validator.validate, force=True)
+                delivery = resolve(raw_dir / period.label, extract)
+                outcome = load_delivery(con, delivery, period, RUN_ID, validator.validate, force=True)
                 outcomes.append(outcome)
                 say(f"{period.label} {extract.name}: {outcome.status}")
         finally:

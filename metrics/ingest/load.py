@@ -35,6 +35,7 @@ from metrics.core import reference
 from metrics.core.errors import EnvironmentProblem
 from metrics.core.periods import Period
 from metrics.core.results import ACCEPTED, MISSING, REJECTED, UNCHANGED, LoadOutcome, Problem
+from metrics.ingest.readers import NATIVE, Conversion, Delivery, reader_for
 from metrics.validate import plans as plan_rules
 from metrics.validate import sql as row_rules
 from metrics.validate import values
@@ -350,49 +351,110 @@ def load_extract(
     validate: Validate,
     force: bool = False,
 ) -> LoadOutcome:
-    """Load ``path`` as ``extract`` for ``period``; never leaves a partial partition."""
-    shown = str(path)
-    missing, problem = _access_problem(path)
-    if missing:
+    """Load ``path`` (the contract's own CSV) as ``extract`` for ``period``; never leaves a partial partition."""
+    return load_delivery(con, Delivery.native(extract, path), period, run_id, validate, force)
+
+
+def load_delivery(
+    con: duckdb.DuckDBPyConnection,
+    delivery: Delivery,
+    period: Period,
+    run_id: str,
+    validate: Validate,
+    force: bool = False,
+) -> LoadOutcome:
+    """Load one extract's delivery for ``period``: the contract CSV as it is, or the files a reader
+    converts into it (``metrics.ingest.readers``), through the same checks; all or nothing."""
+    extract, shown = delivery.extract, delivery.shown
+    access = [_access_problem(p) for p in delivery.files]
+    if all(missing for missing, _ in access):
         return LoadOutcome(extract.name, period.label, shown, MISSING, message="file not delivered")
-    with _private_file() as (fh, copy):
-        got = problem or _private_copy(path, fh)
-        if isinstance(got, Problem):
+    found: list[Problem] = []
+    for path, (missing, problem) in zip(delivery.files, access, strict=True):
+        if missing:
+            others = ", ".join(p.name for p in delivery.files if p != path)
+            found.append(
+                Problem(
+                    None,
+                    None,
+                    "file_missing",
+                    f"{path.name} is not in {path.parent}, but {others} is: the delivery of {extract.name} "
+                    f"needs all of its files; put {path.name} beside them",
+                )
+            )
+        elif problem is not None:
+            found.append(problem)
+    with contextlib.ExitStack() as stack:
+        copies: list[Path] = []
+        digests: list[str] = []
+        if not found:
+            for path in delivery.files:
+                fh, copy = stack.enter_context(_private_file())
+                got = _private_copy(path, fh)
+                if isinstance(got, Problem):
+                    found.append(got)
+                    break
+                copies.append(copy)
+                digests.append(got)
+        if found:
             load_id = uuid.uuid4().hex
-            return _reject(con, extract, path, period, run_id, load_id, None, 0, [got], load_id[:12])
-        return _load_copy(con, extract, path, copy, got, period, run_id, validate, force)
+            return _reject(con, extract, shown, period, run_id, load_id, None, 0, found, load_id[:12])
+        digest = delivery.digest(digests)
+        if delivery.format == NATIVE:
+            return _load_copy(con, extract, shown, copies[0], digest, period, run_id, validate, force)
+        if not force and (prior := _unchanged(con, extract, shown, period, digest)) is not None:
+            return prior
+        reader = reader_for(delivery)
+        fh, converted = stack.enter_context(_private_file())
+        text = io.TextIOWrapper(fh, encoding="utf-8", newline="")
+        conversion = reader(extract, copies, [p.name for p in delivery.files], delivery.options, text)
+        text.flush()
+        text.detach()
+        if any(p.line is None for p in conversion.problems):
+            load_id = uuid.uuid4().hex
+            return _reject(con, extract, shown, period, run_id, load_id, digest, 0, conversion.problems, load_id[:12])
+        return _load_copy(con, extract, shown, converted, digest, period, run_id, validate, True, conversion)
+
+
+def _unchanged(
+    con: duckdb.DuckDBPyConnection, extract: Extract, shown: str, period: Period, digest: str
+) -> LoadOutcome | None:
+    """The outcome of a delivery whose digest is the period's latest accepted load: nothing to do."""
+    prior = con.execute(
+        "SELECT rows FROM loads WHERE period = ? AND extract = ? AND sha256 = ? AND status = ? "
+        "AND load_id = (SELECT max_by(load_id, loaded_at) FROM loads WHERE period = ? AND extract = ? "
+        "AND status = ?)",
+        [period.label, extract.name, digest, ACCEPTED, period.label, extract.name, ACCEPTED],
+    ).fetchall()
+    if not prior:
+        return None
+    return LoadOutcome(
+        extract.name,
+        period.label,
+        shown,
+        UNCHANGED,
+        digest,
+        int(prior[0][0]),
+        message="same SHA-256 as the accepted load; skipped",
+    )
 
 
 def _load_copy(
     con: duckdb.DuckDBPyConnection,
     extract: Extract,
-    path: Path,
+    shown: str,
     copy: Path,
     digest: str,
     period: Period,
     run_id: str,
     validate: Validate,
     force: bool,
+    conversion: Conversion | None = None,
 ) -> LoadOutcome:
-    """Load the private ``copy`` (whose SHA-256 is ``digest``) of the delivered ``path``."""
-    shown = str(path)
-    if not force:
-        prior = con.execute(
-            "SELECT rows FROM loads WHERE period = ? AND extract = ? AND sha256 = ? AND status = ? "
-            "AND load_id = (SELECT max_by(load_id, loaded_at) FROM loads WHERE period = ? AND extract = ? "
-            "AND status = ?)",
-            [period.label, extract.name, digest, ACCEPTED, period.label, extract.name, ACCEPTED],
-        ).fetchall()
-        if prior:
-            return LoadOutcome(
-                extract.name,
-                period.label,
-                shown,
-                UNCHANGED,
-                digest,
-                int(prior[0][0]),
-                message="same SHA-256 as the accepted load; skipped",
-            )
+    """Load the private contract CSV ``copy`` (``digest``: the delivery's SHA-256) of ``shown``;
+    with ``conversion``, the CSV a reader made, whose problems are placed back in the delivery."""
+    if not force and (prior := _unchanged(con, extract, shown, period, digest)) is not None:
+        return prior
     load_id = uuid.uuid4().hex
     tag = load_id[:12]
     problems = check_file(extract, copy) or _delivered_for_another_period(con, extract, period, digest)
@@ -423,8 +485,8 @@ def _load_copy(
             )
             problems = row_rules.wrong_quarter(con, extract, period, f"typed_{tag}", problems) + problems
             problems += _area_under_two_codes(con, extract, f"typed_{tag}")
-        if problems:
-            return _reject(con, extract, path, period, run_id, load_id, digest, rows, problems, tag)
+        if problems or (conversion is not None and conversion.problems):
+            return _reject(con, extract, shown, period, run_id, load_id, digest, rows, problems, tag, conversion)
         _commit(con, extract, period, run_id, load_id, shown, digest, rows, tag)
         return LoadOutcome(extract.name, period.label, shown, ACCEPTED, digest, rows)
     finally:
@@ -572,7 +634,7 @@ def _transaction(con: duckdb.DuckDBPyConnection, kept: str) -> Iterator[None]:
 def _reject(
     con: duckdb.DuckDBPyConnection,
     extract: Extract,
-    path: Path,
+    path: str,
     period: Period,
     run_id: str,
     load_id: str,
@@ -580,16 +642,26 @@ def _reject(
     rows: int,
     problems: list[Problem],
     tag: str,
+    conversion: Conversion | None = None,
 ) -> LoadOutcome:
+    records = _records(con, tag, {p.line for p in problems if p.line is not None})
+    if conversion is not None:
+        # Placed back in the delivered file; a cell the reader already reported is reported once, as it did.
+        records = {conversion.source_line(k) or k: v for k, v in records.items()}
+        own = {(p.line, p.column) for p in conversion.problems}
+        moved = [conversion.translate(p) for p in problems]
+        problems = sorted(
+            conversion.problems + [p for p in moved if (p.line, p.column) not in own],
+            key=lambda p: (p.line or 0, p.column or ""),
+        )
     lines = {p.line for p in problems if p.line is not None}
-    records = _records(con, tag, lines)
     frame = pd.DataFrame(
         {
             "load_id": load_id,
             "run_id": run_id,
             "period": period.label,
             "extract": extract.name,
-            "file_path": str(path),
+            "file_path": path,
             "line": pd.array([p.line for p in problems], dtype="Int64"),
             "column_name": [p.column for p in problems],
             "rule": [p.rule for p in problems],
@@ -608,10 +680,10 @@ def _reject(
         con.execute(
             "INSERT INTO loads (load_id, run_id, period, extract, file_path, sha256, rows, rejected_rows, "
             "status, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [load_id, run_id, period.label, extract.name, str(path), digest, rows, len(lines), REJECTED, message],
+            [load_id, run_id, period.label, extract.name, path, digest, rows, len(lines), REJECTED, message],
         )
         _step("logged_reject")
-    return LoadOutcome(extract.name, period.label, str(path), REJECTED, digest, rows, len(lines), message, problems)
+    return LoadOutcome(extract.name, period.label, path, REJECTED, digest, rows, len(lines), message, problems)
 
 
 def _records(con: duckdb.DuckDBPyConnection, tag: str, lines: set[int]) -> dict[int, str]:

@@ -15,7 +15,8 @@ from metrics.core.periods import Period
 from metrics.core.progress import Progress, _quiet
 from metrics.core.registry import Scorecard, default_scorecard
 from metrics.core.results import LoadOutcome, Problem
-from metrics.ingest.load import load_extract
+from metrics.ingest.load import load_delivery
+from metrics.ingest.readers import Resolve, native
 
 
 def extracts_of(card: Scorecard) -> tuple[Extract, ...]:
@@ -23,7 +24,9 @@ def extracts_of(card: Scorecard) -> tuple[Extract, ...]:
     return tuple(EXTRACTS[name] for name in card.extracts)
 
 
-def periods_to_load(target: Period, raw_dir: Path, extracts: Sequence[Extract] | None = None) -> list[Period]:
+def periods_to_load(
+    target: Period, raw_dir: Path, extracts: Sequence[Extract] | None = None, resolve: Resolve = native
+) -> list[Period]:
     """The target's financial year to date and rolling year, plus any earlier quarters in which
     one of these extracts was delivered (up to two years back, for the trend), oldest first."""
     extracts = extracts if extracts is not None else extracts_of(default_scorecard())
@@ -31,7 +34,7 @@ def periods_to_load(target: Period, raw_dir: Path, extracts: Sequence[Extract] |
     p = target
     for _ in range(8):
         p = p.previous()
-        if any((raw_dir / p.label / e.filename).exists() for e in extracts):
+        if any(any(f.exists() for f in resolve(raw_dir / p.label, e).files) for e in extracts):
             wanted.add(p)
     return sorted(wanted)
 
@@ -43,6 +46,7 @@ def ingest_periods(
     docs_dir: Path,
     extracts: Sequence[Extract] | None = None,
     progress: Progress = _quiet,
+    resolve: Resolve = native,
 ) -> list[LoadOutcome]:
     """Load every extract (default: the default scorecard's) for each period, oldest first."""
     from metrics.validate.gx import Validator
@@ -62,8 +66,8 @@ def ingest_periods(
         try:
             for period in periods:
                 for extract in extracts:
-                    path = paths.raw_dir / period.label / extract.filename
-                    outcome = load_extract(con, extract, path, period, run_id, validate)
+                    delivery = resolve(paths.raw_dir / period.label, extract)
+                    outcome = load_delivery(con, delivery, period, run_id, validate)
                     outcomes.append(outcome)
                     progress(f"{period.label} {extract.name}: {outcome.status}")
         finally:

@@ -1,0 +1,156 @@
+"""Deliveries in other shapes than the contract's CSV, turned into it before the one load path.
+
+A delivered file that is not the contract's own CSV (an ``.xlsx``, a SUS-style extract with its own
+column names, a DfE SSDA903 or CIN census return, the ONS population workbook) is *converted* by a
+:class:`Reader` into the contract's CSV text, and that text then goes through exactly the checks a
+native CSV does (header, strict text forms, row rules, GX, atomic commit). There is one mechanism,
+not a fork: a reader only reshapes; it never decides what is valid beyond what it must to reshape
+(a column it needs is missing, a date is not in the declared format, the XML is unsafe).
+
+Every problem is reported where the user will look for it: a converted row keeps the source row it
+came from (``Conversion.lines``: an Excel row number, an XML element's line, the source CSV line),
+and a contract column is named as delivered (``Conversion.columns``). The load's SHA-256 covers the
+delivered bytes, the reader and its options, so a changed mapping re-loads and an unchanged one is
+skipped, as for a CSV.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, TextIO
+
+from metrics.contracts import Extract
+from metrics.core.results import Problem
+
+NATIVE = "csv"
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """What a reader made of the delivered files.
+
+    ``problems`` are already in delivered terms (source row, delivered column). ``lines[i]`` is the
+    source row of the converted CSV's data line ``i + 2`` (line 1 is the header); ``None`` means
+    the same numbering. ``columns`` maps a contract column to the delivered column(s) it came from,
+    as the user would search for them. ``unit`` is what a row is called where the user looks it up
+    ("row" in Excel, "line" in a text file)."""
+
+    problems: list[Problem] = field(default_factory=list)
+    lines: Sequence[int] | None = None
+    columns: Mapping[str, str] = field(default_factory=dict)
+    unit: str = "line"
+    header_line: int | None = 1  # the source row of the header, where a header problem is shown
+
+    def source_line(self, line: int | None) -> int | None:
+        """The delivered file's row of the converted CSV's ``line``."""
+        if line is None or self.lines is None:
+            return line
+        if line == 1:
+            return self.header_line
+        return self.lines[line - 2] if 0 <= line - 2 < len(self.lines) else line
+
+    def translate(self, problem: Problem) -> Problem:
+        """A problem found in the converted CSV, placed in the delivered file."""
+        column = self.columns.get(problem.column, problem.column) if problem.column else problem.column
+        return Problem(self.source_line(problem.line), column, problem.rule, problem.reason, self.unit)
+
+
+class Reader(Protocol):
+    """Turns the delivered ``files`` (private copies, in the order the delivery names them) into
+    the contract CSV of ``extract`` written to ``out`` (header exactly ``extract.column_names``,
+    comma-delimited, ``"``-quoted, dates ``YYYY-MM-DD``). ``names`` are the files as the user
+    named them, for messages. ``options`` are the delivery's format options (from a mapping file),
+    already known to be a table; a reader refuses keys it does not know."""
+
+    def __call__(
+        self,
+        extract: Extract,
+        files: Sequence[Path],
+        names: Sequence[str],
+        options: Mapping[str, Any],
+        out: TextIO,
+    ) -> Conversion: ...
+
+
+READERS: dict[str, Reader] = {}
+
+
+def register(name: str) -> Callable[[Reader], Reader]:
+    """Declare a reader under the format name a mapping file uses (``format = "<name>"``)."""
+
+    def add(reader: Reader) -> Reader:
+        if name in READERS or name == NATIVE:
+            raise ValueError(f"reader {name!r} registered twice")
+        READERS[name] = reader
+        return reader
+
+    return add
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One extract's files for one quarter and how to read them.
+
+    ``format`` is ``"csv"`` for the contract's own CSV (one file, read as it is) or a registered
+    reader's name. ``options`` come from the mapping file, whose name and SHA-256 are
+    ``source``/``source_sha256`` (recorded, and part of the load's digest)."""
+
+    extract: Extract
+    files: tuple[Path, ...]
+    format: str = NATIVE
+    options: Mapping[str, Any] = field(default_factory=dict)
+    source: str = ""
+    source_sha256: str = ""
+
+    @classmethod
+    def native(cls, extract: Extract, path: Path) -> Delivery:
+        return cls(extract, (path,))
+
+    @property
+    def shown(self) -> str:
+        """The delivery as the user named it: the file, or the files joined by ``+``."""
+        return " + ".join(str(p) for p in self.files)
+
+    def digest(self, file_digests: Sequence[str]) -> str:
+        """The load's SHA-256: the file's own for a native CSV (as before), else one over the
+        reader, its options, the mapping's digest and each file's digest."""
+        if self.format == NATIVE:
+            return file_digests[0]
+        h = hashlib.sha256()
+        h.update(json.dumps([self.format, self.source_sha256, _canonical(self.options)], sort_keys=True).encode())
+        for d in file_digests:
+            h.update(d.encode())
+        return h.hexdigest()
+
+
+# Which delivery a quarter folder holds for an extract: the contract CSV by default, or what a
+# mapping file declares (``metrics.ingest.mapping``).
+Resolve = Callable[[Path, Extract], Delivery]
+
+
+def native(folder: Path, extract: Extract) -> Delivery:
+    """The contract's own CSV, ``<folder>/<extract>.csv``."""
+    return Delivery.native(extract, folder / extract.filename)
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _canonical(v) for k, v in sorted(value.items())}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    return value if isinstance(value, str | int | float | bool) or value is None else str(value)
+
+
+def reader_for(delivery: Delivery) -> Reader:
+    """The registered reader of a delivery (the format modules register themselves on import)."""
+    from metrics.ingest import formats  # noqa: F401  (registers the shipped readers)
+
+    try:
+        return READERS[delivery.format]
+    except KeyError:
+        known = ", ".join(sorted([NATIVE, *READERS]))
+        raise ValueError(f"unknown delivery format {delivery.format!r}: use one of {known}") from None
