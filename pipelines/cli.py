@@ -472,7 +472,20 @@ def _card_ids() -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     for key, value in ENV_DEFAULTS.items():
         os.environ.setdefault(key, value)
-    args = build_parser().parse_args(argv)
+    try:
+        # The parser's choices come from the declarations: a malformed one is reported, not a traceback.
+        parser = build_parser()
+    except UserError as exc:
+        if "--debug" in (sys.argv[1:] if argv is None else argv) or os.environ.get("SCORECARD_DEBUG", "") not in (
+            "",
+            "0",
+        ):
+            import traceback
+
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    args = parser.parse_args(argv)
     args.debug = bool(getattr(args, "debug", False)) or os.environ.get("SCORECARD_DEBUG", "") not in ("", "0")
     try:
         return int(args.func(args))

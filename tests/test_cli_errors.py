@@ -5,6 +5,7 @@ the warehouse lock that waits."""
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import threading
@@ -250,3 +251,32 @@ def test_a_reader_that_goes_away_is_not_a_traceback() -> None:
     err = proc.stderr.read()
     assert proc.wait(timeout=60) == 141, err
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+@pytest.mark.parametrize(
+    ("scorecard_toml", "words"),
+    [
+        ('id = "broken"\ntitle = [\n\nx = 1\n', ["scorecard.toml", "not valid TOML", "line"]),
+        ('id = "broken"\ntitle = "Broken"\n', ["scorecard.toml", "missing required key"]),
+    ],
+)
+def test_a_malformed_declaration_is_a_plain_error_naming_the_file(
+    tmp_path: Path, scorecard_toml: str, words: list[str]
+) -> None:
+    """A scorecard folder added through SCORECARD_DEFINITIONS_PATH with a broken scorecard.toml: every
+    command exits 2 naming the file and what is wrong in it, without a traceback (--debug shows it)."""
+    folder = tmp_path / "defs" / "broken"
+    folder.mkdir(parents=True)
+    (folder / "scorecard.toml").write_text(scorecard_toml)
+    env = {**os.environ, "SCORECARD_DEFINITIONS_PATH": str(tmp_path / "defs")}
+    for args in (["metrics"], ["run", "--period", PERIOD]):
+        done = subprocess.run([str(SCORECARD), *args], capture_output=True, text=True, env=env, check=False, cwd=ROOT)
+        assert done.returncode == 2, done.stderr
+        assert "Traceback" not in done.stderr + done.stdout
+        assert str(folder / "scorecard.toml") in done.stderr
+        for w in words:
+            assert w in done.stderr
+    debug = subprocess.run(
+        [str(SCORECARD), "metrics", "--debug"], capture_output=True, text=True, env=env, check=False, cwd=ROOT
+    )
+    assert debug.returncode == 2 and "Traceback" in debug.stderr

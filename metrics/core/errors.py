@@ -27,6 +27,12 @@ class UsageError(UserError):
     exit_code = 2
 
 
+class DefinitionError(UsageError, ValueError):
+    """A declaration file (scorecard.toml, a metric's TOML or SQL) is malformed: the message names the
+    file, where in it, and what the declaration must say. A usage error (exit 2): the run cannot
+    start until the declaration is fixed."""
+
+
 class EnvironmentProblem(UserError):
     """The machine, the warehouse file or a folder is not in a state the run can use."""
 

@@ -15,10 +15,12 @@ import functools
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
+from metrics.core.errors import DefinitionError
 from metrics.core.paths import DEFINITIONS
 from metrics.core.periods import financial_year
 
@@ -237,8 +239,34 @@ class Metric:
         return {k: merged[k] for k in wanted}
 
 
+_T = TypeVar("_T")
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    """A declaration file's TOML, or a :class:`DefinitionError` naming the file, line and column."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise DefinitionError(f"{path}: not valid TOML ({exc}): correct the declaration there") from exc
+    except UnicodeDecodeError as exc:
+        raise DefinitionError(f"{path}: not UTF-8 text (byte {exc.start}): save it as UTF-8") from exc
+
+
+def _declared(path: Path, load: Callable[[Path], _T]) -> _T:
+    """``load(path)``, its complaints about the declaration raised as a :class:`DefinitionError`
+    (the messages already name the file and the key)."""
+    try:
+        return load(path)
+    except DefinitionError:
+        raise
+    except (ValueError, KeyError, TypeError) as exc:
+        text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+        where = "" if str(path) in text else f"{path}: "
+        raise DefinitionError(f"{where}{text}") from exc
+
+
 def _load(path: Path) -> list[Metric]:
-    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    raw = _read_toml(path)
     try:
         metric = Metric(
             id=raw["id"],
@@ -317,7 +345,7 @@ def _expand(path: Path, metric: Metric, breakdown: dict[str, Any]) -> list[Metri
 
 
 def _load_scorecard(path: Path) -> Scorecard:
-    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    raw = _read_toml(path)
     try:
         card_id = raw["id"]
         t = raw["targets"]
@@ -422,7 +450,7 @@ def _card_folders() -> list[Path]:
 
 @functools.cache
 def scorecards() -> dict[str, Scorecard]:
-    cards = [_load_scorecard(folder / SCORECARD_FILE) for folder in _card_folders()]
+    cards = [_declared(folder / SCORECARD_FILE, _load_scorecard) for folder in _card_folders()]
     ids = [c.id for c in cards]
     if len(ids) != len(set(ids)):
         raise ValueError(f"duplicate scorecard ids: {sorted({i for i in ids if ids.count(i) > 1})}")
@@ -453,7 +481,7 @@ def all_metrics() -> tuple[Metric, ...]:
         for folder in _card_folders()
         for p in sorted(folder.glob("*.toml"))
         if p.name != SCORECARD_FILE
-        for m in _load(p)
+        for m in _declared(p, _load)
     ]
     ids = [m.id for m in metrics]
     if len(ids) != len(set(ids)):
