@@ -148,9 +148,24 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"error: {label} {period} run failed:\n{exc}", file=sys.stderr)
         if manifest.exists():
             print(f"Outputs that could be produced, and the rejects, are listed in {manifest}", file=sys.stderr)
+        _release(exc)
         return exc.exit_code
     # Not a user error: a bug, which keeps its traceback.
     raise RuntimeError(f"the {label} {period} run failed without an exception; state {state.type}")
+
+
+def _release(exc: BaseException) -> None:
+    """Clear the locals of the failed run's traceback frames, once reported. Prefect keeps the failed
+    state (and so the traceback) until exit; a DuckDB connection still referenced by a frame then
+    outlives the interpreter, and DuckDB's bindings print 'nanobind: leaked ...' lines after the error."""
+    import traceback
+
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        traceback.clear_frames(e.__traceback__)
+        e = e.__cause__ or e.__context__
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -190,27 +205,43 @@ def _print_summary(console: Console, summary: dict[str, Any], manifest: Path, la
     from rich.table import Table
 
     from metrics.compute.suppression import publishable
-    from metrics.core.registry import get
+    from metrics.core.periods import Period
+    from metrics.core.registry import MetricSet, get, metric_set
     from metrics.core.results import MetricResult
 
     table = Table(title=f"{label} {summary['period']}")
     for col in ("Area", "Metric", "Value (95% CI)", "Plan/target", "Status"):
         table.add_column(col)
-    for raw in summary["results"]:
-        r = publishable(MetricResult(**raw))
-        m = get(raw["metric_id"])
-        value = r.get("value")
-        shown = (
-            "n/a"
-            if value is None
-            else (
-                f"{value:.{m.decimals}f} ({r['lower']:.{m.decimals}f}-{r['upper']:.{m.decimals}f})"
-                if r.get("lower") is not None and r.get("upper") is not None
-                else f"{value:.{m.decimals}f}"
+    # The year's headline set first, then the supporting measures under their own heading, as the
+    # page and the return show them.
+    year = Period.parse(summary["period"]).financial_year
+    sets: dict[str, MetricSet] = {}
+
+    def headline(raw: dict[str, Any]) -> bool:
+        card = get(raw["metric_id"]).scorecard
+        return sets.setdefault(card, metric_set(card, year)).is_headline(raw["metric_id"])
+
+    rows = summary["results"]
+    groups = [[r for r in rows if headline(r)], [r for r in rows if not headline(r)]]
+    for i, group in enumerate(groups):
+        if i == 1 and group:
+            table.add_section()
+            table.add_row("", "[bold]Supporting measures[/bold]", "", "", "")
+        for raw in group:
+            r = publishable(MetricResult(**raw))
+            m = get(raw["metric_id"])
+            value = r.get("value")
+            shown = (
+                "n/a"
+                if value is None
+                else (
+                    f"{value:.{m.decimals}f} ({r['lower']:.{m.decimals}f}-{r['upper']:.{m.decimals}f})"
+                    if r.get("lower") is not None and r.get("upper") is not None
+                    else f"{value:.{m.decimals}f}"
+                )
             )
-        )
-        plan = "" if raw["plan"] is None else f"{raw['plan']:g}"
-        table.add_row(raw["hwb_code"], m.title, shown, plan, raw["status"])
+            plan = "" if raw["plan"] is None else f"{raw['plan']:g}"
+            table.add_row(raw["hwb_code"], m.title, shown, plan, raw["status"])
     console.print(table)
     console.print(f"Reports:   {summary['reports_dir']}")
     for p in summary["returns"]:
@@ -495,6 +526,7 @@ def main(argv: list[str] | None = None) -> int:
 
             traceback.print_exc()
         print(f"error: {exc}", file=sys.stderr)
+        _release(exc)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

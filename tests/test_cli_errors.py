@@ -280,3 +280,21 @@ def test_a_malformed_declaration_is_a_plain_error_naming_the_file(
         [str(SCORECARD), "metrics", "--debug"], capture_output=True, text=True, env=env, check=False, cwd=ROOT
     )
     assert debug.returncode == 2 and "Traceback" in debug.stderr
+
+
+def test_a_run_refused_inside_the_flow_exits_cleanly(tmp_path: Path) -> None:
+    """A warehouse refused inside the Prefect flow (a table of ours with other columns): exit 3 with
+    the plain message, and nothing after it - no traceback, and no 'nanobind: leaked' lines from a
+    DuckDB connection kept alive by the failed state's traceback until the interpreter exits."""
+    import duckdb
+
+    bad = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(bad)) as con:
+        con.execute("CREATE TABLE loads (id INTEGER, amount DOUBLE)")
+    done, _ = _cli(
+        "run", "--period", PERIOD, "--warehouse", str(bad), "--reports-dir", str(tmp_path / "reports"), timeout=300
+    )
+    assert done.returncode == 3, done.stderr
+    assert "columns differ from the scorecard's" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    assert "nanobind" not in done.stderr + done.stdout and "leaked" not in done.stderr
