@@ -6,7 +6,9 @@ are described by file, line, column and rule only, never by value.
 Safe to open: every piece of text that comes from an extract, a file name or a declaration is
 escaped before it goes into Markdown (``md_text`` for text, ``md_code`` for paths), so a ``|``,
 ``<script>``, ``[link](...)`` or backtick in it is shown, not interpreted. Outputs are listed as
-paths in code spans, not ``file://`` links, which browsers refuse to open from the Prefect UI.
+paths in code spans, not ``file://`` links, which browsers refuse to open from the Prefect UI; where
+the reports folder is served over HTTP(S), ``SCORECARD_REPORTS_URL`` (the URL of the reports folder)
+adds a link beside each published output that the UI can open.
 Keys are ``<scorecard>-<what>-<area or all>-<period>`` so runs for other areas keep their own.
 """
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+import urllib.parse
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -25,6 +28,7 @@ from metrics.core.periods import Period
 from metrics.core.reference import caveats_for
 from metrics.core.registry import Scorecard, default_scorecard, get
 from metrics.core.results import LoadOutcome, MetricResult
+from pipelines.checks import reports_url
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|~>])")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -113,14 +117,40 @@ def rejects_table(loads: Sequence[LoadOutcome], limit: int = 200) -> list[dict[s
     return rows
 
 
-def outputs_markdown(charts: Sequence[Path], documents: Sequence[Path], docs: Path, manifest: Path) -> str:
-    """Where the run's outputs are, as paths to copy (code spans), never as links."""
+def _entry(label: str, path: Path, reports_dir: Path | None, base_url: str | None) -> str:
+    """``- label: `path` `` and, for a file under the served reports folder, ``([open](url))``."""
+    line = f"- {label}: {md_code(path.resolve())}"
+    if base_url and reports_dir is not None:
+        try:
+            rel = path.resolve().relative_to(reports_dir.resolve())
+        except ValueError:
+            return line  # not published under the reports folder (e.g. the restricted Data Docs)
+        line += f" ([open]({base_url}{urllib.parse.quote(rel.as_posix())}))"
+    return line
+
+
+def outputs_markdown(
+    charts: Sequence[Path],
+    documents: Sequence[Path],
+    docs: Path,
+    manifest: Path,
+    tables: Sequence[Path] = (),
+    reports_dir: Path | None = None,
+    base_url: str | None = None,
+) -> str:
+    """Where the run's outputs are, as paths to copy (code spans), never as ``file://`` links; with
+    ``base_url`` (where ``reports_dir`` is served), an http(s) link beside each published file."""
     lines = ["# Outputs", "", "Open these from the machine that ran the flow (paths on that machine):", ""]
+    if base_url:
+        lines[2] = f"Paths on the machine that ran the flow; links where the reports are served ({md_text(base_url)}):"
+    label = {".html": "Scorecard", ".xlsx": "Return workbook", ".csv": "Tidy results (CSV)"}
+    lines += [_entry(label.get(p.suffix, "Output"), p, reports_dir, base_url) for p in documents]
+    lines += [_entry(label.get(p.suffix, "Tidy results (Parquet)"), p, reports_dir, base_url) for p in tables]
+    lines += [_entry("Chart", p, reports_dir, base_url) for p in charts if p.suffix == ".png"]
     lines += [
-        f"- {'Scorecard' if p.suffix == '.html' else 'Return workbook'}: {md_code(p.resolve())}" for p in documents
+        f"- GX Data Docs (restricted): {md_code(docs.resolve())}",
+        _entry("Manifest", manifest, reports_dir, base_url),
     ]
-    lines += [f"- Chart: {md_code(p.resolve())}" for p in charts if p.suffix == ".png"]
-    lines += [f"- GX Data Docs (restricted): {md_code(docs.resolve())}", f"- Manifest: {md_code(manifest.resolve())}"]
     return "\n".join(lines)
 
 
@@ -135,9 +165,13 @@ def publish(
     threshold: int,
     card: Scorecard,
     area: str | Sequence[str] = "all",
+    tables: Sequence[Path] = (),
+    reports_dir: Path | None = None,
 ) -> None:
     """Artifacts keyed ``<scorecard>-<what>-<area or all>-<period>`` (e.g. ``bcf-rejects-all-2023-24-q2``,
-    ``bcf-scorecard-e06000061-2023-24-q2``)."""
+    ``bcf-scorecard-e06000061-2023-24-q2``). ``tables`` are the tidy results files; ``reports_dir`` is
+    the folder ``SCORECARD_REPORTS_URL`` serves, if set."""
+    base_url = reports_url()
     create_markdown_artifact(
         key=_key(f"{card.id}-scorecard", period, area),
         markdown=scorecard_markdown(period, results, threshold, card),
@@ -153,13 +187,13 @@ def publish(
     )
     create_markdown_artifact(
         key=_key(f"{card.id}-outputs", period, area),
-        markdown=outputs_markdown(charts, documents, docs, manifest),
+        markdown=outputs_markdown(charts, documents, docs, manifest, tables, reports_dir, base_url),
         description="Where the run's charts, workbook, Data Docs and manifest are (paths on the worker)",
     )
     workbooks = [p for p in documents if p.suffix == ".xlsx"]
     if workbooks:
         create_markdown_artifact(
             key=_key(card.workbook_artifact_key, period, area),
-            markdown="\n".join(f"- {md_code(p.resolve())}" for p in workbooks),
+            markdown="\n".join(_entry(p.name, p, reports_dir, base_url) for p in workbooks),
             description="The return workbook(s), as paths on the machine that ran the flow",
         )

@@ -8,6 +8,8 @@ error's type carries the exit code (``metrics.core.errors``).
 from __future__ import annotations
 
 import csv
+import os
+import urllib.parse
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -37,6 +39,30 @@ class ExtractsRejected(DataRejected):
 
 class WarehouseUnusable(EnvironmentProblem):
     """The warehouse path is not a DuckDB file the run can open and write."""
+
+
+class BadReportsUrl(EnvironmentProblem):
+    """``SCORECARD_REPORTS_URL`` is set but is not an http(s) URL of a folder."""
+
+
+REPORTS_URL_ENV = "SCORECARD_REPORTS_URL"
+
+
+def reports_url(value: str | None = None) -> str | None:
+    """Where the reports folder is served over HTTP(S) (``SCORECARD_REPORTS_URL``), ending in ``/``, or
+    None when unset. The Prefect artifacts link to outputs under it; ``file://``, ``javascript:`` or a
+    bare path is refused with the fix, since a browser would not open it from the Prefect UI."""
+    url = (os.environ.get(REPORTS_URL_ENV, "") if value is None else value).strip()
+    if not url:
+        return None
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise BadReportsUrl(
+            f"{REPORTS_URL_ENV}={url!r} is not an http(s) URL of a folder\n"
+            "fix: set it to the URL the reports folder is served at, e.g. https://intranet.example/scorecard/reports/, "
+            "or unset it to list the outputs as paths only"
+        )
+    return url.rstrip("/") + "/"
 
 
 def parse_period(label: str) -> Period:

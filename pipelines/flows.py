@@ -35,7 +35,7 @@ from metrics.core.reference import current_hwb_code, hwb_names
 from metrics.core.registry import Scorecard, default_scorecard, scorecard, scorecards
 from metrics.core.results import REJECTED, LoadOutcome, MetricResult, headline
 from metrics.ingest.run import extracts_of, ingest_periods, periods_to_load
-from metrics.publish.manifest import build_manifest, write_manifest
+from metrics.publish.manifest import build_manifest, input_records, inputs_digest, reference_data, write_manifest
 from metrics.publish.run import export_returns, render_charts, render_scorecards
 from metrics.publish.tidy import tidy_rows, write_results
 from metrics.warehouse import WarehouseBusyError
@@ -49,6 +49,7 @@ from pipelines.checks import (
     check_period_folder,
     check_warehouse,
     parse_period,
+    reports_url,
 )
 
 PROGRESS_LOGGER = "scorecard"
@@ -116,9 +117,18 @@ def charts_task(
 
 @task(name="export-return", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
 def export_task(
-    paths: RunPaths, target: Period, results: list[MetricResult], generated_at: str, threshold: int, card: Scorecard
+    paths: RunPaths,
+    target: Period,
+    results: list[MetricResult],
+    generated_at: str,
+    threshold: int,
+    card: Scorecard,
+    run_id: str = "",
+    inputs_sha256: str | None = None,
 ) -> list[Path]:
-    return export_returns(paths, target, results, generated_at, threshold, card, progress=_emit)
+    return export_returns(
+        paths, target, results, generated_at, threshold, card, _emit, run_id=run_id, inputs_sha256=inputs_sha256
+    )
 
 
 @task(name="render-scorecards", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
@@ -228,6 +238,7 @@ def _start(
     paths = RunPaths(Path(raw_dir), Path(warehouse), Path(reports_dir))
     check_period_folder(paths.raw_dir, target)
     check_warehouse(paths.warehouse)
+    reports_url()  # a mistyped SCORECARD_REPORTS_URL stops the run now, not after every output is written
     run_id = str(flow_run.get_id() or uuid.uuid4())
     holder = f"the {target.label} {card.id} run {run_id}"
     with exclusive_run(paths.warehouse, holder, wait=lock_wait_seconds(wait), progress=_emit):
@@ -263,7 +274,10 @@ def _run(
         results += compute_task(paths, p, hwbs, loads, run_id, card, suppression_threshold)
     charts = charts_task(paths, target, results, suppression_threshold, card)
     generated_at = started.strftime("%Y-%m-%d %H:%M UTC")
-    returns = export_task(paths, target, results, generated_at, suppression_threshold, card)
+    # The inputs digest the manifest will record, known now: the return's cover carries it (and the
+    # run id), since the manifest, which lists the return's SHA-256, cannot be hashed onto the return.
+    digest = inputs_digest(input_records(loads), reference_data())
+    returns = export_task(paths, target, results, generated_at, suppression_threshold, card, run_id, digest)
     pages = scorecard_task(paths, target, results, loads, generated_at, suppression_threshold, card)
     tidy = tidy_task(paths, target, results, suppression_threshold, card)
 
@@ -287,7 +301,18 @@ def _run(
     current = headline(r for r in results if r.period == target.label)
     area = "all" if hwb is None or hwb in ("all", "", []) else hwbs
     artifacts.publish(
-        target, current, loads, charts, [*returns, *pages], docs, manifest_path, suppression_threshold, card, area
+        target,
+        current,
+        loads,
+        charts,
+        [*returns, *pages],
+        docs,
+        manifest_path,
+        suppression_threshold,
+        card,
+        area,
+        tables=tidy,
+        reports_dir=paths.reports_dir,
     )
     _emit(f"manifest written to {manifest_path}")
     if rejected:

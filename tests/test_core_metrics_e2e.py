@@ -93,3 +93,9 @@ def test_ran_from_the_shipped_demo(ws: Workspace) -> None:
     assert (Path(ws.raw) / PERIOD / "apc_spells.csv").is_file()
     header = (Path(ws.raw) / PERIOD / "apc_spells.csv").read_text(encoding="utf-8").splitlines()[0]
     assert "discharge_ready_date" in header.split(",")
+
+
+def test_tidy_results_and_manifest_match_their_schemas(ws: Workspace) -> None:
+    from tests.schemas import schema_problems
+
+    assert schema_problems(ws.reports / PERIOD) == []

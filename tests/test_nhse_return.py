@@ -29,9 +29,12 @@ HWB, NAME = "E06000061", "North Northamptonshire"
 Q2 = Period.parse("2023-24-Q2")
 GENERATED = "2023-10-20T09:30:00"
 SHA = "ab" * 32
+RUN = "0b6b1c58-1d8e-4b8e-9d43-5f1f0c0e7a11"
 HEADERS = [
     "Metric",
     "Definition",
+    "Unit",
+    "Year to date",
     "Planned performance",
     "Actual performance",
     "95% CI lower",
@@ -109,7 +112,8 @@ def _write(
         narrative=narrative,
         layout_path=layout_path,
         suppression_threshold=suppression_threshold,
-        manifest_sha256=SHA,
+        run_id=RUN,
+        inputs_sha256=SHA,
     )
     assert path.exists()
     return openpyxl.load_workbook(path)
@@ -139,7 +143,7 @@ def test_sheets_headers_and_metric_order(tmp_path: Path) -> None:
 def test_figures_are_full_precision_with_display_rounding(tmp_path: Path) -> None:
     ws = _write(tmp_path)["Metrics"]
     avoidable = _row(ws, FIRST)
-    assert avoidable[2:10] == [
+    assert avoidable[4:12] == [
         250.0,
         260.1000123,
         pytest.approx(234.09001107),
@@ -149,37 +153,37 @@ def test_figures_are_full_precision_with_display_rounding(tmp_path: Path) -> Non
         None,
         NOT_ON_TRACK,
     ]
-    assert ws.cell(FIRST, 3).number_format == "#,##0.0"
-    assert ws.cell(FIRST, 4).number_format == "#,##0.0"
-    assert ws.cell(FIRST, 7).number_format == "#,##0"  # whole count
-    assert ws.cell(FIRST, 8).number_format == "#,##0.0"  # expected events
+    assert ws.cell(FIRST, 5).number_format == "#,##0.0"
+    assert ws.cell(FIRST, 6).number_format == "#,##0.0"
+    assert ws.cell(FIRST, 9).number_format == "#,##0"  # whole count
+    assert ws.cell(FIRST, 10).number_format == "#,##0.0"  # expected events
     discharge = _row(ws, FIRST + 2)
-    assert discharge[2:4] == [94.0, 95.35]
-    assert ws.cell(FIRST + 2, 4).number_format == "#,##0.00"  # decimals = 2 for this metric
-    assert discharge[6:8] == [1907, 2000]
-    assert discharge[9] == ON_TRACK
+    assert discharge[4:6] == [94.0, 95.35]
+    assert ws.cell(FIRST + 2, 6).number_format == "#,##0.00"  # decimals = 2 for this metric
+    assert discharge[8:10] == [1907, 2000]
+    assert discharge[11] == ON_TRACK
 
 
 def test_suppressed_counts_show_star_and_withhold_figures(tmp_path: Path) -> None:
     ws = _write(tmp_path)["Metrics"]
     residential = _row(ws, FIRST + 3)
-    assert residential[2] == 564.0  # plan is published
-    assert residential[3:6] == [None, None, None]  # value and CI withheld
-    assert residential[6] == "*"
-    assert ws.cell(FIRST + 3, 7).data_type == "s"
-    assert residential[7] == 60_000
-    assert residential[8] is None  # projection withheld
-    assert residential[9] == ON_TRACK
+    assert residential[4] == 564.0  # plan is published
+    assert residential[5:8] == [None, None, None]  # value and CI withheld
+    assert residential[8] == "*"
+    assert ws.cell(FIRST + 3, 9).data_type == "s"
+    assert residential[9] == 60_000
+    assert residential[10] is None  # projection withheld
+    assert residential[11] == ON_TRACK
     # A stricter threshold suppresses more.
     ws10 = _write(tmp_path, suppression_threshold=100)["Metrics"]
-    assert _row(ws10, FIRST + 4)[6:8] == ["*", 100]
+    assert _row(ws10, FIRST + 4)[8:10] == ["*", 100]
 
 
 def test_missing_values_are_blank_with_no_data_status(tmp_path: Path) -> None:
     falls = _row(_write(tmp_path)["Metrics"], FIRST + 1)
-    assert falls[2] == 1800.0
-    assert falls[3:9] == [None] * 6
-    assert falls[9] == NO_DATA
+    assert falls[4] == 1800.0
+    assert falls[5:11] == [None] * 6
+    assert falls[11] == NO_DATA
 
 
 def test_narrative_formula_is_stored_as_quoted_text(tmp_path: Path) -> None:
@@ -192,20 +196,20 @@ def test_narrative_formula_is_stored_as_quoted_text(tmp_path: Path) -> None:
         },
     )
     ws = wb["Metrics"]
-    challenges, achievements = ws.cell(FIRST, 11), ws.cell(FIRST, 12)
+    challenges, achievements = ws.cell(FIRST, 13), ws.cell(FIRST, 14)
     assert challenges.value == payload
     assert challenges.data_type == "s"
     assert challenges.quotePrefix is True
     assert achievements.value == "Fewer admissions in Q2."
     assert achievements.quotePrefix is False
-    for col in (11, 12):
+    for col in (13, 14):
         cell = ws.cell(FIRST + 1, col)
         assert cell.data_type == "s" and cell.quotePrefix is True
     # Input cells are unlocked and yellow; figures stay locked; the sheet is protected.
     assert challenges.protection.locked is False
     assert challenges.fill.fgColor.rgb.endswith("FFFF99")
-    assert ws.cell(FIRST + 3, 12).protection.locked is False  # empty input cell too
-    assert ws.cell(FIRST, 4).protection.locked is True
+    assert ws.cell(FIRST + 3, 14).protection.locked is False  # empty input cell too
+    assert ws.cell(FIRST, 6).protection.locked is True
     assert ws.protection.sheet is True
     # No formula anywhere in the workbook.
     for sheet in wb.worksheets:
@@ -216,8 +220,8 @@ def test_narrative_formula_is_stored_as_quoted_text(tmp_path: Path) -> None:
 def test_hwb_name_that_looks_like_a_formula_is_quoted(tmp_path: Path) -> None:
     path = write_return(tmp_path / "r.xlsx", _results(), HWB, "+cmd|' /C calc'!A0", Q2, GENERATED)
     cover = openpyxl.load_workbook(path)["Cover"]
-    assert cover["B4"].value == "+cmd|' /C calc'!A0"
-    assert cover["B4"].data_type == "s" and cover["B4"].quotePrefix is True
+    assert cover["B5"].value == "+cmd|' /C calc'!A0"
+    assert cover["B5"].data_type == "s" and cover["B5"].quotePrefix is True
 
 
 @pytest.mark.parametrize(
@@ -247,7 +251,7 @@ def test_status_dropdown(tmp_path: Path) -> None:
     assert len(dvs) == 1
     dv = dvs[0]
     assert dv.type == "list"
-    assert str(dv.sqref) == f"J{FIRST}:J{FIRST + 4}"
+    assert str(dv.sqref) == f"L{FIRST}:L{FIRST + 4}"
     assert dv.formula1 == '"' + ",".join(STATUSES) + '"'
 
 
@@ -265,7 +269,7 @@ def test_the_year_end_return_uses_the_year_end_wording(tmp_path: Path) -> None:
     ]
     path = write_return(tmp_path / "q4.xlsx", results, HWB, NAME, q4, GENERATED)
     ws = openpyxl.load_workbook(path)["Metrics"]
-    assert [ws.cell(FIRST + i, 10).value for i in range(2)] == [ACHIEVED, NOT_ACHIEVED]
+    assert [ws.cell(FIRST + i, 12).value for i in range(2)] == [ACHIEVED, NOT_ACHIEVED]
     dv = ws.data_validations.dataValidation[0]
     assert dv.formula1 == '"' + ",".join(YEAR_END_STATUSES) + '"'
     assert "On track" not in dv.formula1
@@ -286,7 +290,7 @@ def test_the_metrics_sheet_lists_the_years_headline_set_and_the_cover_names_it(t
         None,
     ]
     cover = wb["Cover"]
-    values = {cover.cell(r, 1).value: cover.cell(r, 2).value for r in range(3, 20)}
+    values = {cover.cell(r, 1).value: cover.cell(r, 2).value for r in range(4, 22)}
     assert "The 2023-24 metric set (SECONDARY)" in values["Metrics for 2023-24"]
     assert "https://example.org" in values["Metrics for 2023-24"]
     assert "Discharge to usual place of residence" in values["Supporting measures"]
@@ -301,13 +305,15 @@ def test_the_metrics_sheet_lists_the_years_headline_set_and_the_cover_names_it(t
 
 def test_cover_sheet(tmp_path: Path) -> None:
     cover = _write(tmp_path)["Cover"]
-    values = {cover.cell(r, 1).value: cover.cell(r, 2).value for r in range(3, 11)}
+    values = {cover.cell(r, 1).value: cover.cell(r, 2).value for r in range(4, 14)}
     assert values["Health and Wellbeing Board code"] == HWB
     assert values["Health and Wellbeing Board name"] == NAME
     assert values["Reporting period"] == "2023-24 Q2"
     assert values["Period dates"] == "1 July 2023 to 30 September 2023"
     assert values["Generated"] == GENERATED
-    assert values["Source manifest (sha256)"] == SHA
+    assert values["Run id"] == RUN
+    assert values["Inputs digest (sha256)"] == SHA
+    assert "run_id and inputs_sha256" in values["Check against the manifest"]
 
 
 def test_same_inputs_same_bytes(tmp_path: Path) -> None:
@@ -379,5 +385,63 @@ def test_inputs_are_checked(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown keys"):
         write_return(out, _results(), HWB, NAME, Q2, GENERATED, narrative={"falls_65_plus": {"challenge": "x"}})
     with pytest.raises(ValueError, match="sha256"):
-        write_return(out, _results(), HWB, NAME, Q2, GENERATED, manifest_sha256="not-a-hash")
+        write_return(out, _results(), HWB, NAME, Q2, GENERATED, inputs_sha256="not-a-hash")
     assert not out.exists()
+
+
+def test_unit_and_year_to_date_columns(tmp_path: Path) -> None:
+    ws = _write(tmp_path)["Metrics"]
+    col = {h: i for i, h in enumerate(_row(ws, HEADER))}
+    for i in range(5):
+        row = _row(ws, FIRST + i)
+        metric = next(m for m in registry.metrics_for("bcf") if m.title == row[col["Metric"]])
+        assert row[col["Unit"]] == metric.unit
+        # Falls, residential admissions and reablement report the year so far; the other two the quarter.
+        want = "Yes" if metric.id in {"falls_65_plus", "residential_admissions_65_plus", "reablement_91_days"} else "No"
+        assert row[col["Year to date"]] == want, metric.id
+    assert _row(ws, FIRST + 3)[col["Unit"]] == "rate per 100,000 population aged 65+ (cumulative, year to date)"
+
+
+def test_figures_and_cover_are_excel_tables(tmp_path: Path) -> None:
+    wb = _write(tmp_path)
+    ws = wb["Metrics"]
+    assert set(ws.tables) == {"ReturnMetrics"}
+    table = ws.tables["ReturnMetrics"]
+    # The header row and the five metric rows, every layout column; the caveat footnotes stay outside.
+    assert table.ref == f"A{HEADER}:{openpyxl.utils.get_column_letter(len(HEADERS))}{FIRST + 4}"
+    assert [c.name for c in table.tableColumns] == HEADERS
+    assert table.autoFilter is not None and table.autoFilter.ref == table.ref
+    # A protected sheet still lets a reader filter and sort the table.
+    assert ws.protection.autoFilter is False and ws.protection.sort is False  # False = not locked
+    cover = wb["Cover"]
+    assert set(cover.tables) == {"ReturnCover"}
+    ct = cover.tables["ReturnCover"]
+    assert [c.name for c in ct.tableColumns] == ["Item", "Value"]
+    first, last = ct.ref.split(":")
+    assert first == "A3" and cover["A4"].value == "Health and Wellbeing Board code"
+    # Every item is inside the table: the row after its last is empty.
+    assert cover.cell(int(last[1:]), 1).value and cover.cell(int(last[1:]) + 1, 1).value is None
+
+
+def test_the_status_dropdown_covers_the_table_column_with_the_exact_wordings(tmp_path: Path) -> None:
+    ws = _write(tmp_path)["Metrics"]
+    status_col = HEADERS.index("Assessment of progress against the metric plan for the reporting period") + 1
+    letter = openpyxl.utils.get_column_letter(status_col)
+    (dv,) = ws.data_validations.dataValidation
+    assert str(dv.sqref) == f"{letter}{FIRST}:{letter}{FIRST + 4}"
+    assert dv.formula1 == '"On track to meet target,Not on track to meet target,Data not available to assess progress"'
+    assert dv.showErrorMessage is True
+    # Every status written is one of the drop-down's.
+    allowed = dv.formula1.strip('"').split(",")
+    assert all(ws.cell(FIRST + i, status_col).value in allowed for i in range(5))
+
+
+def test_layout_with_repeated_headers_is_rejected(tmp_path: Path) -> None:
+    layout = tmp_path / "dup.toml"
+    layout.write_text(
+        'title = "x"\n[sheets]\ncover = "C"\nmetrics = "M"\n'
+        '[[columns]]\nheader = "Value"\nfield = "actual"\n[[columns]]\nheader = "value"\nfield = "plan"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ValueError, match="repeats 'Value'"):
+        write_return(tmp_path / "r.xlsx", _results(), HWB, NAME, Q2, GENERATED, layout_path=layout)

@@ -170,3 +170,9 @@ def test_no_child_or_record_ids_and_no_small_counts_published(run: tuple[Workspa
         ws = openpyxl.load_workbook(_out(w) / f"safeguarding_{la}_{PERIOD}.xlsx")["Scorecard"]
         for row in ws.iter_rows(min_row=5, values_only=True):
             assert not (isinstance(row[6], int | float) and 0 < row[6] < 5), row
+
+
+def test_tidy_results_and_manifest_match_their_schemas(run: tuple[Workspace, str]) -> None:
+    from tests.schemas import schema_problems
+
+    assert schema_problems(_out(run[0])) == []

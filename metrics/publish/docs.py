@@ -9,8 +9,10 @@ fails when a page is stale.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
+from typing import Any
 
 from metrics.compute.methods import METHODS
 from metrics.contracts import EXTRACTS, markdown_table
@@ -116,6 +118,51 @@ def readme_years_markdown(card: str | Scorecard | None = None) -> str:
     return "\n".join(lines)
 
 
+SCHEMAS = Path(__file__).parent / "schemas"
+
+
+def schema_markdown(name: str) -> str:
+    """A table of every field a shipped JSON Schema declares (``schemas/<name>.schema.json``): name
+    (nested as ``inputs[].sha256``), type and description, so the reference page follows the schema."""
+    schema = json.loads((SCHEMAS / f"{name}.schema.json").read_text(encoding="utf-8"))
+    defs = schema.get("$defs", {})
+    required = set(schema.get("required", []))
+    lines = ["| field | type | required | description |", "|---|---|---|---|"]
+
+    def resolve(prop: dict[str, Any]) -> dict[str, Any]:
+        if "$ref" in prop:
+            target = defs[prop["$ref"].rsplit("/", 1)[-1]]
+            return {**target, **{k: v for k, v in prop.items() if k != "$ref"}}
+        return prop
+
+    def kind(prop: dict[str, Any]) -> str:
+        prop = resolve(prop)
+        if "enum" in prop:
+            return " / ".join(f"`{v!r}`" if v == "" else f"`{v}`" for v in prop["enum"])
+        if "const" in prop:
+            return f"`{prop['const']}`"
+        for alternatives in ("oneOf", "anyOf"):
+            if alternatives in prop:
+                return " or ".join(kind(p) for p in prop[alternatives])
+        t = prop.get("type", "any")
+        text = " or ".join(t) if isinstance(t, list) else str(t)
+        extra = prop.get("format") or ("pattern `" + prop["pattern"] + "`" if "pattern" in prop else "")
+        return f"{text} ({extra})" if extra else text
+
+    def walk(props: dict[str, Any], prefix: str, needed: set[str]) -> None:
+        for field, raw in props.items():
+            prop = resolve(raw)
+            desc = str(prop.get("description", "")).replace("|", "\\|")
+            items = resolve(prop.get("items", {})) if prop.get("type") == "array" else {}
+            shown = f"{prefix}{field}"
+            lines.append(f"| `{shown}` | {kind(prop)} | {'yes' if field in needed else 'no'} | {desc} |")
+            if "properties" in items:
+                walk(items["properties"], f"{shown}[].", set(items.get("required", [])))
+
+    walk(schema["properties"], "", required)
+    return "\n".join(lines)
+
+
 def _title(sc: Scorecard, metric_id: str) -> str:
     return next(m.title for m in metrics_for(sc) if m.id == metric_id)
 
@@ -132,6 +179,8 @@ GENERATED_PAGES: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("safeguarding-metrics", "metrics", "safeguarding"),
     ),
     "README.md": (("readme-metric-years", "readme-years", "bcf"),),
+    # The columns of results.csv / results.parquet and the manifest's fields, from their JSON Schemas.
+    "docs/reference/outputs.md": (("results-columns", "schema", "results"), ("manifest-fields", "schema", "manifest")),
     # The reference-data table, from metrics/reference/sources.toml (the card is unused).
     "metrics/reference/SOURCES.md": (("reference-sources", "reference", ""),),
 }
@@ -145,6 +194,7 @@ def generated_sections(page: str) -> list[tuple[str, str]]:
         "years": years_markdown,
         "readme-years": readme_years_markdown,
         "reference": lambda _: sources_markdown(),
+        "schema": schema_markdown,
     }
     return [(name, render[kind](card)) for name, kind, card in GENERATED_PAGES[page]]
 

@@ -7,11 +7,12 @@ input files -> loads/rejects -> metric results -> output files.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import importlib.metadata
 import json
 import platform
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +73,7 @@ def build_manifest(
     history: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     loads = list(loads)
+    inputs, reference = input_records(loads), reference_data()
     return {
         "run_id": run_id,
         "period": period,
@@ -80,19 +82,10 @@ def build_manifest(
         "started_at": started_at.isoformat(timespec="seconds"),
         "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "versions": versions(),
-        "inputs": [
-            {
-                "extract": o.extract,
-                "period": o.period,
-                "path": o.file_path,
-                "sha256": o.sha256,
-                "status": o.status,
-                "rows": o.rows,
-                "rejected_rows": o.rejected_rows,
-                "message": o.message,
-            }
-            for o in loads
-        ],
+        # What the figures were computed from, as one digest: the return workbook's cover carries it
+        # (the manifest's own SHA-256 cannot be there, since the manifest lists the workbook's).
+        "inputs_sha256": inputs_digest(inputs, reference),
+        "inputs": inputs,
         "rejects": {
             f"{o.period}/{o.extract}": {
                 "problems": len(o.problems),
@@ -108,10 +101,50 @@ def build_manifest(
             {**publishable(r, suppression_threshold), "caveats": list(caveats_for(get(r.metric_id).reference_data))}
             for r in results
         ],
-        "reference_data": reference_data(),
+        "reference_data": reference,
         "outputs": [{"path": str(p), "sha256": sha256_of(p)} for p in outputs if p.is_file()],
         "history": list(history),  # earlier runs of this period; each run's manifest is also in the warehouse
     }
+
+
+def input_records(loads: Iterable[LoadOutcome]) -> list[dict[str, Any]]:
+    """The manifest's ``inputs``: each extract file with its SHA-256 and what became of it."""
+    return [
+        {
+            "extract": o.extract,
+            "period": o.period,
+            "path": o.file_path,
+            "sha256": o.sha256,
+            "status": o.status,
+            "rows": o.rows,
+            "rejected_rows": o.rejected_rows,
+            "message": o.message,
+        }
+        for o in loads
+    ]
+
+
+def inputs_digest(inputs: Sequence[Mapping[str, Any]], reference: Sequence[Mapping[str, Any]]) -> str:
+    """One SHA-256 for the data a run's figures were computed from: every input extract (extract,
+    period, file SHA-256) and every reference file (name, file SHA-256), sorted, as canonical JSON
+    (keys sorted, no spaces, UTF-8). Paths and load statuses are left out, so the same files give
+    the same digest on any machine and on a re-run; the run id tells the runs apart.
+
+    Known before any output is written, so the return workbook's cover can carry it while the
+    manifest lists the workbook's own SHA-256 (a manifest hash on the cover would be circular).
+    ``python -m metrics.publish.manifest <manifest.json>`` recomputes it from a manifest file.
+    """
+    sections = {
+        "inputs": sorted(
+            ({"extract": i["extract"], "period": i["period"], "sha256": i["sha256"]} for i in inputs),
+            key=lambda i: (i["period"], i["extract"], i["sha256"] or ""),
+        ),
+        "reference_data": sorted(
+            ({"name": r["name"], "sha256": r["sha256"]} for r in reference), key=lambda r: (r["name"], r["sha256"])
+        ),
+    }
+    text = json.dumps(sections, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def reference_data() -> list[dict[str, Any]]:
@@ -133,3 +166,49 @@ def _count_by(values: Iterable[str]) -> dict[str, int]:
 
 def write_manifest(path: Path, manifest: dict[str, Any]) -> Path:
     return atomic.write_text(path, json.dumps(manifest, indent=2, default=str) + "\n")
+
+
+def check_manifest(path: Path) -> list[str]:
+    """What does not match in a manifest file: its ``inputs_sha256`` recomputed from its own inputs and
+    reference data, and each listed output's SHA-256 against the file on disk. Empty = all match."""
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    problems = []
+    digest = inputs_digest(manifest.get("inputs", []), manifest.get("reference_data", []))
+    if manifest.get("inputs_sha256") != digest:
+        problems.append(f"inputs_sha256 is {manifest.get('inputs_sha256')!r}, but its inputs give {digest}")
+    for out in manifest.get("outputs", []):
+        p = Path(out["path"])
+        if not p.is_file():
+            problems.append(f"{p}: listed but not found")
+        elif sha256_of(p) != out["sha256"]:
+            problems.append(f"{p}: SHA-256 {sha256_of(p)} differs from the manifest's {out['sha256']} (changed since)")
+    return problems
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m metrics.publish.manifest reports/<period>/manifest.json``: print the run id and inputs
+    digest (to compare with a return workbook's cover) and check the digest and every output's SHA-256."""
+    import sys
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 1:
+        print("usage: python -m metrics.publish.manifest <manifest.json>", file=sys.stderr)
+        return 2
+    path = Path(args[0])
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        problems = check_manifest(path)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        print(f"{path}: not a readable manifest ({exc})", file=sys.stderr)
+        return 2
+    print(f"run id:        {manifest.get('run_id')}")
+    print(f"inputs sha256: {manifest.get('inputs_sha256')}")
+    for line in problems:
+        print(f"MISMATCH {line}")
+    if not problems:
+        print(f"ok: the inputs digest and all {len(manifest.get('outputs', []))} outputs' SHA-256 match")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -34,6 +34,7 @@ from metrics.core.reference import caveats_for, reference_footnotes
 from metrics.core.registry import Metric, MetricSet
 from metrics.core.results import MetricResult
 from metrics.publish.xlsx_cells import Formats as _Formats
+from metrics.publish.xlsx_cells import needs_quote_prefix
 from metrics.publish.xlsx_cells import write_number as _write_number
 from metrics.publish.xlsx_cells import write_text as _write_text
 
@@ -44,12 +45,33 @@ NARRATIVE_FIELDS = ("challenges", "achievements")
 FIGURE_FIELDS = frozenset({"plan", "actual", "lower", "upper", "projection"})
 COUNT_FIELDS = frozenset({"numerator", "denominator"})
 TEXT_FIELDS = frozenset(
-    {"title", "reference", "definition", "unit", "status", "status_reason", "period", "hwb_code", "hwb_name", "caveat"}
+    {
+        "title",
+        "reference",
+        "definition",
+        "unit",
+        "year_to_date",
+        "status",
+        "status_reason",
+        "period",
+        "hwb_code",
+        "hwb_name",
+        "caveat",
+    }
 )
+# "year_to_date": whether the figure covers the financial year so far (the metric's headline window),
+# not the quarter alone; the same as view = year_to_date in results.csv.
+YES, NO = "Yes", "No"
 FIELDS = FIGURE_FIELDS | COUNT_FIELDS | TEXT_FIELDS | frozenset(NARRATIVE_FIELDS)
 
 # Metrics sheet geometry (0-based): title, subtitle, blank, header row, then one row per metric.
 TITLE_ROW, SUBTITLE_ROW, HEADER_ROW, FIRST_DATA_ROW = 0, 1, 3, 4
+# Cover sheet geometry (0-based): title, blank, the header of the cover table, then one row per item.
+COVER_HEADER_ROW = 2
+COVER_HEADERS = ("Item", "Value")
+# Excel table names (workbook-wide, fixed so queries and BI tools can find them whatever the layout).
+COVER_TABLE, METRICS_TABLE = "ReturnCover", "ReturnMetrics"
+TABLE_STYLE = "TableStyleLight1"
 
 INPUT_FILL = "#FFFF99"  # pale yellow: the cells a person is expected to fill in
 HEADER_FILL = "#D9E1F2"
@@ -101,6 +123,15 @@ def load_layout(path: Path | None = None) -> Layout:
             raise ValueError(f"{path}: {name!r} is not a valid Excel sheet name")
     if layout.cover_sheet.casefold() == layout.metrics_sheet.casefold():
         raise ValueError(f"{path}: cover and metrics sheets need different names")
+    seen: dict[str, str] = {}
+    for c in columns:
+        # The columns are an Excel table's header: each must be non-empty and unique (Excel ignores case).
+        if not c.header.strip() or c.header.casefold() in seen:
+            raise ValueError(
+                f"{path}: column header {c.header!r} is empty or repeats {seen.get(c.header.casefold())!r}; "
+                "each column of the metrics table needs its own header"
+            )
+        seen[c.header.casefold()] = c.header
     return layout
 
 
@@ -138,12 +169,17 @@ def _write_cover(
     hwb_name: str,
     period: Period,
     generated_at: str,
-    manifest_sha256: str | None,
+    run_id: str | None,
+    inputs_sha256: str | None,
     threshold: int,
     metric_set: MetricSet | None = None,
     supporting: Sequence[str] = (),
     footnotes: Sequence[str] = (),
 ) -> None:
+    """The cover as an Excel table of items and values. It carries the run id and the inputs digest, not
+    the manifest's SHA-256: the manifest lists this workbook's SHA-256, so the workbook cannot hold the
+    manifest's (each would have to contain the other). A person matches the two values with the
+    manifest's ``run_id`` and ``inputs_sha256``, and the workbook's own SHA-256 with its ``outputs``."""
     ws.set_column(0, 0, 34)
     ws.set_column(1, 1, 80)
     _write_text(ws, 0, 0, layout.title, formats, bold=True, font_size=14)
@@ -153,7 +189,14 @@ def _write_cover(
         ("Reporting period", period.short_label),
         ("Period dates", f"{period.start.day} {period.start:%B %Y} to {period.end.day} {period.end:%B %Y}"),
         ("Generated", generated_at),
-        ("Source manifest (sha256)", manifest_sha256 or "not provided"),
+        ("Run id", run_id or "not provided"),
+        ("Inputs digest (sha256)", inputs_sha256 or "not provided"),
+        (
+            "Check against the manifest",
+            "manifest.json beside this workbook has the same run_id and inputs_sha256 "
+            "(python -m metrics.publish.manifest manifest.json prints both and rechecks them); "
+            "it lists this workbook's own SHA-256 under outputs",
+        ),
         (
             "Small-number suppression",
             f"counts from 1 to {threshold - 1} are shown as {SUPPRESSED}; the figures derived from them are withheld",
@@ -171,9 +214,35 @@ def _write_cover(
         )
     if footnotes:
         rows.append(("Reference data caveats", " ".join(footnotes)))
-    for i, (label, value) in enumerate(rows, start=2):
+    first = COVER_HEADER_ROW + 1
+    for i, (label, value) in enumerate(rows, start=first):
         _write_text(ws, i, 0, label, formats, bold=True)
         _write_text(ws, i, 1, value, formats, text_wrap=True)
+    header = formats.get(bold=True, bg_color=HEADER_FILL)
+    _add_table(
+        ws,
+        COVER_HEADER_ROW,
+        first + len(rows) - 1,
+        COVER_TABLE,
+        [{"header": h, "header_format": header} for h in COVER_HEADERS],
+        autofilter=False,
+    )
+
+
+def _add_table(
+    ws: Worksheet, header_row: int, last_row: int, name: str, columns: list[dict[str, Any]], autofilter: bool
+) -> None:
+    """An Excel table over cells already written (xlsxwriter writes the headers); fails loudly where
+    xlsxwriter would only warn and leave the table out."""
+    done = ws.add_table(
+        header_row,
+        0,
+        last_row,
+        len(columns) - 1,
+        {"name": name, "style": TABLE_STYLE, "columns": columns, "autofilter": autofilter},
+    )
+    if done not in (None, 0):
+        raise ValueError(f"could not add the Excel table {name!r} (xlsxwriter returned {done})")
 
 
 def _write_footnotes(ws: Worksheet, formats: _Formats, rows: list[tuple[Metric, MetricResult]], first: int) -> None:
@@ -196,8 +265,9 @@ def write_return(
     narrative: Mapping[str, Mapping[str, str]] | None = None,
     layout_path: Path | None = None,
     suppression_threshold: int = DEFAULT_THRESHOLD,
-    manifest_sha256: str | None = None,
     metric_set: MetricSet | None = None,
+    run_id: str | None = None,
+    inputs_sha256: str | None = None,
 ) -> Path:
     """Write the return for one HWB and period: a cover sheet and one metrics row per result.
 
@@ -205,7 +275,8 @@ def write_return(
     metric order. With ``metric_set`` (the year's headline metrics) only those are rows of the
     return; the cover names the set and the supporting measures left out. ``narrative`` maps
     metric id to ``{"challenges": .., "achievements": ..}``. ``generated_at`` is passed in (not read from the
-    clock) so the same inputs give the same workbook.
+    clock) so the same inputs give the same workbook. ``run_id`` and ``inputs_sha256`` (the manifest's
+    ``run_id`` and ``inputs_sha256``) go on the cover to tie the return to its run's manifest.
     """
     layout = load_layout(layout_path)
     supporting: list[str] = []
@@ -215,8 +286,8 @@ def write_return(
     rows = _rows(results, hwb_code, period)
     narrative = narrative or {}
     _check_narrative(narrative, {m.id for m, _ in rows})
-    if manifest_sha256 is not None and not _SHA256.match(manifest_sha256):
-        raise ValueError(f"manifest_sha256 {manifest_sha256!r} is not a sha256 hex digest")
+    if inputs_sha256 is not None and not _SHA256.match(inputs_sha256):
+        raise ValueError(f"inputs_sha256 {inputs_sha256!r} is not a sha256 hex digest")
 
     with atomic.atomic_path(path) as tmp:
         # Belt and braces: all text goes through write_string, but switch off the conversions anyway.
@@ -238,7 +309,8 @@ def write_return(
                 hwb_name,
                 period,
                 generated_at,
-                manifest_sha256,
+                run_id,
+                inputs_sha256,
                 suppression_threshold,
                 metric_set,
                 supporting,
@@ -251,6 +323,11 @@ def write_return(
         finally:
             workbook.close()
     return path
+
+
+def _header_format(formats: _Formats, props: Mapping[str, Any], header: str) -> Any:
+    """A table header's format, quote-prefixed like any text cell when it could read as a formula."""
+    return formats.get(**props, **({"quote_prefix": True} if needs_quote_prefix(header) else {}))
 
 
 def _write_metrics(
@@ -268,9 +345,6 @@ def _write_metrics(
     _write_text(ws, SUBTITLE_ROW, 0, f"{hwb_code} {hwb_name}, {period.short_label}", formats, bold=True)
     border = {"border": 1, "valign": "top"}
     for col, column in enumerate(layout.columns):
-        _write_text(
-            ws, HEADER_ROW, col, column.header, formats, bold=True, text_wrap=True, bg_color=HEADER_FILL, **border
-        )
         if column.width is not None:
             ws.set_column(col, col, column.width)
 
@@ -288,6 +362,7 @@ def _write_metrics(
             "hwb_code": hwb_code,
             "hwb_name": hwb_name,
             "caveat": "; ".join(caveats_for(metric.reference_data)),
+            "year_to_date": YES if (result.view or metric.window) == "year_to_date" else NO,
         }
         numbers: dict[str, Any] = {
             "plan": pub["plan"],
@@ -315,6 +390,15 @@ def _write_metrics(
                 )
 
     last = FIRST_DATA_ROW + len(rows) - 1
+    header = {"bold": True, "text_wrap": True, "bg_color": HEADER_FILL, **border}
+    _add_table(
+        ws,
+        HEADER_ROW,
+        last,
+        METRICS_TABLE,
+        [{"header": c.header, "header_format": _header_format(formats, header, c.header)} for c in layout.columns],
+        autofilter=True,
+    )
     _write_footnotes(ws, formats, rows, last + 2)
     fields = [c.field for c in layout.columns]
     if "status" in fields:
@@ -336,4 +420,4 @@ def _write_metrics(
         # Only the narrative cells are unlocked. The status stays locked: it is computed from value,
         # plan and polarity (metrics.compute.status) and must not be typed by hand; the dropdown documents
         # and enforces the allowed values if the sheet is unprotected.
-        ws.protect("", {"format_columns": True, "format_rows": True})
+        ws.protect("", {"format_columns": True, "format_rows": True, "autofilter": True, "sort": True})

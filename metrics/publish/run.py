@@ -96,6 +96,8 @@ class WorkbookJob:
     generated_at: str
     suppression_threshold: int
     tolerances: dict[str, float]  # amber tolerance by metric id, this financial year
+    run_id: str = ""  # the flow run: the manifest's run_id, on the return's cover
+    inputs_sha256: str | None = None  # the manifest's inputs digest (metrics.publish.manifest.inputs_digest)
 
 
 def _nhse_bcf_return(job: WorkbookJob) -> Path:
@@ -110,6 +112,8 @@ def _nhse_bcf_return(job: WorkbookJob) -> Path:
         job.generated_at,
         suppression_threshold=job.suppression_threshold,
         metric_set=metric_set(job.card, job.target.financial_year),
+        run_id=job.run_id or None,
+        inputs_sha256=job.inputs_sha256,
     )
 
 
@@ -145,9 +149,12 @@ def export_returns(
     suppression_threshold: int,
     card: Scorecard | None = None,
     progress: Progress = _quiet,
+    run_id: str = "",
+    inputs_sha256: str | None = None,
 ) -> list[Path]:
     """The workbook of the scorecard's declared kind for each area for the target period (the NHSE BCF
-    return, or a scorecard workbook carrying every view of every measure)."""
+    return, or a scorecard workbook carrying every view of every measure). ``run_id`` and
+    ``inputs_sha256`` tie the return's cover to the run's manifest."""
     card = card or default_scorecard()
     try:
         write = WORKBOOKS[card.workbook]
@@ -175,6 +182,8 @@ def export_returns(
             generated_at=generated_at,
             suppression_threshold=suppression_threshold,
             tolerances={k[1]: v for k, v in tolerances.items() if k[0] == hwb and k[2] == target.financial_year},
+            run_id=run_id,
+            inputs_sha256=inputs_sha256,
         )
         out.append(write(job))
         progress(f"workbook for {hwb}")

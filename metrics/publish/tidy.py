@@ -73,6 +73,7 @@ def tidy_rows(
                 "lower_95": p["lower"],
                 "upper_95": p["upper"],
                 "plan_or_target": p["plan"],
+                "year_end_projection": p["projection"],
                 "status": p["status"],
                 "note": p["note"],
                 "caveats": "; ".join(caveats_for(m.reference_data)),
@@ -87,6 +88,7 @@ def write_results(out_dir: Path, rows: Sequence[Mapping[str, Any]]) -> list[Path
     import pyarrow.parquet as pq
 
     cols = columns()
+    _check_columns(rows, cols)
     out_dir.mkdir(parents=True, exist_ok=True)
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=cols, lineterminator="\n")
@@ -96,15 +98,44 @@ def write_results(out_dir: Path, rows: Sequence[Mapping[str, Any]]) -> list[Path
     csv_path = out_dir / "results.csv"
     atomic.write_bytes(csv_path, text.getvalue().encode("utf-8"))
 
-    types = {"string": pa.string(), "number": pa.float64(), "boolean": pa.bool_()}
-    props = json.loads(SCHEMA.read_text(encoding="utf-8"))["properties"]
-    schema = pa.schema([(c, types[next(t for t in _types(props[c]) if t != "null")]) for c in cols])
-    table = pa.Table.from_pylist([dict(r) for r in rows], schema=schema)
+    table = pa.Table.from_pylist([dict(r) for r in rows], schema=arrow_schema())
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink)
     parquet_path = out_dir / "results.parquet"
     atomic.write_bytes(parquet_path, sink.getvalue().to_pybytes())
     return [csv_path, parquet_path]
+
+
+def arrow_schema() -> Any:
+    """The Parquet columns, typed from the JSON Schema: string, number (float64), integer (int64) or
+    boolean, nullable only where the schema allows null, each with its description as field metadata."""
+    import pyarrow as pa
+
+    types = {"string": pa.string(), "number": pa.float64(), "integer": pa.int64(), "boolean": pa.bool_()}
+    props = json.loads(SCHEMA.read_text(encoding="utf-8"))["properties"]
+    fields = []
+    for c in columns():
+        kinds = _types(props[c])
+        base = [t for t in kinds if t != "null"]
+        if len(base) != 1 or base[0] not in types:
+            raise ValueError(f"{SCHEMA.name}: column {c!r} needs one of {sorted(types)} (and optionally null)")
+        meta = {"description": props[c]["description"]} if "description" in props[c] else None
+        fields.append(pa.field(c, types[base[0]], nullable="null" in kinds, metadata=meta))
+    return pa.schema(fields)
+
+
+def _check_columns(rows: Sequence[Mapping[str, Any]], cols: Sequence[str]) -> None:
+    """Every row has exactly the schema's columns: a column added to ``tidy_rows`` but not declared in
+    ``schemas/results.schema.json`` (or declared and never filled) stops the export instead of being
+    silently dropped from the CSV and Parquet files."""
+    declared = set(cols)
+    for i, row in enumerate(rows):
+        if set(row) != declared:
+            extra, missing = sorted(set(row) - declared), sorted(declared - set(row))
+            raise ValueError(
+                f"tidy results row {i}: columns not in {SCHEMA.name}: {extra or 'none'}; declared but "
+                f"missing: {missing or 'none'}. fix: declare each column in {SCHEMA} and fill it in tidy_rows"
+            )
 
 
 def _types(prop: Mapping[str, Any]) -> list[str]:
