@@ -389,3 +389,25 @@ def test_a_long_series_count_must_be_written_plainly(
     assert got.status == "rejected"
     assert _problems(got) == {(6, "population_2022", "ons_count")}
     assert "line 6, column population_2022" in got.summary()
+
+
+def test_a_contract_check_is_placed_on_the_delivered_sheet_row_and_column(
+    demo: Path, tmp_path: Path, con: duckdb.DuckDBPyConnection, validator: Validator
+) -> None:
+    # An empty Name passes the reader and fails the contract's own check (a required column): it is
+    # reported once at the workbook's row, under the sheet and the Excel column, though the row
+    # became 18 contract rows (ages 0-17).
+    path = _workbook(demo, tmp_path)
+
+    def edit(wb: Any) -> None:
+        ws = wb[PERSONS]
+        ws.cell(_row_of(ws, "E06000062"), 2).value = None
+
+    _edit(path, edit)
+    row = _row_of(openpyxl.load_workbook(path)[PERSONS], "E06000062")
+    got = _load(con, validator, CHILD, path, Q2_2023)
+    assert got.status == "rejected"
+    placed = [p for p in got.problems if p.line == row]
+    assert placed and {p.column for p in placed} == {f"{PERSONS}!B (Name)"}
+    assert len(placed) == len({(p.line, p.column, p.rule) for p in placed})
+    assert all(p.unit == "row" for p in placed), got.summary()

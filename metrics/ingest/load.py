@@ -649,7 +649,8 @@ def _reject(
         # Placed back in the delivered file; a cell the reader already reported is reported once, as it did.
         records = {conversion.source_line(k) or k: v for k, v in records.items()}
         own = {(p.line, p.column) for p in conversion.problems}
-        moved = [conversion.translate(p) for p in problems]
+        # Several converted lines can come from one delivered row (a row of ages): reported once.
+        moved = list(dict.fromkeys(conversion.translate(p) for p in problems))
         problems = sorted(
             conversion.problems + [p for p in moved if (p.line, p.column) not in own],
             key=lambda p: (p.line or 0, p.column or ""),

@@ -718,6 +718,8 @@ def _long_rows(
             broken.add(code)
             continue
         value = _text_count(_text(cells[value_at])) if sheet is None else _count(cells[value_at])
+        if isinstance(value, int) and value < 0:
+            value = f"{value} is below zero"
         if isinstance(value, str):
             got.problems.append(_at(line, sheet, label(value_at), "ons_count", value, unit))
             broken.add(code)
