@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -263,7 +264,26 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
         f"demo extracts written under {args.out}: BCF for North Northamptonshire 2023-24 Q1-Q2 and 2025-26 Q1-Q2; "
         "safeguarding for North and West Northamptonshire 2022-23 Q3 to 2023-24 Q2"
     )
+    for name in dict.fromkeys(f.strip() for spec in args.formats or [] for f in spec.split(",") if f.strip()):
+        if name not in DEMO_FORMATS:
+            print(f"error: --formats {name}: use one of {', '.join(DEMO_FORMATS)}", file=sys.stderr)
+            return 2
+        print(DEMO_FORMATS[name](Path(args.out)))
     return 0
+
+
+def _demo_ons(root: Path) -> str:
+    from metrics.synthetic import ons
+
+    written = ons.write_formats(root)
+    return (
+        f"ONS population: {len(written)} files (MYE2 workbooks, long series) in place of population.csv and "
+        f"child_population.csv; run a quarter with --mapping mappings/ons_mye.toml"
+    )
+
+
+# Delivery formats the demo can be written in besides the contract CSVs (``--formats``).
+DEMO_FORMATS: dict[str, Callable[[Path], str]] = {"ons": _demo_ons}
 
 
 def cmd_generate_safeguarding(args: argparse.Namespace) -> int:
@@ -432,6 +452,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = add("demo-data", help="(re)write the shipped synthetic demo extracts")
     demo.add_argument("--out", default="data/raw")
+    demo.add_argument(
+        "--formats",
+        action="append",
+        metavar="NAME[,NAME]",
+        help="also write the demo as delivered in these formats, in place of the contract files: ons",
+    )
     demo.set_defaults(func=cmd_demo_data)
 
     gen = add("generate", help="write seeded synthetic extracts for any HWBs and quarters")

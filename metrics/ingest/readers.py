@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from metrics.contracts import Extract
+from metrics.core.periods import Period
 from metrics.core.results import Problem
 
 NATIVE = "csv"
@@ -44,6 +45,12 @@ class Conversion:
     columns: Mapping[str, str] = field(default_factory=dict)
     unit: str = "line"
     header_line: int | None = 1  # the source row of the header, where a header problem is shown
+    # The sheet of each converted data line (as ``lines``), for a workbook whose rows come from
+    # several sheets: a problem's column is then shown as ``<sheet>!<column>``.
+    sheets: Sequence[str] | None = None
+    # The reader stopped at a structural problem (a missing sheet or column, merged header cells):
+    # nothing was converted, so its problems are all there is to report.
+    halted: bool = False
 
     def source_line(self, line: int | None) -> int | None:
         """The delivered file's row of the converted CSV's ``line``."""
@@ -56,7 +63,15 @@ class Conversion:
     def translate(self, problem: Problem) -> Problem:
         """A problem found in the converted CSV, placed in the delivered file."""
         column = self.columns.get(problem.column, problem.column) if problem.column else problem.column
+        sheet = self._sheet(problem.line)
+        if sheet:
+            column = f"{sheet}!{column}" if column else sheet
         return Problem(self.source_line(problem.line), column, problem.rule, problem.reason, self.unit)
+
+    def _sheet(self, line: int | None) -> str | None:
+        if self.sheets is None or line is None or not 0 <= line - 2 < len(self.sheets):
+            return None
+        return self.sheets[line - 2]
 
 
 class Reader(Protocol):
@@ -77,18 +92,36 @@ class Reader(Protocol):
 
 
 READERS: dict[str, Reader] = {}
+# Readers whose conversion depends on the delivery's period (e.g. which mid-year of a population
+# time series a quarter uses): a factory giving the period's reader.
+PERIOD_READERS: dict[str, Callable[[Period], Reader]] = {}
 
 
 def register(name: str) -> Callable[[Reader], Reader]:
     """Declare a reader under the format name a mapping file uses (``format = "<name>"``)."""
 
     def add(reader: Reader) -> Reader:
-        if name in READERS or name == NATIVE:
-            raise ValueError(f"reader {name!r} registered twice")
+        _claim(name)
         READERS[name] = reader
         return reader
 
     return add
+
+
+def register_by_period(name: str) -> Callable[[Callable[[Period], Reader]], Callable[[Period], Reader]]:
+    """Declare a reader that needs the delivery's period: ``factory(period)`` gives the reader."""
+
+    def add(factory: Callable[[Period], Reader]) -> Callable[[Period], Reader]:
+        _claim(name)
+        PERIOD_READERS[name] = factory
+        return factory
+
+    return add
+
+
+def _claim(name: str) -> None:
+    if name in READERS or name in PERIOD_READERS or name == NATIVE:
+        raise ValueError(f"reader {name!r} registered twice")
 
 
 @dataclass(frozen=True)
@@ -145,12 +178,17 @@ def _canonical(value: Any) -> Any:
     return value if isinstance(value, str | int | float | bool) or value is None else str(value)
 
 
-def reader_for(delivery: Delivery) -> Reader:
-    """The registered reader of a delivery (the format modules register themselves on import)."""
+def reader_for(delivery: Delivery, period: Period | None = None) -> Reader:
+    """The registered reader of a delivery (the format modules register themselves on import); a
+    reader registered by period is given ``period``, which it then needs."""
     from metrics.ingest import formats  # noqa: F401  (registers the shipped readers)
 
+    if delivery.format in PERIOD_READERS:
+        if period is None:
+            raise ValueError(f"the {delivery.format!r} reader needs the delivery's period")
+        return PERIOD_READERS[delivery.format](period)
     try:
         return READERS[delivery.format]
     except KeyError:
-        known = ", ".join(sorted([NATIVE, *READERS]))
+        known = ", ".join(sorted([NATIVE, *READERS, *PERIOD_READERS]))
         raise ValueError(f"unknown delivery format {delivery.format!r}: use one of {known}") from None
