@@ -407,10 +407,10 @@ def load_delivery(
         reader = reader_for(delivery)
         fh, converted = stack.enter_context(_private_file())
         text = io.TextIOWrapper(fh, encoding="utf-8", newline="")
-        conversion = reader(extract, copies, [p.name for p in delivery.files], delivery.options, text)
+        conversion = reader(extract, copies, [p.name for p in delivery.files], delivery.options, text, period)
         text.flush()
         text.detach()
-        if any(p.line is None for p in conversion.problems):
+        if conversion.fatal or any(p.line is None for p in conversion.problems):
             load_id = uuid.uuid4().hex
             return _reject(con, extract, shown, period, run_id, load_id, digest, 0, conversion.problems, load_id[:12])
         return _load_copy(con, extract, shown, converted, digest, period, run_id, validate, True, conversion)

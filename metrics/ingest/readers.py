@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from metrics.contracts import Extract
+from metrics.core.periods import Period
 from metrics.core.results import Problem
 
 NATIVE = "csv"
@@ -44,6 +45,9 @@ class Conversion:
     columns: Mapping[str, str] = field(default_factory=dict)
     unit: str = "line"
     header_line: int | None = 1  # the source row of the header, where a header problem is shown
+    # The reader could not convert at all (a file, column or element it needs is missing, unsafe
+    # XML): its problems are the whole story, and the contract checks of a half-made CSV are not run.
+    fatal: bool = False
 
     def source_line(self, line: int | None) -> int | None:
         """The delivered file's row of the converted CSV's ``line``."""
@@ -64,7 +68,8 @@ class Reader(Protocol):
     the contract CSV of ``extract`` written to ``out`` (header exactly ``extract.column_names``,
     comma-delimited, ``"``-quoted, dates ``YYYY-MM-DD``). ``names`` are the files as the user
     named them, for messages. ``options`` are the delivery's format options (from a mapping file),
-    already known to be a table; a reader refuses keys it does not know."""
+    already known to be a table; a reader refuses keys it does not know. ``period`` is the quarter
+    the delivery is loaded for: a return covering more (a year-to-date census) is cut to it."""
 
     def __call__(
         self,
@@ -73,6 +78,7 @@ class Reader(Protocol):
         names: Sequence[str],
         options: Mapping[str, Any],
         out: TextIO,
+        period: Period,
     ) -> Conversion: ...
 
 
