@@ -226,11 +226,31 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     from metrics.synthetic import bcf as synthetic
     from metrics.synthetic import safeguarding as synthetic_safeguarding
 
+    if args.formats == "dfe":
+        return _demo_dfe(args)
     synthetic.write_demo(Path(args.out))
     synthetic_safeguarding.write_demo(Path(args.out))
     print(
         f"demo extracts written under {args.out}: BCF for North Northamptonshire 2023-24 Q1-Q2 and 2025-26 Q1-Q2; "
         "safeguarding for North and West Northamptonshire 2022-23 Q3 to 2023-24 Q2"
+    )
+    return 0
+
+
+def _demo_dfe(args: argparse.Namespace) -> int:
+    """The safeguarding demo's North Northamptonshire quarters as DfE returns (SSDA903, CIN census)."""
+    from metrics.synthetic import dfe
+
+    out = Path(args.out)
+    if out.resolve() == Path("data/raw").resolve():
+        print("error: --formats dfe writes a demo of its own: give --out a new folder, not data/raw", file=sys.stderr)
+        return 2
+    dfe.write_demo(out)
+    print(
+        f"DfE returns written under {out}: SSDA903 header, episodes and missing files and the CIN census XML "
+        "of North Northamptonshire (E06000061), 2022-23 Q3 to 2023-24 Q2, beside the extracts they do not replace; "
+        f"run: uv run scorecard run --scorecard safeguarding --mapping mappings/dfe.toml --raw-dir {out} "
+        "--hwb E06000061"
     )
     return 0
 
@@ -401,6 +421,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = add("demo-data", help="(re)write the shipped synthetic demo extracts")
     demo.add_argument("--out", default="data/raw")
+    demo.add_argument(
+        "--formats",
+        choices=["dfe"],
+        help="write the demo in other shapes to --out instead: dfe = SSDA903 CSVs and the CIN census XML",
+    )
     demo.set_defaults(func=cmd_demo_data)
 
     gen = add("generate", help="write seeded synthetic extracts for any HWBs and quarters")
