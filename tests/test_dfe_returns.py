@@ -168,6 +168,13 @@ def test_cin_census_not_matching_the_schema_is_rejected_with_line_and_element(
     early = _edit(xml, tmp_path / "f.xml", f"<ReferenceDate>{PERIOD.end}", "<ReferenceDate>2023-06-30")
     got = _load(con, validator, "cs_contacts", [early], "cin_census")
     assert [p.rule for p in got.problems] == ["census_period"] and "2023-06-30" in got.problems[0].reason
+    # One of a later year holds only the cases open in that year: not this quarter's either.
+    later = _edit(xml, tmp_path / "g.xml", f"<ReferenceDate>{PERIOD.end}", "<ReferenceDate>2025-03-31")
+    got = _load(con, validator, "cs_assessments", [later], "cin_census")
+    assert [p.rule for p in got.problems] == ["census_period"] and "another financial year" in got.problems[0].reason
+    # The year-end census of the same year is cut to the quarter: it loads.
+    year_end = _edit(xml, tmp_path / "h.xml", f"<ReferenceDate>{PERIOD.end}", "<ReferenceDate>2024-03-31")
+    assert _load(con, validator, "cs_cp_plans", [year_end], "cin_census").status == "accepted"
 
 
 BILLION_LAUGHS = """<?xml version="1.0"?>

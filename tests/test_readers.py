@@ -31,12 +31,7 @@ TITLE_ROWS = 2  # the toy format's rows above its header
 
 
 def _toy(
-    extract: Extract,
-    files: Sequence[Path],
-    names: Sequence[str],
-    options: Mapping[str, Any],
-    out: TextIO,
-    period: Period,
+    extract: Extract, files: Sequence[Path], names: Sequence[str], options: Mapping[str, Any], out: TextIO
 ) -> Conversion:
     """Rows 1-2 are titles, row 3 the header (contract names in upper case), data from row 4."""
     rows = files[0].read_text().splitlines()[TITLE_ROWS:]

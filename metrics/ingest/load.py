@@ -404,13 +404,13 @@ def load_delivery(
             return _load_copy(con, extract, shown, copies[0], digest, period, run_id, validate, force)
         if not force and (prior := _unchanged(con, extract, shown, period, digest)) is not None:
             return prior
-        reader = reader_for(delivery)
+        reader = reader_for(delivery, period)
         fh, converted = stack.enter_context(_private_file())
         text = io.TextIOWrapper(fh, encoding="utf-8", newline="")
-        conversion = reader(extract, copies, [p.name for p in delivery.files], delivery.options, text, period)
+        conversion = reader(extract, copies, [p.name for p in delivery.files], delivery.options, text)
         text.flush()
         text.detach()
-        if conversion.fatal or any(p.line is None for p in conversion.problems):
+        if conversion.halted or any(p.line is None for p in conversion.problems):
             load_id = uuid.uuid4().hex
             return _reject(con, extract, shown, period, run_id, load_id, digest, 0, conversion.problems, load_id[:12])
         return _load_copy(con, extract, shown, converted, digest, period, run_id, validate, True, conversion)

@@ -45,9 +45,9 @@ class Conversion:
     columns: Mapping[str, str] = field(default_factory=dict)
     unit: str = "line"
     header_line: int | None = 1  # the source row of the header, where a header problem is shown
-    # The reader could not convert at all (a file, column or element it needs is missing, unsafe
-    # XML): its problems are the whole story, and the contract checks of a half-made CSV are not run.
-    fatal: bool = False
+    # The reader stopped at a structural problem (a missing file or column, unsafe XML): nothing
+    # was converted, so its problems are all there is to report.
+    halted: bool = False
 
     def source_line(self, line: int | None) -> int | None:
         """The delivered file's row of the converted CSV's ``line``."""
@@ -68,8 +68,7 @@ class Reader(Protocol):
     the contract CSV of ``extract`` written to ``out`` (header exactly ``extract.column_names``,
     comma-delimited, ``"``-quoted, dates ``YYYY-MM-DD``). ``names`` are the files as the user
     named them, for messages. ``options`` are the delivery's format options (from a mapping file),
-    already known to be a table; a reader refuses keys it does not know. ``period`` is the quarter
-    the delivery is loaded for: a return covering more (a year-to-date census) is cut to it."""
+    already known to be a table; a reader refuses keys it does not know."""
 
     def __call__(
         self,
@@ -78,23 +77,40 @@ class Reader(Protocol):
         names: Sequence[str],
         options: Mapping[str, Any],
         out: TextIO,
-        period: Period,
     ) -> Conversion: ...
 
 
 READERS: dict[str, Reader] = {}
+# Readers whose conversion depends on the delivery's period (e.g. a year-to-date return cut to the
+# quarter): a factory giving the period's reader.
+PERIOD_READERS: dict[str, Callable[[Period], Reader]] = {}
 
 
 def register(name: str) -> Callable[[Reader], Reader]:
     """Declare a reader under the format name a mapping file uses (``format = "<name>"``)."""
 
     def add(reader: Reader) -> Reader:
-        if name in READERS or name == NATIVE:
-            raise ValueError(f"reader {name!r} registered twice")
+        _claim(name)
         READERS[name] = reader
         return reader
 
     return add
+
+
+def register_by_period(name: str) -> Callable[[Callable[[Period], Reader]], Callable[[Period], Reader]]:
+    """Declare a reader that needs the delivery's period: ``factory(period)`` gives the reader."""
+
+    def add(factory: Callable[[Period], Reader]) -> Callable[[Period], Reader]:
+        _claim(name)
+        PERIOD_READERS[name] = factory
+        return factory
+
+    return add
+
+
+def _claim(name: str) -> None:
+    if name in READERS or name in PERIOD_READERS or name == NATIVE:
+        raise ValueError(f"reader {name!r} registered twice")
 
 
 @dataclass(frozen=True)
@@ -151,12 +167,17 @@ def _canonical(value: Any) -> Any:
     return value if isinstance(value, str | int | float | bool) or value is None else str(value)
 
 
-def reader_for(delivery: Delivery) -> Reader:
-    """The registered reader of a delivery (the format modules register themselves on import)."""
+def reader_for(delivery: Delivery, period: Period | None = None) -> Reader:
+    """The registered reader of a delivery (the format modules register themselves on import); a
+    reader registered by period is given ``period``, which it then needs."""
     from metrics.ingest import formats  # noqa: F401  (registers the shipped readers)
 
+    if delivery.format in PERIOD_READERS:
+        if period is None:
+            raise ValueError(f"the {delivery.format!r} reader needs the delivery's period")
+        return PERIOD_READERS[delivery.format](period)
     try:
         return READERS[delivery.format]
     except KeyError:
-        known = ", ".join(sorted([NATIVE, *READERS]))
+        known = ", ".join(sorted([NATIVE, *READERS, *PERIOD_READERS]))
         raise ValueError(f"unknown delivery format {delivery.format!r}: use one of {known}") from None

@@ -32,7 +32,7 @@ from metrics.contracts import ASSESSMENTS, CONTACTS, CP_PLANS, Extract
 from metrics.core.periods import Period
 from metrics.core.results import Problem
 from metrics.ingest.formats import dfe
-from metrics.ingest.readers import Conversion, register
+from metrics.ingest.readers import Conversion, Reader, register_by_period
 
 FORMAT = "cin_census"
 OPTIONS = {"la_code": "ONS code of the authority making the return"}
@@ -285,7 +285,6 @@ def _code(node: Node, tag: str, codes: Mapping[str, str], name: str, problems: l
     return None
 
 
-@register(FORMAT)
 def read(
     extract: Extract,
     files: Sequence[Path],
@@ -298,19 +297,19 @@ def read(
     ``cs_cp_plans``: the referrals dated in the quarter, the assessments and plans open in it."""
     if extract.name not in (CONTACTS.name, ASSESSMENTS.name, CP_PLANS.name):
         reason = f"format {FORMAT} reads cs_contacts, cs_assessments or cs_cp_plans, not {extract.name}"
-        return Conversion([Problem(None, None, "mapping_format", reason)], fatal=True)
+        return Conversion([Problem(None, None, "mapping_format", reason)], halted=True)
     problems = dfe.options_problem(FORMAT, options, OPTIONS)
     if len(files) != 1:
         problems.append(Problem(None, None, "mapping_files", f"format {FORMAT} reads one XML file, not {len(files)}"))
     if problems:
-        return Conversion(problems, fatal=True)
+        return Conversion(problems, halted=True)
     name = names[0]
     doc = parse(files[0], name)
     if isinstance(doc, Problem):
-        return Conversion([doc], fatal=True, columns={})
+        return Conversion([doc], halted=True, columns={})
     problems = check_schema(doc, name)
     if problems:
-        return Conversion(problems, fatal=True)
+        return Conversion(problems, halted=True)
     header = doc.first("Header")
     details = header.first("CollectionDetails") if header else None
     if details is not None:
@@ -330,8 +329,20 @@ def read(
                     "quarter's end in this folder",
                 )
             )
+        elif Period.containing(reference).fy_start != period.fy_start:
+            problems.append(
+                Problem(
+                    line,
+                    "ReferenceDate",
+                    "census_period",
+                    f"{name}: the census's ReferenceDate {reference} is in another financial year than "
+                    f"{period.label}: a census holds the cases open in its own collection year, so referrals of "
+                    f"{period.label} closed before that year would be missing; put the {period.financial_year} "
+                    "extract in this folder",
+                )
+            )
     if problems:
-        return Conversion(problems, fatal=True)
+        return Conversion(problems, halted=True)
     w = csv.writer(out, lineterminator="\n")
     w.writerow(extract.column_names)
     la = options["la_code"]
@@ -451,3 +462,13 @@ _COLUMNS = {
         "la_code": _LA,
     },
 }
+
+
+@register_by_period(FORMAT)
+def _for(period: Period) -> Reader:
+    def reader(
+        extract: Extract, files: Sequence[Path], names: Sequence[str], options: Mapping[str, Any], out: TextIO
+    ) -> Conversion:
+        return read(extract, files, names, options, out, period)
+
+    return reader

@@ -27,7 +27,7 @@ from metrics.contracts.safeguarding import SSDA903_LEGAL_STATUSES
 from metrics.core.periods import Period
 from metrics.core.results import Problem
 from metrics.ingest.formats import dfe
-from metrics.ingest.readers import Conversion, register
+from metrics.ingest.readers import Conversion, Reader, register_by_period
 
 HEADER_COLUMNS = ("CHILD", "SEX", "DOB", "ETHNIC", "UPN", "MOTHER", "MC_DOB")
 EPISODE_COLUMNS = (
@@ -76,7 +76,7 @@ def _wrong_extract(fmt: str, extract: Extract, wanted: Extract) -> Conversion | 
     if extract.name == wanted.name:
         return None
     return Conversion(
-        [Problem(None, None, "mapping_format", f"format {fmt} reads {wanted.name}, not {extract.name}")], fatal=True
+        [Problem(None, None, "mapping_format", f"format {fmt} reads {wanted.name}, not {extract.name}")], halted=True
     )
 
 
@@ -127,7 +127,6 @@ def _code(
     return False
 
 
-@register("ssda903_episodes")
 def read_episodes(
     extract: Extract,
     files: Sequence[Path],
@@ -145,7 +144,7 @@ def read_episodes(
     found, unknown = dfe.identify(tables, {k: NEEDED[k] for k in ("header", "episodes")}, fmt)
     problems += read + unknown
     if problems:
-        return Conversion(problems, fatal=True)
+        return Conversion(problems, halted=True)
     header, episodes = found["header"], found["episodes"]
     children = {r["CHILD"] for _, r in header.rows}
     w = _writer(extract, out)
@@ -186,7 +185,6 @@ def read_episodes(
     return Conversion(problems, lines, columns)
 
 
-@register("ssda903_missing")
 def read_missing(
     extract: Extract,
     files: Sequence[Path],
@@ -207,7 +205,7 @@ def read_missing(
     found, unknown = dfe.identify(tables, {"missing": NEEDED["missing"]}, fmt)
     problems += read + unknown
     if problems:
-        return Conversion(problems, fatal=True)
+        return Conversion(problems, halted=True)
     missing = found["missing"]
     kinds = ("M", "A") if away else ("M",)
     w = _writer(extract, out)
@@ -241,3 +239,23 @@ def read_missing(
         "la_code": LA_OPTION,
     }
     return Conversion(problems, lines, columns)
+
+
+@register_by_period("ssda903_episodes")
+def _episodes_for(period: Period) -> Reader:
+    def reader(
+        extract: Extract, files: Sequence[Path], names: Sequence[str], options: Mapping[str, Any], out: TextIO
+    ) -> Conversion:
+        return read_episodes(extract, files, names, options, out, period)
+
+    return reader
+
+
+@register_by_period("ssda903_missing")
+def _missing_for(period: Period) -> Reader:
+    def reader(
+        extract: Extract, files: Sequence[Path], names: Sequence[str], options: Mapping[str, Any], out: TextIO
+    ) -> Conversion:
+        return read_missing(extract, files, names, options, out, period)
+
+    return reader
