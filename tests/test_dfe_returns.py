@@ -220,3 +220,13 @@ def test_an_undeclared_entity_is_a_syntax_problem(
     got = _load(con, validator, "cs_contacts", [xml], "cin_census")
     assert [(p.line, p.rule) for p in got.problems] == [(3, "xml_syntax")]
     assert "undefined entity" in got.problems[0].reason
+
+
+def test_option_checks_a_mapping_loader_can_run_before_loading() -> None:
+    from metrics.ingest.formats import cin_census, ssda903
+
+    assert ssda903.check_episode_options(EXTRACTS["cs_cla_episodes"], {"la_code": LA.code}) == []
+    assert cin_census.check_options(EXTRACTS["cs_cp_plans"], {"la_code": LA.code}) == []
+    bad = ssda903.check_missing_options(EXTRACTS["cs_contacts"], {"include_away": "yes"})
+    assert len(bad) == 3 and any("la_code" in m for m in bad) and any("cs_missing_episodes" in m for m in bad)
+    assert any("E99999999" in m for m in cin_census.check_options(EXTRACTS["cs_contacts"], {"la_code": "E99999999"}))

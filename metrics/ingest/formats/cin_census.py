@@ -472,3 +472,9 @@ def _for(period: Period) -> Reader:
         return read(extract, files, names, options, out, period)
 
     return reader
+
+
+def check_options(extract: Extract, options: Mapping[str, Any]) -> list[str]:
+    """The options of ``cin_census`` as a mapping loader checks them before anything loads."""
+    found = [] if extract.name in _COLUMNS else [f"format {FORMAT} reads cs_contacts, cs_assessments or cs_cp_plans"]
+    return found + [p.reason for p in dfe.options_problem(FORMAT, options, OPTIONS)]

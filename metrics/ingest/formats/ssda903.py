@@ -259,3 +259,18 @@ def _missing_for(period: Period) -> Reader:
         return read_missing(extract, files, names, options, out, period)
 
     return reader
+
+
+def check_episode_options(extract: Extract, options: Mapping[str, Any]) -> list[str]:
+    """The options of ``ssda903_episodes`` as a mapping loader checks them before anything loads."""
+    wrong = _wrong_extract("ssda903_episodes", extract, CLA_EPISODES)
+    found = (wrong.problems if wrong else []) + dfe.options_problem("ssda903_episodes", options, EPISODE_OPTIONS)
+    return [p.reason for p in found]
+
+
+def check_missing_options(extract: Extract, options: Mapping[str, Any]) -> list[str]:
+    """The options of ``ssda903_missing`` as a mapping loader checks them before anything loads."""
+    wrong = _wrong_extract("ssda903_missing", extract, MISSING_EPISODES)
+    found = (wrong.problems if wrong else []) + dfe.options_problem("ssda903_missing", options, MISSING_OPTIONS)
+    away = options.get("include_away", False)
+    return [p.reason for p in found] + ([] if isinstance(away, bool) else ["include_away must be true or false"])
