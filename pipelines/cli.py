@@ -239,10 +239,12 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
 
 def _demo_dfe(args: argparse.Namespace) -> int:
     """The safeguarding demo's North Northamptonshire quarters as DfE returns (SSDA903, CIN census)."""
+    from metrics.core.paths import PACKAGE
     from metrics.synthetic import dfe
 
     out = Path(args.out)
-    if out.resolve() == Path("data/raw").resolve():
+    shipped = {Path("data/raw").resolve(), (PACKAGE.parent / "data" / "raw").resolve()}
+    if out.resolve() in shipped:
         print("error: --formats dfe writes a demo of its own: give --out a new folder, not data/raw", file=sys.stderr)
         return 2
     dfe.write_demo(out)

@@ -23,6 +23,7 @@ from metrics.ingest.readers import Delivery
 from metrics.synthetic import dfe
 from metrics.validate.gx import Validator
 from tests.dfe_returns import LA, PERIOD, write_returns
+from tests.workspace import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -230,3 +231,48 @@ def test_option_checks_a_mapping_loader_can_run_before_loading() -> None:
     bad = ssda903.check_missing_options(EXTRACTS["cs_contacts"], {"include_away": "yes"})
     assert len(bad) == 3 and any("la_code" in m for m in bad) and any("cs_missing_episodes" in m for m in bad)
     assert any("E99999999" in m for m in cin_census.check_options(EXTRACTS["cs_contacts"], {"la_code": "E99999999"}))
+
+
+def test_a_referrals_earlier_referral_is_the_childs_latest_before_it_anywhere_in_the_file(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection, validator: Validator
+) -> None:
+    def child(ref: str, source: str = "6") -> str:
+        return (
+            "<Child><ChildIdentifiers><LAchildID>CH0001</LAchildID></ChildIdentifiers><CINdetails>"
+            f"<CINreferralDate>{ref}</CINreferralDate><ReferralSource>{source}</ReferralSource>"
+            "<ReferralNFA>false</ReferralNFA></CINdetails></Child>"
+        )
+
+    head = (
+        "<Message><Header><CollectionDetails><Collection>CIN</Collection><Year>2024</Year>"
+        f"<ReferenceDate>{PERIOD.end}</ReferenceDate></CollectionDetails><Source><LEA>940</LEA></Source>"
+        "</Header><Children>"
+    )
+    # Three referrals of one child, the oldest filed last: 2023-08-01 follows 2022-09-01 (within 12
+    # months, a re-referral), 2023-09-15 follows 2023-08-01; the 2022 one is not this quarter's.
+    body = child("2023-08-01") + "\n" + child("2023-09-15", "2B") + "\n" + child("2022-09-01")
+    xml = tmp_path / "cin.xml"
+    xml.write_text(head + "\n" + body + "\n</Children></Message>\n")
+    got = _load(con, validator, "cs_contacts", [xml], "cin_census")
+    assert got.status == "accepted", got.summary()
+    rows = con.execute(
+        "SELECT contact_date::VARCHAR, source, previous_referral_date::VARCHAR FROM cs_contacts ORDER BY 1"
+    ).fetchall()
+    assert rows == [("2023-08-01", "police", "2022-09-01"), ("2023-09-15", "other", "2023-08-01")]
+
+
+def test_demo_data_formats_dfe_writes_the_returns_and_never_over_the_shipped_demo(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipelines.cli import main
+
+    shipped = ROOT / "data" / "raw"
+    before = sorted(p.name for p in (shipped / PERIOD.label).iterdir())
+    assert main(["demo-data", "--formats", "dfe", "--out", str(shipped)]) == 2
+    assert "not data/raw" in capsys.readouterr().err
+    assert sorted(p.name for p in (shipped / PERIOD.label).iterdir()) == before
+    assert main(["demo-data", "--formats", "dfe", "--out", str(tmp_path)]) == 0
+    got = sorted(p.name for p in (tmp_path / PERIOD.label).iterdir())
+    native = ["child_population.csv", "cs_contacts.csv", "cs_missing_episodes.csv", "cs_targets.csv"]
+    assert got == sorted([dfe.CIN_FILE, dfe.HEADER_FILE, dfe.EPISODES_FILE, dfe.MISSING_FILE, *native])
+    assert "--mapping mappings/dfe.toml" in capsys.readouterr().out

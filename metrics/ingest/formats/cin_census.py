@@ -348,6 +348,10 @@ def read(
     la = options["la_code"]
     lines: list[int] = []
     children = doc.first("Children")
+    # Every referral of each child, wherever in the file the child's elements are: the earlier referral
+    # of a referral is the child's latest before it.
+    parsed: list[tuple[str, list[tuple[Node, dt.date | None]]]] = []
+    history: dict[str, set[dt.date]] = {}
     for child in children.all("Child") if children else []:
         ids = child.first("ChildIdentifiers")
         child_id = ids.value("LAchildID") if ids else ""
@@ -355,7 +359,11 @@ def read(
         for cin in child.all("CINdetails"):
             ok, ref = _date(cin, "CINreferralDate", name, problems, required=True)
             referrals.append((cin, ref if ok else None))
-        dated = sorted({r for _, r in referrals if r is not None})
+            if ok and ref is not None:
+                history.setdefault(child_id, set()).add(ref)
+        parsed.append((child_id, referrals))
+    for child_id, referrals in parsed:
+        dated = sorted(history.get(child_id, ()))
         for cin, ref in referrals:
             if ref is None:
                 continue
