@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from metrics.core.errors import UserError
+from metrics.core.errors import UsageError, UserError
 from metrics.core.periods import Period
 from pipelines import checks
 
@@ -258,16 +258,23 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     from metrics.synthetic import bcf as synthetic
     from metrics.synthetic import safeguarding as synthetic_safeguarding
 
+    names = list(dict.fromkeys(f.strip() for spec in args.formats or [] for f in spec.split(",") if f.strip()))
+    unknown = [n for n in names if n not in DEMO_FORMATS]
+    if unknown:
+        raise UsageError(f"--formats {unknown[0]}: use one of {', '.join(DEMO_FORMATS)}")
+    own = [n for n in names if n in OWN_DEMO]
+    if own:
+        if len(names) > 1:
+            raise UsageError(f"--formats {own[0]} writes a demo of its own: give it alone")
+        print(DEMO_FORMATS[own[0]](Path(args.out)))
+        return 0
     synthetic.write_demo(Path(args.out))
     synthetic_safeguarding.write_demo(Path(args.out))
     print(
         f"demo extracts written under {args.out}: BCF for North Northamptonshire 2023-24 Q1-Q2 and 2025-26 Q1-Q2; "
         "safeguarding for North and West Northamptonshire 2022-23 Q3 to 2023-24 Q2"
     )
-    for name in dict.fromkeys(f.strip() for spec in args.formats or [] for f in spec.split(",") if f.strip()):
-        if name not in DEMO_FORMATS:
-            print(f"error: --formats {name}: use one of {', '.join(DEMO_FORMATS)}", file=sys.stderr)
-            return 2
+    for name in names:
         print(DEMO_FORMATS[name](Path(args.out)))
     return 0
 
@@ -282,8 +289,28 @@ def _demo_ons(root: Path) -> str:
     )
 
 
-# Delivery formats the demo can be written in besides the contract CSVs (``--formats``).
-DEMO_FORMATS: dict[str, Callable[[Path], str]] = {"ons": _demo_ons}
+def _demo_dfe(out: Path) -> str:
+    """The safeguarding demo's North Northamptonshire quarters as DfE returns (SSDA903, CIN census):
+    a demo of its own (records adjusted to what the returns hold), so never over the shipped one."""
+    from metrics.core.paths import PACKAGE
+    from metrics.synthetic import dfe
+
+    shipped = {Path("data/raw").resolve(), (PACKAGE.parent / "data" / "raw").resolve()}
+    if out.resolve() in shipped:
+        raise UsageError("--formats dfe writes a demo of its own: give --out a new folder, not data/raw")
+    dfe.write_demo(out)
+    return (
+        f"DfE returns written under {out}: SSDA903 header, episodes and missing files and the CIN census XML "
+        "of North Northamptonshire (E06000061), 2022-23 Q3 to 2023-24 Q2, beside the extracts they do not replace; "
+        f"run: uv run scorecard run --scorecard safeguarding --mapping mappings/dfe.toml --raw-dir {out} "
+        "--hwb E06000061"
+    )
+
+
+# Delivery formats the demo can be written in besides the contract CSVs (``--formats``). Those in
+# OWN_DEMO write a demo of their own instead of adding files to the contract demo.
+DEMO_FORMATS: dict[str, Callable[[Path], str]] = {"ons": _demo_ons, "dfe": _demo_dfe}
+OWN_DEMO = frozenset({"dfe"})
 
 
 def cmd_generate_safeguarding(args: argparse.Namespace) -> int:
@@ -456,7 +483,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--formats",
         action="append",
         metavar="NAME[,NAME]",
-        help="also write the demo as delivered in these formats, in place of the contract files: ons",
+        help="also write the demo as delivered in these formats, in place of the contract files: ons = the ONS "
+        "population workbooks; dfe = a safeguarding demo of its own as SSDA903 CSVs and the CIN census XML",
     )
     demo.set_defaults(func=cmd_demo_data)
 

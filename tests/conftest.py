@@ -32,6 +32,7 @@ SLOW_MODULES = {
     "test_cli_e2e",
     "test_core_metrics_e2e",
     "test_deployments",
+    "test_dfe_returns_e2e",
     "test_distributed",
     "test_faults_e2e",
     "test_national_identity",

@@ -48,8 +48,8 @@ class Conversion:
     # The sheet of each converted data line (as ``lines``), for a workbook whose rows come from
     # several sheets: a problem's column is then shown as ``<sheet>!<column>``.
     sheets: Sequence[str] | None = None
-    # The reader stopped at a structural problem (a missing sheet or column, merged header cells):
-    # nothing was converted, so its problems are all there is to report.
+    # The reader stopped at a structural problem (a missing file, sheet or column, merged header
+    # cells, unsafe XML): nothing was converted, so its problems are all there is to report.
     halted: bool = False
 
     def source_line(self, line: int | None) -> int | None:
@@ -92,8 +92,8 @@ class Reader(Protocol):
 
 
 READERS: dict[str, Reader] = {}
-# Readers whose conversion depends on the delivery's period (e.g. which mid-year of a population
-# time series a quarter uses): a factory giving the period's reader.
+# Readers whose conversion depends on the delivery's period (which mid-year of a population time
+# series a quarter uses; a year-to-date return cut to the quarter): a factory giving the period's reader.
 PERIOD_READERS: dict[str, Callable[[Period], Reader]] = {}
 
 
