@@ -50,6 +50,10 @@ def _preflight(args: argparse.Namespace, card: Any) -> tuple[Period, Path]:
     if getattr(args, "warehouse", None) and args.command == "run":
         checks.check_warehouse(Path(args.warehouse))
     checks.check_reference_data()
+    if getattr(args, "mapping", None):
+        from metrics.ingest.mapping import load_mapping
+
+        load_mapping(args.mapping)  # a bad mapping file is a usage error before Prefect starts
     return period, raw_dir
 
 
@@ -128,6 +132,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 suppression_threshold=args.suppression_threshold,
                 # Interactive runs stop at once when the warehouse is taken, unless --wait.
                 lock_wait_seconds=None if args.wait else 0,
+                mapping=args.mapping,
                 return_state=True,
             )
         finally:
@@ -161,10 +166,19 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     from metrics.core.results import MISSING, REJECTED
     from metrics.ingest.check import check_delivery
+    from metrics.ingest.mapping import load_mapping, resolver
     from metrics.ingest.run import extracts_of
 
+    mapping = load_mapping(args.mapping) if args.mapping else None
+    if mapping is not None:
+        print(f"mapping  {mapping.path} ({mapping.name}): {', '.join(mapping.extracts)}")
     outcomes = check_delivery(
-        raw_dir, target, extracts_of(card), Path(args.warehouse) if args.warehouse else None, progress=None
+        raw_dir,
+        target,
+        extracts_of(card),
+        Path(args.warehouse) if args.warehouse else None,
+        progress=None,
+        resolve=resolver(mapping),
     )
     rejected = [o for o in outcomes if o.status == REJECTED]
     for o in outcomes:
@@ -288,6 +302,10 @@ def cmd_contracts(args: argparse.Namespace) -> int:
 
 def cmd_deploy(args: argparse.Namespace) -> int:
     """Register the deployments with the server in PREFECT_API_URL (see docs/guide/scheduling.md)."""
+    if args.mapping:
+        from metrics.ingest.mapping import load_mapping
+
+        load_mapping(args.mapping)  # checked now, not at 06:00 on the first day of the quarter
     if not os.environ.get("PREFECT_API_URL"):
         from prefect.settings import PREFECT_API_URL
 
@@ -298,7 +316,12 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
     defaults = {
         k: v
-        for k, v in (("raw_dir", args.raw_dir), ("warehouse", args.warehouse), ("reports_dir", args.reports_dir))
+        for k, v in (
+            ("raw_dir", args.raw_dir),
+            ("warehouse", args.warehouse),
+            ("reports_dir", args.reports_dir),
+            ("mapping", args.mapping),
+        )
         if v
     }
     ids = deploy_all(work_pool=args.pool, cron=args.cron, defaults=defaults)
@@ -335,6 +358,12 @@ def _card(args: argparse.Namespace) -> Any:
     from metrics.core.registry import scorecard
 
     return scorecard(args.scorecard) if args.scorecard else default_card()
+
+
+MAPPING_HELP = (
+    "a mapping file saying how the quarter folders deliver extracts in other shapes (a SUS APC extract, "
+    "a case-management export, a workbook); examples in mappings/, see docs/guide/own-extracts.md"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -379,6 +408,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="if another run is using the warehouse, wait for it (up to SCORECARD_LOCK_WAIT_SECONDS, "
         "default 7200) instead of stopping at once",
     )
+    run.add_argument("--mapping", metavar="TOML", help=MAPPING_HELP)
     run.set_defaults(func=cmd_run)
 
     val = add("validate", help="check a delivery against the contracts without loading it or writing outputs")
@@ -397,6 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="compare against this warehouse's accepted loads (a file copied for the check when it exists; "
         "never opened for writing or created)",
     )
+    val.add_argument("--mapping", metavar="TOML", help=MAPPING_HELP)
     val.set_defaults(func=cmd_validate)
 
     demo = add("demo-data", help="(re)write the shipped synthetic demo extracts")
@@ -432,6 +463,7 @@ def build_parser() -> argparse.ArgumentParser:
     dep.add_argument("--raw-dir", help="default raw_dir parameter for both deployments")
     dep.add_argument("--warehouse", help="default warehouse parameter")
     dep.add_argument("--reports-dir", help="default reports_dir parameter")
+    dep.add_argument("--mapping", metavar="TOML", help="default mapping parameter (a mapping file, see run --mapping)")
     dep.set_defaults(func=cmd_deploy)
 
     for name, what, func in (

@@ -70,9 +70,12 @@ def build_manifest(
     suppression_threshold: int,
     status: str,
     history: Sequence[dict[str, Any]] = (),
+    mapping: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     loads = list(loads)
     return {
+        # The mapping file the deliveries were read through (name, path, SHA-256, extracts), or null.
+        "mapping": mapping,
         "run_id": run_id,
         "period": period,
         "hwbs": list(hwbs),

@@ -3,3 +3,5 @@
 Each module registers its reader(s) with ``@register("<format>")`` on import; importing this
 package imports them all, so a format is found by the name a mapping file gives it.
 """
+
+from metrics.ingest.formats import xlsx  # noqa: F401
