@@ -246,6 +246,12 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
         f"demo extracts written under {args.out}: BCF for North Northamptonshire 2023-24 Q1-Q2 and 2025-26 Q1-Q2; "
         "safeguarding for North and West Northamptonshire 2022-23 Q3 to 2023-24 Q2"
     )
+    if args.formats:
+        from metrics.synthetic.formats import FORMATS
+
+        for name in dict.fromkeys(args.formats):
+            written = FORMATS[name](Path(args.out))
+            print(f"{name}: {len(written)} file(s) in that format in place of the contract files they deliver")
     return 0
 
 
@@ -432,6 +438,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = add("demo-data", help="(re)write the shipped synthetic demo extracts")
     demo.add_argument("--out", default="data/raw")
+    demo.add_argument(
+        "--formats",
+        nargs="+",
+        choices=_demo_formats(),
+        metavar="FORMAT",
+        help="also rewrite the extracts these sources deliver in their own shape, from the same records "
+        f"(one or more of: {', '.join(_demo_formats())}); run them with the mapping in mappings/, "
+        "see docs/guide/own-extracts.md",
+    )
     demo.set_defaults(func=cmd_demo_data)
 
     gen = add("generate", help="write seeded synthetic extracts for any HWBs and quarters")
@@ -493,6 +508,12 @@ def default_card() -> Any:
     from metrics.core.registry import default_scorecard
 
     return default_scorecard()
+
+
+def _demo_formats() -> list[str]:
+    from metrics.synthetic.formats import FORMATS
+
+    return sorted(FORMATS)
 
 
 def _card_ids() -> list[str]:

@@ -186,9 +186,11 @@ def _checked(data: dict[str, Any], errors: list[str]) -> tuple[str, str, dict[st
             continue
         files = _files(table.get("files"), f"{where}.files", errors)
         for f in files:
-            if f in used:
-                errors.append(f"{where}.files: {f} is already the delivery of {used[f]}; one file delivers one extract")
-            used.setdefault(f, extract_name)
+            # One file delivers one extract, except a workbook's distinct sheets.
+            part = f"{f} sheet {table['sheet']!r}" if isinstance(table.get("sheet"), str) else f
+            if part in used:
+                errors.append(f"{where}.files: {part} is already the delivery of {used[part]}")
+            used.setdefault(part, extract_name)
         options = {k: v for k, v in table.items() if k not in _DELIVERY_KEYS}
         if fmt == NATIVE and len(files) > 1:
             errors.append(f'{where}.files: format "csv" reads one file; give one, or another format')

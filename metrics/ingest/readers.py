@@ -150,8 +150,10 @@ class Delivery:
 
     @property
     def shown(self) -> str:
-        """The delivery as the user named it: the file, or the files joined by ``+``."""
-        return " + ".join(str(p) for p in self.files)
+        """The delivery as the user named it: the file (and the workbook's sheet, when a mapping names
+        one), or the files joined by ``+``."""
+        sheet = self.options.get("sheet")
+        return " + ".join(str(p) for p in self.files) + (f" sheet {sheet!r}" if isinstance(sheet, str) else "")
 
     def digest(self, file_digests: Sequence[str]) -> str:
         """The load's SHA-256: the file's own for a native CSV (as before), else one over the

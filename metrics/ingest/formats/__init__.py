@@ -4,4 +4,7 @@ Each module registers its reader(s) with ``@register("<format>")`` on import; im
 package imports them all, so a format is found by the name a mapping file gives it.
 """
 
-from metrics.ingest.formats import xlsx  # noqa: F401
+from metrics.ingest.formats import (
+    mapped,  # noqa: F401
+    xlsx,  # noqa: F401
+)

@@ -12,8 +12,9 @@ Excel cells are turned into text exactly, never by guessing (documented in docs/
 - a TRUE/FALSE cell, an error cell (``#N/A``), a time-only or duration cell and a formula are refused,
   naming the cell: no contract column is a boolean, and a formula's cached value may be stale or
   absent (files written by tools that do not calculate), so the value must be pasted as a value;
-- merged cells, a hidden sheet in a workbook read as "its only sheet", a header not on the expected
-  row and a value in a column with no header are refused, naming the sheet, row and column letter.
+- merged cells, a hidden sheet (or several sheets) where "its only sheet" is read, a header not on the
+  expected row (row 1, or ``header_row``: a title above it is then skipped) and a value in a column
+  with no header are refused, naming the sheet, row and column letter.
 
 The sheet's ``<dimension>`` is ignored (some tools write it wrong, which would silently cut rows).
 """
@@ -185,17 +186,7 @@ def _cells(table: Table, rows: Iterator[tuple[int, list[dict[str, object]]]], he
             text = _text(table, number, col, cell)
             if text:
                 texts[col] = text
-        if number < header_row:
-            if texts:
-                first = min(texts)
-                table.problem(
-                    number,
-                    None,
-                    "xlsx_header_row",
-                    f"{table.name}: row {number} (cell {letter(first)}{number}) is above the header, which is "
-                    f"expected on row {header_row}: delete the rows above the header, or set header_row in a "
-                    "mapping file",
-                )
+        if number < header_row:  # a title above a declared header row
             continue
         if number == header_row:
             seen_header = True
@@ -224,6 +215,16 @@ def _cells(table: Table, rows: Iterator[tuple[int, list[dict[str, object]]]], he
                 "name the column or clear it",
             )
         table.rows.append((number, [texts.get(c, "") for c in range(1, width + 1)]))
+    longest = max((sum(1 for c in cells if c) for _, cells in table.rows), default=0)
+    if seen_header and sum(1 for h in table.header if h) == 1 and longest > 1:
+        table.problem(
+            header_row,
+            None,
+            "xlsx_header_row",
+            f"{table.name}: row {header_row}, where the header is expected, holds one cell only (a title?) while "
+            f"rows below hold up to {longest}: delete the rows above the header so that it is on row {header_row}, "
+            "or give its row in a mapping file (header_row = ...)",
+        )
     if not seen_header:
         table.problem(
             None,

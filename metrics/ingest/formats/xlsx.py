@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from metrics.contracts import Extract
 from metrics.core.results import Problem
-from metrics.ingest.formats.table import Table, read_xlsx
+from metrics.ingest.formats.table import DateText, Table, read_xlsx
 from metrics.ingest.readers import Conversion, register, unknown_keys
 
 OPTIONS = frozenset({"sheet", "header_row"})
@@ -44,13 +44,22 @@ def sheet_of(path: Path, name: str, options: Mapping[str, Any]) -> Table:
     return read_xlsx(path, name, options.get("sheet"), int(options.get("header_row", 1)))
 
 
-def write_table(table: Table, out: TextIO) -> Conversion:
+def write_table(extract: Extract, table: Table, out: TextIO) -> Conversion:
     """The table as CSV, its header as delivered (the contract's header check then compares it)."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(table.header)
+    # A date cell at midnight is shown without its time; a date-and-time column wants it.
+    stamps = {
+        i for i, h in enumerate(table.header) if h in extract.column_names and extract.column(h).dtype == "TIMESTAMP"
+    }
     lines = []
     for number, cells in table.rows:
-        writer.writerow(cells)
+        writer.writerow(
+            [
+                f"{c} 00:00" if i in stamps and isinstance(c, DateText) and len(c) == 10 else c
+                for i, c in enumerate(cells)
+            ]
+        )
         lines.append(number)
     columns = {name: table.label(i) for i, name in enumerate(table.header) if name}
     return Conversion(table.problems, lines, columns, unit=table.unit, header_line=table.header_line)
@@ -63,7 +72,7 @@ def read(
     """A workbook holding the contract's own columns."""
     if len(files) != 1:
         return Conversion([Problem(None, None, "xlsx_files", f"the xlsx format reads one workbook, not {len(files)}")])
-    return write_table(sheet_of(files[0], names[0], options), out)
+    return write_table(extract, sheet_of(files[0], names[0], options), out)
 
 
 @register("_csv_and_xlsx")
