@@ -177,8 +177,9 @@ def _rows_of(ref: str) -> tuple[int, int]:
 
 
 def _cells(table: Table, rows: Iterator[tuple[int, list[dict[str, object]]]], header_row: int) -> None:
-    width = 0
+    width = widest = 0
     seen_header = False
+    unnamed: list[Problem] = []  # values in columns without a header
     for number, cells in rows:
         texts: dict[int, str] = {}
         for cell in cells:
@@ -204,27 +205,33 @@ def _cells(table: Table, rows: Iterator[tuple[int, list[dict[str, object]]]], he
             continue
         if not texts:
             continue
+        widest = max(widest, max(texts))
         beyond = [c for c in texts if c > width]
         if beyond:
             c = min(beyond)
-            table.problem(
-                number,
-                f"column {letter(c)}",
-                "xlsx_no_header",
-                f"{table.name}: cell {letter(c)}{number} has a value but column {letter(c)} has no header; "
-                "name the column or clear it",
+            unnamed.append(
+                Problem(
+                    number,
+                    f"column {letter(c)}",
+                    "xlsx_no_header",
+                    f"{table.name}: cell {letter(c)}{number} has a value but column {letter(c)} has no header; "
+                    "name the column or clear it",
+                    table.unit,
+                )
             )
         table.rows.append((number, [texts.get(c, "") for c in range(1, width + 1)]))
-    longest = max((sum(1 for c in cells if c) for _, cells in table.rows), default=0)
-    if seen_header and sum(1 for h in table.header if h) == 1 and longest > 1:
+    if seen_header and sum(1 for h in table.header if h) == 1 and widest > 1:
         table.problem(
             header_row,
             None,
             "xlsx_header_row",
             f"{table.name}: row {header_row}, where the header is expected, holds one cell only (a title?) while "
-            f"rows below hold up to {longest}: delete the rows above the header so that it is on row {header_row}, "
+            f"rows below reach column {letter(widest)}: delete the rows above the header so that it is on "
+            f"row {header_row}, "
             "or give its row in a mapping file (header_row = ...)",
         )
+    else:
+        table.problems.extend(unnamed)
     if not seen_header:
         table.problem(
             None,
