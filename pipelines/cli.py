@@ -42,18 +42,22 @@ def _preflight(args: argparse.Namespace, card: Any) -> tuple[Period, Path]:
     from metrics.contracts import EXTRACTS
 
     raw_dir = Path(args.raw_dir)
-    marker = EXTRACTS[card.population_extract].filename
-    period = checks.parse_period(args.period or checks.latest_period(raw_dir, marker))
+    population = EXTRACTS[card.population_extract]
+    # The file that marks a quarter folder as this scorecard's: the population extract as delivered.
+    markers = [population.filename, str(Path(population.filename).with_suffix(".xlsx"))]
+    if getattr(args, "mapping", None):
+        from metrics.ingest.mapping import load_mapping
+
+        mapped = load_mapping(args.mapping).extracts.get(population.name)  # a bad mapping: exit 2 now
+        if mapped is not None:
+            markers = [mapped.files[0]]
+    period = checks.parse_period(args.period or checks.latest_period(raw_dir, *markers))
     folder = checks.check_period_folder(raw_dir, period)
     if getattr(args, "hwb", None) and args.hwb != ["all"]:
         checks.check_areas(args.hwb, folder / EXTRACTS[card.population_extract].filename)
     if getattr(args, "warehouse", None) and args.command == "run":
         checks.check_warehouse(Path(args.warehouse))
     checks.check_reference_data()
-    if getattr(args, "mapping", None):
-        from metrics.ingest.mapping import load_mapping
-
-        load_mapping(args.mapping)  # a bad mapping file is a usage error before Prefect starts
     return period, raw_dir
 
 

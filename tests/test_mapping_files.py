@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import openpyxl
 import pytest
 import xlsxwriter
 
@@ -407,6 +408,17 @@ def test_sheets_formulas_titles_and_two_deliveries_are_plain_errors(
         ws.write_row(r, 0, row)
     book.close()
     assert (1, "xlsx_header_row") in rules(load(title))
+    # Row 1 left empty, the header on row 2: named, without a problem for every cell below.
+    blank = tmp_path / "blank"
+    blank.mkdir()
+    book = xlsxwriter.Workbook(str(blank / "plans.xlsx"))
+    ws = book.add_worksheet()
+    ws.write_row(1, 0, PLANS.column_names)
+    for r, row in enumerate(cells, start=2):
+        ws.write_row(r, 0, row)
+    book.close()
+    got = load(blank)
+    assert rules(got) == {(None, "xlsx_header_row")} and "the first row with values is row 2" in got.summary()
     # Both a CSV and a workbook: which one is meant is not guessed.
     both = tmp_path / "both"
     both.mkdir()
@@ -425,3 +437,26 @@ def test_a_date_cell_in_a_code_column_is_refused(
     got = load_delivery(con, default_resolve(tmp_path, APC), PERIOD, "t", validator.validate)
     assert got.status == "rejected"
     assert {(p.line, p.column) for p in got.problems} == {(2, "admission_method (F)")}
+
+
+def test_a_wrong_code_in_a_case_management_sheet_is_named_by_sheet_row_and_column(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection, validator: Validator
+) -> None:
+    from metrics.synthetic import case_management
+
+    contacts = _native("cs_contacts")
+    contacts[3]["source"] = "police"
+    case_management.write_workbook(tmp_path / case_management.FILE, {"Contacts": contacts})
+    mapping = load_mapping(ROOT / "mappings" / "case_management.toml")
+    extract = EXTRACTS["cs_contacts"]
+    good = load_delivery(con, mapping.resolve(tmp_path, extract), PERIOD, "t", validator.validate)
+    assert good.status == "accepted", good.summary()
+    assert _stored(con, "cs_contacts", ["contact_id"]) == sorted((r["contact_id"],) for r in contacts)
+    # The system's code for police is POL; "Police" is not in the mapping's table.
+    book = openpyxl.load_workbook(tmp_path / case_management.FILE)
+    book["Contacts"]["D7"] = "Police"  # data row 4: header on row 3
+    book.save(tmp_path / case_management.FILE)
+    got = load_delivery(con, mapping.resolve(tmp_path, extract), PERIOD, "t", validator.validate, force=True)
+    assert got.status == "rejected"
+    assert {(p.line, p.column, p.rule) for p in got.problems} == {(7, "Contact Source (D)", "unmapped_code")}
+    assert "sheet 'Contacts'" in got.file_path and "row 7, column Contact Source (D)" in got.summary()

@@ -151,7 +151,16 @@ def read_xlsx(path: Path, name: str, sheet: str | None = None, header_row: int =
                 date_formats=book._date_formats,
                 timedelta_formats=book._timedelta_formats,
             )
-            _cells(table, parser.parse(), header_row)
+            try:
+                _cells(table, parser.parse(), header_row)
+            except (SyntaxError, ValueError, KeyError, TypeError, zipfile.BadZipFile, OSError) as exc:
+                # SyntaxError: xml.etree's ParseError, a damaged sheet.
+                table.problems = [
+                    Problem(
+                        None, None, "xlsx_unreadable", f"{table.name} cannot be read ({exc}); save it again as .xlsx"
+                    )
+                ]
+                return table
             merged = [r.ref for r in parser.merged_cells.mergeCell] if parser.merged_cells else []
     finally:
         book.close()
@@ -230,7 +239,7 @@ def _cells(table: Table, rows: Iterator[tuple[int, list[dict[str, object]]]], he
             f"row {header_row}, "
             "or give its row in a mapping file (header_row = ...)",
         )
-    else:
+    elif seen_header:
         table.problems.extend(unnamed)
     if not seen_header:
         table.problem(
@@ -238,7 +247,12 @@ def _cells(table: Table, rows: Iterator[tuple[int, list[dict[str, object]]]], he
             None,
             "xlsx_header_row",
             f"{table.name}: row {header_row}, where the header is expected, is empty"
-            + (" and so is the sheet" if not table.rows else ""),
+            + (
+                f"; the first row with values is row {table.rows[0][0]}: delete the rows above the header, or "
+                "give its row in a mapping file (header_row = ...)"
+                if table.rows
+                else " and so is the sheet"
+            ),
         )
 
 
