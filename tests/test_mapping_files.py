@@ -460,3 +460,36 @@ def test_a_wrong_code_in_a_case_management_sheet_is_named_by_sheet_row_and_colum
     assert got.status == "rejected"
     assert {(p.line, p.column, p.rule) for p in got.problems} == {(7, "Contact Source (D)", "unmapped_code")}
     assert "sheet 'Contacts'" in got.file_path and "row 7, column Contact Source (D)" in got.summary()
+
+
+def test_an_age_is_derived_only_when_declared(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection, validator: Validator
+) -> None:
+    def dob_for_age(header: list[str], rows: list[list[str]]) -> None:
+        """STARTAGE replaced by a date of birth on or before the admission's day in the year of the age."""
+        i, adm = _col(header, "STARTAGE"), _col(header, "ADMIDATE")
+        header[i] = "DOB"
+        for r in rows:
+            d, m, y = (int(x) for x in r[adm].split("/"))
+            age = 0 if r[i] == sus.INFANT else int(r[i])
+            r[i] = f"{min(d, 28):02d}/{m:02d}/{y - age}"
+
+    folder = _sus(tmp_path / "q", dob_for_age)
+    text = (ROOT / "mappings" / "sus_apc.toml").read_text()
+    start = text.index("age_at_admission = {")
+    end = text.index("\n", start)
+    # Not declared: the contract column has no source, and DOB is an unmapped column.
+    undeclared = tmp_path / "undeclared.toml"
+    undeclared.write_text(text[:start] + text[end + 1 :])
+    got = _load_sus(con, validator, folder, undeclared)
+    assert got.status == "rejected"
+    assert {p.rule for p in got.problems} == {"unmapped_contract_column", "unmapped_column"}
+    assert "age_at_admission has no source" in got.summary()
+    # Declared: whole years from DOB to ADMIDATE, the native ages.
+    declared = tmp_path / "declared.toml"
+    rule = 'age_at_admission = { derive = "age", birth = "DOB", at = "ADMIDATE", date = "DD/MM/YYYY" }'
+    declared.write_text(text[:start] + rule + text[end:])
+    got = _load_sus(con, validator, folder, declared)
+    assert got.status == "accepted", got.summary()
+    ages = con.execute("SELECT spell_id, age_at_admission FROM apc_spells ORDER BY spell_id").fetchall()
+    assert ages == sorted((r["spell_id"], int(r["age_at_admission"])) for r in _native("apc_spells"))

@@ -54,6 +54,7 @@ _TOKENS = {
 }
 _GROUP = {"YYYY": "Y", "MM": "m", "M": "m", "DD": "d", "D": "d", "HH": "H", "MI": "I", "SS": "S"}
 _TOKEN = re.compile("YYYY|MM|DD|HH|MI|SS|M|D")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _RANGE = re.compile(r"^(?P<a>.*?)(?P<i>\d+)\.\.(?P<b>.*?)(?P<j>\d+)$")
 
 
@@ -385,11 +386,17 @@ def _cell(
         born, at = date(r.birth, get(r.birth)), date(r.at, get(r.at))
         if not born or not at:
             return ""
-        try:
-            b, a = dt.date.fromisoformat(born[:10]), dt.date.fromisoformat(at[:10])
-        except ValueError:
-            refuse(r.at, "date_format", "not a date YYYY-MM-DD (declare its date format)")
+        days = []
+        for source, text in ((r.birth, born), (r.at, at)):
+            try:
+                if not _ISO_DATE.fullmatch(text[:10]):
+                    raise ValueError(text)
+                days.append(dt.date.fromisoformat(text[:10]))
+            except ValueError:
+                refuse(source, "date_format", "not a date in YYYY-MM-DD form (or declare its format: date = ...)")
+        if len(days) < 2:
             return ""
+        b, a = days
         return str(a.year - b.year - ((a.month, a.day) < (b.month, b.day)))
     parts = []
     for s in r.sources:
