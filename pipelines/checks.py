@@ -79,17 +79,17 @@ def parse_year(label: str) -> str:
         raise BadYear(f"{exc}\nfix: give --year as a financial year such as 2025-26") from None
 
 
-def latest_period(raw_dir: Path, marker: str = "") -> str:
-    """The latest ``<period>`` folder under ``raw_dir``; with ``marker`` (a file name, e.g. the
-    scorecard's population extract), the latest holding that file, so one scorecard's later
-    quarters (the BCF demo's 2025-26) are not another's default."""
+def latest_period(raw_dir: Path, *markers: str) -> str:
+    """The latest ``<period>`` folder under ``raw_dir``; with ``markers`` (file names, e.g. the
+    scorecard's population extract as a CSV or a workbook), the latest holding one of them, so one
+    scorecard's later quarters (the BCF demo's 2025-26) are not another's default."""
     found = []
     for d in raw_dir.iterdir() if raw_dir.is_dir() else []:
         try:
             period = Period.parse(d.name)
         except ValueError:
             continue
-        if not marker or (d / marker).is_file() or not any(d.iterdir()):
+        if not markers or any((d / m).is_file() for m in markers) or not any(d.iterdir()):
             found.append(period)
     if not found:
         raise NoExtractsFolder(

@@ -43,8 +43,16 @@ def _preflight(args: argparse.Namespace, card: Any) -> tuple[Period, Path]:
     from metrics.contracts import EXTRACTS
 
     raw_dir = Path(args.raw_dir)
-    marker = EXTRACTS[card.population_extract].filename
-    period = checks.parse_period(args.period or checks.latest_period(raw_dir, marker))
+    population = EXTRACTS[card.population_extract]
+    # The file that marks a quarter folder as this scorecard's: the population extract as delivered.
+    markers = [population.filename, str(Path(population.filename).with_suffix(".xlsx"))]
+    if getattr(args, "mapping", None):
+        from metrics.ingest.mapping import load_mapping
+
+        mapped = load_mapping(args.mapping).extracts.get(population.name)  # a bad mapping: exit 2 now
+        if mapped is not None:
+            markers = [mapped.files[0]]
+    period = checks.parse_period(args.period or checks.latest_period(raw_dir, *markers))
     folder = checks.check_period_folder(raw_dir, period)
     if getattr(args, "hwb", None) and args.hwb != ["all"]:
         checks.check_areas(args.hwb, folder / EXTRACTS[card.population_extract].filename)
@@ -129,6 +137,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 suppression_threshold=args.suppression_threshold,
                 # Interactive runs stop at once when the warehouse is taken, unless --wait.
                 lock_wait_seconds=None if args.wait else 0,
+                mapping=args.mapping,
                 return_state=True,
             )
         finally:
@@ -177,10 +186,19 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     from metrics.core.results import MISSING, REJECTED
     from metrics.ingest.check import check_delivery
+    from metrics.ingest.mapping import load_mapping, resolver
     from metrics.ingest.run import extracts_of
 
+    mapping = load_mapping(args.mapping) if args.mapping else None
+    if mapping is not None:
+        print(f"mapping  {mapping.path} ({mapping.name}): {', '.join(mapping.extracts)}")
     outcomes = check_delivery(
-        raw_dir, target, extracts_of(card), Path(args.warehouse) if args.warehouse else None, progress=None
+        raw_dir,
+        target,
+        extracts_of(card),
+        Path(args.warehouse) if args.warehouse else None,
+        progress=None,
+        resolve=resolver(mapping),
     )
     rejected = [o for o in outcomes if o.status == REJECTED]
     for o in outcomes:
@@ -307,9 +325,26 @@ def _demo_dfe(out: Path) -> str:
     )
 
 
+def _demo_converted(name: str) -> Callable[[Path], str]:
+    """A converter of ``metrics.synthetic.formats`` (the native files rewritten in their source's shape)."""
+
+    def write(root: Path) -> str:
+        from metrics.synthetic.formats import FORMATS
+
+        written = FORMATS[name](root)
+        return f"{name}: {len(written)} file(s) in that format in place of the contract files they deliver"
+
+    return write
+
+
 # Delivery formats the demo can be written in besides the contract CSVs (``--formats``). Those in
 # OWN_DEMO write a demo of their own instead of adding files to the contract demo.
-DEMO_FORMATS: dict[str, Callable[[Path], str]] = {"ons": _demo_ons, "dfe": _demo_dfe}
+DEMO_FORMATS: dict[str, Callable[[Path], str]] = {
+    "sus": _demo_converted("sus"),
+    "case-management": _demo_converted("case-management"),
+    "ons": _demo_ons,
+    "dfe": _demo_dfe,
+}
 OWN_DEMO = frozenset({"dfe"})
 
 
@@ -366,6 +401,10 @@ def cmd_contracts(args: argparse.Namespace) -> int:
 
 def cmd_deploy(args: argparse.Namespace) -> int:
     """Register the deployments with the server in PREFECT_API_URL (see docs/guide/scheduling.md)."""
+    if args.mapping:
+        from metrics.ingest.mapping import load_mapping
+
+        load_mapping(args.mapping)  # checked now, not at 06:00 on the first day of the quarter
     if not os.environ.get("PREFECT_API_URL"):
         from prefect.settings import PREFECT_API_URL
 
@@ -376,7 +415,12 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
     defaults = {
         k: v
-        for k, v in (("raw_dir", args.raw_dir), ("warehouse", args.warehouse), ("reports_dir", args.reports_dir))
+        for k, v in (
+            ("raw_dir", args.raw_dir),
+            ("warehouse", args.warehouse),
+            ("reports_dir", args.reports_dir),
+            ("mapping", args.mapping),
+        )
         if v
     }
     ids = deploy_all(work_pool=args.pool, cron=args.cron, defaults=defaults)
@@ -413,6 +457,12 @@ def _card(args: argparse.Namespace) -> Any:
     from metrics.core.registry import scorecard
 
     return scorecard(args.scorecard) if args.scorecard else default_card()
+
+
+MAPPING_HELP = (
+    "a mapping file saying how the quarter folders deliver extracts in other shapes (a SUS APC extract, "
+    "a case-management export, a workbook); examples in mappings/, see docs/guide/own-extracts.md"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -457,6 +507,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="if another run is using the warehouse, wait for it (up to SCORECARD_LOCK_WAIT_SECONDS, "
         "default 7200) instead of stopping at once",
     )
+    run.add_argument("--mapping", metavar="TOML", help=MAPPING_HELP)
     run.set_defaults(func=cmd_run)
 
     val = add("validate", help="check a delivery against the contracts without loading it or writing outputs")
@@ -475,16 +526,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="compare against this warehouse's accepted loads (a file copied for the check when it exists; "
         "never opened for writing or created)",
     )
+    val.add_argument("--mapping", metavar="TOML", help=MAPPING_HELP)
     val.set_defaults(func=cmd_validate)
 
     demo = add("demo-data", help="(re)write the shipped synthetic demo extracts")
     demo.add_argument("--out", default="data/raw")
     demo.add_argument(
         "--formats",
-        action="append",
-        metavar="NAME[,NAME]",
-        help="also write the demo as delivered in these formats, in place of the contract files: ons = the ONS "
-        "population workbooks; dfe = a safeguarding demo of its own as SSDA903 CSVs and the CIN census XML",
+        action="extend",
+        nargs="+",
+        metavar="FORMAT",
+        help="also write the demo as delivered in these shapes, from the same records, in place of the contract "
+        f"files they replace (one or more of: {', '.join(DEMO_FORMATS)}; dfe is a safeguarding demo of its own, "
+        "given alone); run them with the mapping in mappings/, see docs/guide/own-extracts.md",
     )
     demo.set_defaults(func=cmd_demo_data)
 
@@ -517,6 +571,7 @@ def build_parser() -> argparse.ArgumentParser:
     dep.add_argument("--raw-dir", help="default raw_dir parameter for both deployments")
     dep.add_argument("--warehouse", help="default warehouse parameter")
     dep.add_argument("--reports-dir", help="default reports_dir parameter")
+    dep.add_argument("--mapping", metavar="TOML", help="default mapping parameter (a mapping file, see run --mapping)")
     dep.set_defaults(func=cmd_deploy)
 
     for name, what, func in (

@@ -2,8 +2,9 @@
 
 - ``bcf-quarterly/quarterly``: fires at 06:00 Europe/London on the first day of
   each quarter and runs the quarter that has just closed (``period`` empty).
-- ``bcf-quarterly/on-demand``: no schedule; analysts pass ``period``, ``hwb`` and
-  ``raw_dir`` with ``prefect deployment run``.
+- ``bcf-quarterly/on-demand``: no schedule; analysts pass ``period``, ``hwb``,
+  ``raw_dir`` and ``mapping`` (a mapping file for extracts in other shapes, e.g.
+  ``mappings/sus_apc.toml``) with ``prefect deployment run``.
 - ``safeguarding-quarterly/quarterly`` and ``safeguarding-quarterly/on-demand``:
   the same pair for the children's safeguarding scorecard.
 

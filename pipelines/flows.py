@@ -34,6 +34,7 @@ from metrics.core.periods import Period, just_closed
 from metrics.core.reference import current_hwb_code, hwb_names
 from metrics.core.registry import Scorecard, default_scorecard, scorecard, scorecards
 from metrics.core.results import REJECTED, LoadOutcome, MetricResult, headline
+from metrics.ingest.mapping import MappingFile, load_mapping, resolver
 from metrics.ingest.run import extracts_of, ingest_periods, periods_to_load
 from metrics.publish.manifest import build_manifest, input_records, inputs_digest, reference_data, write_manifest
 from metrics.publish.run import export_returns, render_charts, render_scorecards
@@ -82,9 +83,16 @@ __all__ = ["ExtractsRejected", "flow_for", "resolve_hwbs", "resolve_period", "sc
 
 @task(name="ingest-and-validate", cache_policy=NO_CACHE)
 def ingest_task(
-    paths: RunPaths, periods: list[Period], run_id: str, docs_dir: Path, card: Scorecard
+    paths: RunPaths,
+    periods: list[Period],
+    run_id: str,
+    docs_dir: Path,
+    card: Scorecard,
+    mapping: MappingFile | None = None,
 ) -> list[LoadOutcome]:
-    outcomes = ingest_periods(paths, periods, run_id, docs_dir, extracts_of(card), progress=_emit)
+    outcomes = ingest_periods(
+        paths, periods, run_id, docs_dir, extracts_of(card), progress=_emit, resolve=resolver(mapping)
+    )
     logger = get_run_logger()
     for o in outcomes:
         if o.status == REJECTED:
@@ -140,8 +148,19 @@ def scorecard_task(
     generated_at: str,
     threshold: int,
     card: Scorecard,
+    mapping: MappingFile | None = None,
 ) -> list[Path]:
-    return render_scorecards(paths, target, results, loads, generated_at, threshold, card, progress=_emit)
+    return render_scorecards(
+        paths,
+        target,
+        results,
+        loads,
+        generated_at,
+        threshold,
+        card,
+        progress=_emit,
+        mapping=mapping.record() if mapping else None,
+    )
 
 
 @task(name="export-tidy-results", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
@@ -191,11 +210,18 @@ def scorecard_quarterly(
             "SCORECARD_LOCK_WAIT_SECONDS or 7200 (two hours); 0 = stop at once",
         ),
     ] = None,
+    mapping: Annotated[
+        str | None,
+        Field(
+            description="A mapping file (TOML) saying how the quarter folders deliver extracts in other shapes "
+            "(e.g. mappings/sus_apc.toml); empty = the contract CSVs (or .xlsx workbooks of the same names)",
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     """Ingest, validate, compute, chart and export one quarter (and its year to date) of a scorecard
     (empty = the default scorecard; under a scorecard's own flow name, that scorecard)."""
     card = _card_of_this_flow(scorecard)
-    return _start(card, period, hwb, raw_dir, warehouse, reports_dir, suppression_threshold, lock_wait_seconds)
+    return _start(card, period, hwb, raw_dir, warehouse, reports_dir, suppression_threshold, lock_wait_seconds, mapping)
 
 
 def _card_of_this_flow(requested: str) -> Scorecard:
@@ -233,8 +259,10 @@ def _start(
     reports_dir: str,
     suppression_threshold: int,
     wait: float | None = None,
+    mapping: str | None = None,
 ) -> dict[str, Any]:
     target = resolve_period(period)
+    mapped = load_mapping(mapping) if mapping else None  # a bad mapping stops the run before anything loads
     paths = RunPaths(Path(raw_dir), Path(warehouse), Path(reports_dir))
     check_period_folder(paths.raw_dir, target)
     check_warehouse(paths.warehouse)
@@ -243,7 +271,7 @@ def _start(
     holder = f"the {target.label} {card.id} run {run_id}"
     with exclusive_run(paths.warehouse, holder, wait=lock_wait_seconds(wait), progress=_emit):
         try:
-            return _run(paths, target, hwb, run_id, suppression_threshold, card)
+            return _run(paths, target, hwb, run_id, suppression_threshold, card, mapped)
         except WarehouseBusyError as exc:  # DuckDB's own lock, held by a process outside the pipeline
             raise WarehouseUnusable(str(exc)) from exc
 
@@ -255,14 +283,15 @@ def _run(
     run_id: str,
     suppression_threshold: int,
     card: Scorecard,
+    mapping: MappingFile | None = None,
 ) -> dict[str, Any]:
     started = dt.datetime.now(dt.UTC)
     out_dir = paths.period_reports(target, card)
     out_dir.mkdir(parents=True, exist_ok=True)
     sc = card
 
-    periods = periods_to_load(target, paths.raw_dir, extracts_of(sc))
-    loads = ingest_task(paths, periods, run_id, paths.data_docs(target, card), card)
+    periods = periods_to_load(target, paths.raw_dir, extracts_of(sc), resolver(mapping))
+    loads = ingest_task(paths, periods, run_id, paths.data_docs(target, card), card, mapping)
     hwbs = resolve_hwbs(hwb, available_hwbs(paths, target, card))
     if not hwbs:
         raise ExtractsRejected(
@@ -278,7 +307,7 @@ def _run(
     # run id), since the manifest, which lists the return's SHA-256, cannot be hashed onto the return.
     digest = inputs_digest(input_records(loads), reference_data())
     returns = export_task(paths, target, results, generated_at, suppression_threshold, card, run_id, digest)
-    pages = scorecard_task(paths, target, results, loads, generated_at, suppression_threshold, card)
+    pages = scorecard_task(paths, target, results, loads, generated_at, suppression_threshold, card, mapping)
     tidy = tidy_task(paths, target, results, suppression_threshold, card)
 
     rejected = [o for o in loads if o.status == REJECTED]
@@ -295,6 +324,7 @@ def _run(
         suppression_threshold,
         status,
         run_history(paths, target, card),
+        mapping.record() if mapping else None,
     )
     manifest_path = write_manifest(out_dir / "manifest.json", manifest)
     record_run(paths, run_id, target, hwbs, started, status, manifest_path, card)

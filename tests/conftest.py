@@ -41,6 +41,7 @@ SLOW_MODULES = {
     "test_safeguarding_e2e",
     "test_safe_outputs",
     "test_outputs_for_tools",
+    "test_own_extracts",
 }
 
 # A temporary Prefect server on a loaded 2-core machine can take far longer than Prefect's default

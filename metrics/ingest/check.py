@@ -22,7 +22,8 @@ from metrics.core.periods import Period
 from metrics.core.progress import Progress, _quiet
 from metrics.core.results import LoadOutcome
 from metrics.ingest.load import load_delivery
-from metrics.ingest.readers import Resolve, native
+from metrics.ingest.mapping import default_resolve
+from metrics.ingest.readers import Resolve
 
 RUN_ID = "validate-only"
 
@@ -33,7 +34,7 @@ def check_delivery(
     extracts: Sequence[Extract],
     compare_with: Path | None = None,
     progress: Progress | None = None,
-    resolve: Resolve = native,
+    resolve: Resolve = default_resolve,
 ) -> list[LoadOutcome]:
     """The outcome each of ``extracts`` would have if ``raw_dir/<period>`` were loaded now."""
     from metrics.validate.gx import Validator

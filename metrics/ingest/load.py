@@ -410,7 +410,11 @@ def load_delivery(
         conversion = reader(extract, copies, [p.name for p in delivery.files], delivery.options, text)
         text.flush()
         text.detach()
-        if conversion.halted or any(p.line is None for p in conversion.problems):
+        # The reader stopped, or found a file-level problem or problems before any row was converted
+        # (the header): nothing to check further.
+        if conversion.halted or (
+            conversion.problems and (conversion.lines is None or any(p.line is None for p in conversion.problems))
+        ):
             load_id = uuid.uuid4().hex
             return _reject(con, extract, shown, period, run_id, load_id, digest, 0, conversion.problems, load_id[:12])
         return _load_copy(con, extract, shown, converted, digest, period, run_id, validate, True, conversion)

@@ -96,24 +96,36 @@ READERS: dict[str, Reader] = {}
 # series a quarter uses; a year-to-date return cut to the quarter): a factory giving the period's reader.
 PERIOD_READERS: dict[str, Callable[[Period], Reader]] = {}
 
+# A reader's check of its options, run when the mapping file is read (before anything loads): each
+# message names the option by its dotted key under the extract's table (``columns.sex.codes: ...``)
+# and says what would be right. A reader registered without one accepts no options at all.
+OptionCheck = Callable[[Extract, Mapping[str, Any]], list[str]]
+OPTION_CHECKS: dict[str, OptionCheck] = {}
 
-def register(name: str) -> Callable[[Reader], Reader]:
-    """Declare a reader under the format name a mapping file uses (``format = "<name>"``)."""
+
+def register(name: str, check: OptionCheck | None = None) -> Callable[[Reader], Reader]:
+    """Declare a reader under the format name a mapping file uses (``format = "<name>"``), with the
+    check of its options (``check(extract, options) -> messages``) the mapping loader runs."""
 
     def add(reader: Reader) -> Reader:
         _claim(name)
         READERS[name] = reader
+        OPTION_CHECKS[name] = check or _no_options
         return reader
 
     return add
 
 
-def register_by_period(name: str) -> Callable[[Callable[[Period], Reader]], Callable[[Period], Reader]]:
-    """Declare a reader that needs the delivery's period: ``factory(period)`` gives the reader."""
+def register_by_period(
+    name: str, check: OptionCheck | None = None
+) -> Callable[[Callable[[Period], Reader]], Callable[[Period], Reader]]:
+    """Declare a reader that needs the delivery's period: ``factory(period)`` gives the reader;
+    ``check`` as for :func:`register`."""
 
     def add(factory: Callable[[Period], Reader]) -> Callable[[Period], Reader]:
         _claim(name)
         PERIOD_READERS[name] = factory
+        OPTION_CHECKS[name] = check or _no_options
         return factory
 
     return add
@@ -122,6 +134,36 @@ def register_by_period(name: str) -> Callable[[Callable[[Period], Reader]], Call
 def _claim(name: str) -> None:
     if name in READERS or name in PERIOD_READERS or name == NATIVE:
         raise ValueError(f"reader {name!r} registered twice")
+
+
+def _no_options(extract: Extract, options: Mapping[str, Any]) -> list[str]:
+    return [f"{key}: this format takes no options; remove it" for key in options]
+
+
+def option_problems(format: str, extract: Extract, options: Mapping[str, Any]) -> list[str]:
+    """What is wrong with a delivery's options for its format (``[]``: nothing); the format must be
+    registered (see :func:`formats`)."""
+    if format == NATIVE:
+        return _no_options(extract, options)
+    from metrics.ingest import formats as _  # noqa: F401  (registers the shipped readers)
+
+    return OPTION_CHECKS[format](extract, options)
+
+
+def unknown_keys(options: Mapping[str, Any], allowed: frozenset[str], where: str = "") -> list[str]:
+    """``<where>.<key>: unknown key ...`` for each key of ``options`` not in ``allowed`` (for option checks)."""
+    prefix = f"{where}." if where else ""
+    return [
+        f"{prefix}{key}: unknown key; allowed here: {', '.join(sorted(allowed))}"
+        for key in sorted(set(options) - allowed)
+    ]
+
+
+def formats() -> list[str]:
+    """Every format a mapping file may name: the contract CSV and each registered reader."""
+    from metrics.ingest import formats as _  # noqa: F401  (registers the shipped readers)
+
+    return sorted([NATIVE, *(n for n in [*READERS, *PERIOD_READERS] if not n.startswith("_"))])
 
 
 @dataclass(frozen=True)
@@ -145,8 +187,10 @@ class Delivery:
 
     @property
     def shown(self) -> str:
-        """The delivery as the user named it: the file, or the files joined by ``+``."""
-        return " + ".join(str(p) for p in self.files)
+        """The delivery as the user named it: the file (and the workbook's sheet, when a mapping names
+        one), or the files joined by ``+``."""
+        sheet = self.options.get("sheet")
+        return " + ".join(str(p) for p in self.files) + (f" sheet {sheet!r}" if isinstance(sheet, str) else "")
 
     def digest(self, file_digests: Sequence[str]) -> str:
         """The load's SHA-256: the file's own for a native CSV (as before), else one over the

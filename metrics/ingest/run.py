@@ -16,7 +16,8 @@ from metrics.core.progress import Progress, _quiet
 from metrics.core.registry import Scorecard, default_scorecard
 from metrics.core.results import LoadOutcome, Problem
 from metrics.ingest.load import load_delivery
-from metrics.ingest.readers import Resolve, native
+from metrics.ingest.mapping import default_resolve
+from metrics.ingest.readers import Resolve
 
 
 def extracts_of(card: Scorecard) -> tuple[Extract, ...]:
@@ -25,7 +26,7 @@ def extracts_of(card: Scorecard) -> tuple[Extract, ...]:
 
 
 def periods_to_load(
-    target: Period, raw_dir: Path, extracts: Sequence[Extract] | None = None, resolve: Resolve = native
+    target: Period, raw_dir: Path, extracts: Sequence[Extract] | None = None, resolve: Resolve = default_resolve
 ) -> list[Period]:
     """The target's financial year to date and rolling year, plus any earlier quarters in which
     one of these extracts was delivered (up to two years back, for the trend), oldest first."""
@@ -46,7 +47,7 @@ def ingest_periods(
     docs_dir: Path,
     extracts: Sequence[Extract] | None = None,
     progress: Progress = _quiet,
-    resolve: Resolve = native,
+    resolve: Resolve = default_resolve,
 ) -> list[LoadOutcome]:
     """Load every extract (default: the default scorecard's) for each period, oldest first."""
     from metrics.validate.gx import Validator

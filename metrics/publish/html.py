@@ -280,12 +280,14 @@ def render_scorecard(
     templates_dir: Path | str | None = None,
     views: Sequence[MetricResult] = (),
     spc_charts: Mapping[str, Path] | None = None,
+    sources: Sequence[str] = (),
 ) -> str:
     """The page's HTML. ``results`` are this area's rows for ``period``; ``history`` all its rows.
     ``card`` None is the BCF scorecard (plans); a Red/Amber/Green card says target and shows
     the England benchmark. ``templates_dir`` (else ``$SCORECARD_TEMPLATES``) overrides templates.
     ``views`` are the area's further-window rows for ``period`` (e.g. each month of the quarter),
-    listed beside the headline value with the same suppression."""
+    listed beside the headline value with the same suppression. ``sources`` are footnotes saying which
+    extracts came through a mapping file (``metrics.ingest.mapping``)."""
     rag = card is not None and card.status_scheme == "rag"
     title = "Better Care Fund scorecard" if card is None else card.page_title
     plan_word = "Target" if rag else "Plan"
@@ -385,6 +387,7 @@ def render_scorecard(
         financial_year=period.financial_year,
         metric_set_note=chosen.basis,
         references=refs,
+        sources=list(sources),
     )
 
 

@@ -71,10 +71,13 @@ def build_manifest(
     suppression_threshold: int,
     status: str,
     history: Sequence[dict[str, Any]] = (),
+    mapping: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     loads = list(loads)
     inputs, reference = input_records(loads), reference_data()
     return {
+        # The mapping file the deliveries were read through (name, path, SHA-256, extracts), or null.
+        "mapping": mapping,
         "run_id": run_id,
         "period": period,
         "hwbs": list(hwbs),

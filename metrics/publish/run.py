@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -199,8 +199,10 @@ def render_scorecards(
     suppression_threshold: int,
     card: Scorecard | None = None,
     progress: Progress = _quiet,
+    mapping: Mapping[str, Any] | None = None,
 ) -> list[Path]:
-    """The HTML scorecard per HWB, from the same result rows as the workbook and charts."""
+    """The HTML scorecard per HWB, from the same result rows as the workbook and charts; ``mapping``
+    (``MappingFile.record()``) footnotes the extracts that came through a mapping file."""
     from metrics.publish.charts import chart_paths, spc_chart_paths
     from metrics.publish.html import render_scorecard, write_scorecard
     from metrics.publish.spc_notes import spc_summary
@@ -239,7 +241,19 @@ def render_scorecards(
             card,
             views=[r for r in further if r.hwb_code == hwb],
             spc_charts=spc_charts,
+            sources=mapping_footnotes(mapping),
         )
         out.append(write_scorecard(out_dir / f"{card.page_prefix}_{hwb}_{target.label}.html", page))
         progress(f"scorecard for {hwb}")
     return out
+
+
+def mapping_footnotes(mapping: Mapping[str, Any] | None) -> list[str]:
+    """One line per extract delivered through the run's mapping file: which file(s), read how."""
+    if not mapping:
+        return []
+    return [
+        f"{name}: {', '.join(m['files'])} read as {m['format']} by the mapping {mapping['name']!r} "
+        f"({Path(mapping['path']).name}, SHA-256 {mapping['sha256'][:12]})"
+        for name, m in mapping["extracts"].items()
+    ]

@@ -4,6 +4,6 @@ Each module registers its reader(s) with ``@register("<format>")`` on import; im
 package imports them all, so a format is found by the name a mapping file gives it.
 """
 
-from metrics.ingest.formats import cin_census, ons_mye, ssda903
+from metrics.ingest.formats import cin_census, mapped, ons_mye, ssda903, xlsx
 
-__all__ = ["cin_census", "ons_mye", "ssda903"]
+__all__ = ["cin_census", "mapped", "ons_mye", "ssda903", "xlsx"]

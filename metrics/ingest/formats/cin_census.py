@@ -472,7 +472,7 @@ _COLUMNS = {
 }
 
 
-@register_by_period(FORMAT)
+@register_by_period(FORMAT, lambda e, o: check_options(e, o))
 def _for(period: Period) -> Reader:
     def reader(
         extract: Extract, files: Sequence[Path], names: Sequence[str], options: Mapping[str, Any], out: TextIO

@@ -50,7 +50,7 @@ from metrics.contracts import Extract
 from metrics.core import reference
 from metrics.core.periods import Period
 from metrics.core.results import Problem
-from metrics.ingest.readers import Conversion, Reader, register_by_period
+from metrics.ingest.readers import Conversion, Reader, register_by_period, unknown_keys
 
 DECLARATIONS = Path(__file__).with_suffix(".toml")
 FORMAT = "ons_mye"
@@ -100,7 +100,29 @@ class _Read:
     header_line: int | None = None
 
 
-@register_by_period(FORMAT)
+def check_options(extract: Extract, options: Mapping[str, Any]) -> list[str]:
+    """The options of ``ons_mye`` as the mapping loader checks them before anything loads (the
+    layout against the file's extension is checked when the file is read)."""
+    found = (
+        []
+        if extract.name in ("population", "child_population")
+        else [f"format {FORMAT} reads population and child_population, not {extract.name}"]
+    )
+    found += unknown_keys(options, frozenset(OPTIONS))
+    if "layout" in options and options["layout"] not in ("mye2", "long"):
+        found.append("layout: use mye2 (the MYE2 workbook) or long (the time series)")
+    mid_year = options.get("mid_year")
+    if mid_year is not None and (isinstance(mid_year, bool) or not isinstance(mid_year, int)):
+        found.append("mid_year: a year such as 2022")
+    sheets = options.get("sheets", {})
+    if not isinstance(sheets, Mapping) or set(sheets) - {"persons", "males", "females"}:
+        found.append("sheets: a table with persons, males and/or females (the sheet names)")
+    if "sheet" in options and not isinstance(options["sheet"], str):
+        found.append("sheet: the name of the long layout's sheet, as text")
+    return found
+
+
+@register_by_period(FORMAT, check_options)
 def ons_mye(period: Period) -> Reader:
     """The ``ons_mye`` reader of ``period`` (the mid-year and the area codes depend on it)."""
 

@@ -241,7 +241,7 @@ def read_missing(
     return Conversion(problems, lines, columns)
 
 
-@register_by_period("ssda903_episodes")
+@register_by_period("ssda903_episodes", lambda e, o: check_episode_options(e, o))
 def _episodes_for(period: Period) -> Reader:
     def reader(
         extract: Extract, files: Sequence[Path], names: Sequence[str], options: Mapping[str, Any], out: TextIO
@@ -251,7 +251,7 @@ def _episodes_for(period: Period) -> Reader:
     return reader
 
 
-@register_by_period("ssda903_missing")
+@register_by_period("ssda903_missing", lambda e, o: check_missing_options(e, o))
 def _missing_for(period: Period) -> Reader:
     def reader(
         extract: Extract, files: Sequence[Path], names: Sequence[str], options: Mapping[str, Any], out: TextIO
