@@ -493,3 +493,23 @@ def test_an_age_is_derived_only_when_declared(
     assert got.status == "accepted", got.summary()
     ages = con.execute("SELECT spell_id, age_at_admission FROM apc_spells ORDER BY spell_id").fetchall()
     assert ages == sorted((r["spell_id"], int(r["age_at_admission"])) for r in _native("apc_spells"))
+
+
+def test_one_file_may_feed_several_extracts_only_through_a_multi_extract_reader(tmp_path: Path) -> None:
+    """The CIN census XML feeds three extracts and the ONS workbook two, each through the same
+    reader; a table-shaped CSV named for two extracts is a copy-paste mistake and is refused."""
+    shared = tmp_path / "shared.toml"
+    shared.write_text(
+        '[mapping]\nname = "x"\n'
+        '[extracts.cs_assessments]\nformat = "cin_census"\nfiles = ["census.xml"]\nla_code = "E06000061"\n'
+        '[extracts.cs_cp_plans]\nformat = "cin_census"\nfiles = ["census.xml"]\nla_code = "E06000061"\n'
+    )
+    assert set(load_mapping(shared).extracts) == {"cs_assessments", "cs_cp_plans"}
+    twice = tmp_path / "twice.toml"
+    twice.write_text(
+        '[mapping]\nname = "x"\n'
+        '[extracts.plans]\nformat = "csv"\nfiles = ["a.csv"]\n'
+        '[extracts.population]\nformat = "csv"\nfiles = ["a.csv"]\n'
+    )
+    with pytest.raises(BadMapping, match=r"a\.csv is already the delivery of plans"):
+        load_mapping(twice)

@@ -115,6 +115,10 @@ def resolver(mapping: MappingFile | None) -> Resolve:
     return default_resolve if mapping is None else mapping.resolve
 
 
+# Formats whose file (or sheet) holds exactly one extract's rows.
+_ONE_EXTRACT_FORMATS = frozenset({NATIVE, "mapped_csv", "xlsx"})
+
+
 def load_mapping(path: Path | str) -> MappingFile:
     """Read and check a mapping file; every problem found is in one :class:`BadMapping`."""
     path = Path(path)
@@ -167,7 +171,7 @@ def _checked(data: dict[str, Any], errors: list[str]) -> tuple[str, str, dict[st
         )
         return None
     known_formats = formats()
-    used: dict[str, str] = {}
+    used: dict[str, tuple[str, str]] = {}
     for extract_name, table in tables.items():
         where = f"extracts.{extract_name}"
         if extract_name not in EXTRACTS:
@@ -186,11 +190,13 @@ def _checked(data: dict[str, Any], errors: list[str]) -> tuple[str, str, dict[st
             continue
         files = _files(table.get("files"), f"{where}.files", errors)
         for f in files:
-            # One file delivers one extract, except a workbook's distinct sheets.
+            # A table-shaped file delivers one extract, except a workbook's distinct sheets; a return
+            # whose reader takes several extracts from one file (the CIN census, the ONS workbook,
+            # the SSDA903 header) may be named by each of them, in that same format.
             part = f"{f} sheet {table['sheet']!r}" if isinstance(table.get("sheet"), str) else f
-            if part in used:
-                errors.append(f"{where}.files: {part} is already the delivery of {used[part]}")
-            used.setdefault(part, extract_name)
+            if part in used and not (used[part][1] == fmt and fmt not in _ONE_EXTRACT_FORMATS):
+                errors.append(f"{where}.files: {part} is already the delivery of {used[part][0]}")
+            used.setdefault(part, (extract_name, fmt))
         options = {k: v for k, v in table.items() if k not in _DELIVERY_KEYS}
         if fmt == NATIVE and len(files) > 1:
             errors.append(f'{where}.files: format "csv" reads one file; give one, or another format')
