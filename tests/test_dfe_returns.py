@@ -276,3 +276,31 @@ def test_demo_data_formats_dfe_writes_the_returns_and_never_over_the_shipped_dem
     native = ["child_population.csv", "cs_contacts.csv", "cs_missing_episodes.csv", "cs_targets.csv"]
     assert got == sorted([dfe.CIN_FILE, dfe.HEADER_FILE, dfe.EPISODES_FILE, dfe.MISSING_FILE, *native])
     assert "--mapping mappings/dfe.toml" in capsys.readouterr().out
+
+
+def test_two_assessments_of_one_child_starting_on_one_day_are_two_assessments(
+    tmp_path: Path, con: duckdb.DuckDBPyConnection, validator: Validator
+) -> None:
+    """The census has no assessment identifier: the reader makes one from the child and the start
+    date, and counts a second one starting that day (the shipped demo has such a child in 2022-23 Q3,
+    which the reader used to reject as a duplicate assessment_id). Two <Assessments> in, two rows."""
+    head = (
+        "<Message><Header><CollectionDetails><Collection>CIN</Collection><Year>2024</Year>"
+        f"<ReferenceDate>{PERIOD.end}</ReferenceDate></CollectionDetails><Source><LEA>940</LEA></Source>"
+        "</Header><Children>"
+    )
+    start = PERIOD.start.isoformat()
+    child = (
+        "<Child><ChildIdentifiers><LAchildID>CH0002</LAchildID></ChildIdentifiers><CINdetails>"
+        f"<CINreferralDate>{start}</CINreferralDate><ReferralSource>6</ReferralSource>"
+        f"<Assessments><AssessmentActualStartDate>{start}</AssessmentActualStartDate></Assessments>"
+        f"<Assessments><AssessmentActualStartDate>{start}</AssessmentActualStartDate></Assessments>"
+        "<ReferralNFA>false</ReferralNFA></CINdetails></Child>"
+    )
+    xml = tmp_path / "cin.xml"
+    xml.write_text(head + "\n" + child + "\n</Children></Message>\n")
+    got = _load(con, validator, "cs_assessments", [xml], "cin_census")
+    assert got.status == "accepted", got.summary()
+    ids = [r[0] for r in con.execute("SELECT assessment_id FROM cs_assessments ORDER BY 1").fetchall()]
+    stamp = PERIOD.start.strftime("%Y%m%d")
+    assert ids == [f"CH0002-{stamp}", f"CH0002-{stamp}-2"]

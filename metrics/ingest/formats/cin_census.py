@@ -362,6 +362,7 @@ def read(
             if ok and ref is not None:
                 history.setdefault(child_id, set()).add(ref)
         parsed.append((child_id, referrals))
+    seen: dict[tuple[str, str, dt.date], int] = {}
     for child_id, referrals in parsed:
         dated = sorted(history.get(child_id, ()))
         for cin, ref in referrals:
@@ -398,7 +399,7 @@ def read(
                         continue
                     w.writerow(
                         [
-                            f"{child_id}-{start:%Y%m%d}",
+                            _record_id(seen, "A", child_id, start),
                             child_id,
                             ref.isoformat(),
                             start.isoformat(),
@@ -427,7 +428,7 @@ def read(
                         continue
                     w.writerow(
                         [
-                            f"{child_id}-{start:%Y%m%d}",
+                            _record_id(seen, "P", child_id, start),
                             child_id,
                             start.isoformat(),
                             dfe.text(dfe.as_at(end, period)),
@@ -480,6 +481,14 @@ def _for(period: Period) -> Reader:
         return read(extract, files, names, options, out, period)
 
     return reader
+
+
+def _record_id(seen: dict[tuple[str, str, dt.date], int], kind: str, child_id: str, start: dt.date) -> str:
+    """An assessment's or plan's identifier: the census has none, so the child and the start date,
+    and a count when one child has two starting on one day (two <Assessments> elements are two
+    assessments by the census's own terms; in file order, so the identifier is the same each load)."""
+    n = seen[(kind, child_id, start)] = seen.get((kind, child_id, start), 0) + 1
+    return f"{child_id}-{start:%Y%m%d}" + (f"-{n}" if n > 1 else "")
 
 
 def check_options(extract: Extract, options: Mapping[str, Any]) -> list[str]:
