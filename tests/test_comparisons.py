@@ -270,3 +270,20 @@ def test_the_shipped_examples_read() -> None:
     demo = comparator_values(REFERENCE / "demo_comparators.csv")
     assert all(b.status == "SYNTHETIC" for b in demo.values())
     assert ("falls_65_plus", ENGLAND, "2023-24") in demo
+
+
+def test_run_refuses_a_bad_comparator_or_peer_file_before_starting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipelines.cli import main
+
+    bad = tmp_path / "comparators.csv"
+    bad.write_text(HEADER + "cla_rate,England,seventy,2023-24,s,CONFIRMED,\n", encoding="utf-8")
+    peers = tmp_path / "peers.csv"
+    peers.write_text("area_code,peer_code\nE06000061,E06000061\n", encoding="utf-8")
+    common = ["run", "--period", "2023-24-Q2", "--warehouse", str(tmp_path / "w.duckdb")]
+    assert main([*common, "--comparators", str(bad)]) == 2
+    assert "row 2, column value: 'seventy' is not a number" in capsys.readouterr().err
+    assert main([*common, "--peers", str(peers)]) == 2
+    assert "row 2: E06000061 is given as its own peer" in capsys.readouterr().err
+    assert not (tmp_path / "w.duckdb").exists()

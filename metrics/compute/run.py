@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import duckdb
 import pandas as pd
@@ -97,9 +98,21 @@ def compute_loaded(
         for kind in metric.windows:
             reason = blocked_reason(metric, period, loads, kind)
             if reason:
-                results += unavailable_results(
-                    metric, period, hwbs, plans, f"not computed: {reason}", card.status_scheme, kind
-                )
+                regions = comparisons.region_of()
+                results += [
+                    replace(
+                        r,
+                        comparison_level=(comparing or comparisons.Settings()).level,
+                        england_comparison=comparisons.NOT_COMPARED,
+                        england_source="no figure to compare: the metric was not computed",
+                        region=regions.get(r.hwb_code, ""),
+                        region_comparison=comparisons.NOT_COMPARED,
+                        region_source="no figure to compare: the metric was not computed",
+                    )
+                    for r in unavailable_results(
+                        metric, period, hwbs, plans, f"not computed: {reason}", card.status_scheme, kind
+                    )
+                ]
             else:
                 results += compute_metric(
                     con, metric, period, hwbs, plans, card.status_scheme, tolerances, kind, comparing
