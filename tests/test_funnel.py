@@ -6,9 +6,13 @@ chi-squared quantiles it approaches)."""
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+
 import pytest
 
 from metrics.compute import funnel
+from metrics.core.results import MetricResult
 
 # testdata_funnel_prop_outputs.csv: Population, Lower2s, Upper2s, Lower3s, Upper3s; baseline 80.642448
 # (the pooled average of testdata_funnel_prop_inputs.csv, multiplier 100).
@@ -130,3 +134,33 @@ def test_dsr_below_ten_events_is_not_assessed() -> None:
 def test_pooled_average_sums_counts() -> None:
     # 10/100 and 90/300 pool to 100/400 = 0.25, not the mean of 0.1 and 0.3 (0.2).
     assert funnel.pooled_average([10, 90], [100, 300]) == 0.25
+
+
+def _result(metric_id: str, hwb: str, num: float, den: float, value: float) -> MetricResult:
+    day = dt.date(2023, 7, 1)
+    return MetricResult(
+        metric_id, hwb, "2023-24-Q2", day, day, num, den, value, None, None, "Wilson", "", None, None, None, "", ""
+    )
+
+
+def test_the_funnel_chart_labels_areas_and_leaves_suppressed_ones_off(tmp_path: Path) -> None:
+    from metrics.core.registry import get
+    from metrics.publish.charts import funnel_chart
+
+    m = get("discharge_usual_residence")
+    # Pooled 1,803 of 2,003 = 90.0%. A: 990/1000 (99%) is far above the 99.8% limit at n = 1000;
+    # B: 810/1000 (81%) far below; C: 3/3, suppressed (3 < 5), drawn nowhere but in the average.
+    rows = [
+        _result(m.id, "E06000061", 990, 1000, 99.0),
+        _result(m.id, "E06000062", 810, 1000, 81.0),
+        _result(m.id, "E10000024", 3, 3, 100.0),
+    ]
+    names = {"E06000061": "North Northamptonshire", "E06000062": "West Northamptonshire", "E10000024": "Notts"}
+    png, svg = funnel_chart(m, rows, names, tmp_path)
+    text = svg.read_text(encoding="utf-8")
+    assert png.stat().st_size > 1000
+    assert "North Northamptonshire: High (0.001)" in text and "West Northamptonshire: Low (0.001)" in text
+    assert "Notts" not in text
+    assert "average of the areas (90.0" in text
+    assert funnel_chart(get("discharge_delay_days"), rows, names, tmp_path) == []  # a mean: no PHE funnel
+    assert funnel_chart(m, rows[:1], names, tmp_path / "one") == []  # one area: no funnel

@@ -561,20 +561,23 @@ def funnel_chart(
                     zorder=3,
                     label=label,
                 )
+        right = max((a.x for a in data.areas), default=1.0) * 0.6
         for a in data.areas:
+            # Labels of points on the right run leftwards, so none runs into the legend.
             ax.annotate(
                 f"{names.get(a.code, a.code)}: {a.significance}",
                 (a.x, a.value),
                 fontsize=7,
-                xytext=(4, 4),
+                xytext=(-4 if a.x > right else 4, 4),
                 textcoords="offset points",
+                ha="right" if a.x > right else "left",
             )
         xs = [a.x for a in data.areas] or [1.0]
         ax.set_xlim(0, max(xs) * 1.15)
         ys = [a.value for a in data.areas] + [data.baseline]
         top = max(ys) * 1.25
         ax.set_ylim(0, min(top, metric.multiplier) if data.statistic == "proportion" else top)
-        ax.set_xlabel(data.x_label)
+        ax.set_xlabel(metric.denominator_label if data.statistic == "proportion" else data.x_label)
         ax.set_ylabel(textwrap.fill(metric.unit, 45), fontsize=9)
         ax.grid(color=GRID_COLOUR, linewidth=0.5)
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
