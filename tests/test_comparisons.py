@@ -287,3 +287,18 @@ def test_run_refuses_a_bad_comparator_or_peer_file_before_starting(
     assert main([*common, "--peers", str(peers)]) == 2
     assert "row 2: E06000061 is given as its own peer" in capsys.readouterr().err
     assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_peer_groups_can_be_replaced_through_the_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    peers = tmp_path / "neighbours.csv"
+    peers.write_text("area_code,peer_code\nE06000061,E06000015\n", encoding="utf-8")
+    overrides = tmp_path / "overrides.toml"
+    overrides.write_text(
+        '[peer_groups]\nfile = "neighbours.csv"\nwhat = "DfE statistical neighbours"\n'
+        'source = "DfE children\'s services statistical neighbour benchmarking tool"\nyear = "2024"\n'
+        'status = "confirmed"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("SCORECARD_REFERENCE_OVERRIDES", str(overrides))
+    groups, label = cmp.Settings().peer_groups()
+    assert groups == {"E06000061": ("E06000015",)} and label == "neighbours.csv"  # confirmed: no caveat
