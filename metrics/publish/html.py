@@ -387,8 +387,23 @@ def render_scorecard(
         financial_year=period.financial_year,
         metric_set_note=chosen.basis,
         references=refs,
-        comparisons=comparison_views(metrics, results, threshold, funnel_charts or {}),
+        comparisons=(compared := comparison_views(metrics, results, threshold, funnel_charts or {})),
+        comparison_sources=comparison_sources(compared),
     )
+
+
+def comparison_sources(views: Sequence[ComparisonView]) -> list[tuple[str, str]]:
+    """Each distinct comparator source once, with the metrics it applies to: (source, metric titles)."""
+    users: dict[str, list[str]] = {}
+    for v in views:
+        for text in (
+            f"England: {v.england_source}",
+            f"{v.region or 'Region'}: {v.region_source}",
+            f"Peers: {v.peer_source}" if v.peer_source else "",
+        ):
+            if text:
+                users.setdefault(text, []).append(v.title)
+    return [(text, "all metrics" if len(t) == len(views) else "; ".join(t)) for text, t in users.items()]
 
 
 @dataclass(frozen=True)
