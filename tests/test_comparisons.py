@@ -302,3 +302,16 @@ def test_peer_groups_can_be_replaced_through_the_overrides(tmp_path: Path, monke
     monkeypatch.setenv("SCORECARD_REFERENCE_OVERRIDES", str(overrides))
     groups, label = cmp.Settings().peer_groups()
     assert groups == {"E06000061": ("E06000015",)} and label == "neighbours.csv"  # confirmed: no caveat
+
+
+def test_rows_that_do_not_pool_into_one_give_no_comparator() -> None:
+    # An extra non-additive column that differs between areas (say a new SQL output) would leave two
+    # rows for a one-row method: no figure, rather than the first area's.
+    rows = {
+        "A": [{"hwb_code": "A", "numerator": 45.0, "denominator": 100.0, "cohort": "x"}],
+        "B": [{"hwb_code": "B", "numerator": 5.0, "denominator": 100.0, "cohort": "y"}],
+    }
+    got = cmp.run_comparator(PROPORTION, ENGLAND, ["A", "B"], rows, {})
+    assert got.value is None and "pool into 2, not 1" in got.source
+    same = {k: [{**v[0], "cohort": "x"}] for k, v in rows.items()}
+    assert cmp.run_comparator(PROPORTION, ENGLAND, ["A", "B"], same, {}).value == pytest.approx(25.0)  # 50/200

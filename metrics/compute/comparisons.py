@@ -38,6 +38,8 @@ BETTER, SIMILAR, WORSE, HIGHER, LOWER, NOT_COMPARED = "better", "similar", "wors
 # Columns of a metric's SQL rows that add up across areas; every other column (stratum, standard
 # weight, reference counts) identifies the stratum and is the same in every area.
 ADDITIVE = ("numerator", "denominator", "sum_squares")
+# Methods whose SQL gives one row per stratum; every other method reads a single row per area.
+STRATIFIED = ("dsr", "isr", "isratio")
 
 
 class ComparisonLevelError(UsageError):
@@ -127,7 +129,12 @@ def run_comparator(
         return Comparator(
             name, None, f"not computed from this run: {len(missing)} of its {len(codes)} areas have no figure"
         )
-    est = method_estimate(metric, pooled_rows(rows_by_area, codes))
+    pooled = pooled_rows(rows_by_area, codes)
+    if metric.method not in STRATIFIED and len(pooled) != 1:
+        # A one-row method whose rows differ in a column that is neither additive nor a stratum
+        # (a new SQL output): pooling it is not defined, so no figure rather than a wrong one.
+        return Comparator(name, None, f"not computed from this run: the areas' rows pool into {len(pooled)}, not 1")
+    est = method_estimate(metric, pooled)
     if est.value is None:
         return Comparator(name, None, f"not computed from this run: {est.note}")
     return Comparator(name, est.value, f"this run: pooled from the records of its {len(codes)} areas")
