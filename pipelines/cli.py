@@ -59,6 +59,12 @@ def _preflight(args: argparse.Namespace, card: Any) -> tuple[Period, Path]:
     if getattr(args, "warehouse", None) and args.command == "run":
         checks.check_warehouse(Path(args.warehouse))
     checks.check_reference_data()
+    if args.command == "run":  # comparator and peer files read strictly before Prefect starts
+        from metrics.core.reference import comparator_values, peer_groups
+
+        if args.comparators:
+            comparator_values(Path(args.comparators))
+        peer_groups(Path(args.peers) if args.peers else None)
     return period, raw_dir
 
 
@@ -138,6 +144,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                 # Interactive runs stop at once when the warehouse is taken, unless --wait.
                 lock_wait_seconds=None if args.wait else 0,
                 mapping=args.mapping,
+                comparison_level=float(args.comparison_level),
+                comparators=args.comparators,
+                peers=args.peers,
                 return_state=True,
             )
         finally:
@@ -372,6 +381,18 @@ def cmd_generate(args: argparse.Namespace) -> int:
         written = synthetic_national.write_national(Path(args.out), periods, seed=args.seed)
         print(f"wrote {sum(len(v) for v in written.values())} files for every HWB under {args.out}")
         return 0
+    if args.region or args.varied:
+        try:
+            codes = synthetic_national.region_codes(args.region) if args.region else list(args.hwb or [])
+            if not codes:
+                raise ValueError("give --hwb CODE (repeatable) or --region NAME with --varied")
+            profiles = synthetic_national.varied_profiles(codes, args.seed, args.population_scale)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        written = synthetic.generate(Path(args.out), [Period.parse(p) for p in args.periods], profiles, seed=args.seed)
+        print(f"wrote {sum(len(v) for v in written.values())} files for {len(profiles)} HWB(s) under {args.out}")
+        return 0
     if not args.hwb:
         print("error: give --hwb CODE (repeatable) or --national", file=sys.stderr)
         return 2
@@ -508,6 +529,26 @@ def build_parser() -> argparse.ArgumentParser:
         "default 7200) instead of stopping at once",
     )
     run.add_argument("--mapping", metavar="TOML", help=MAPPING_HELP)
+    run.add_argument(
+        "--comparison-level",
+        default="95",
+        choices=["95", "99.8"],
+        help="confidence level (%%) of the England, region and funnel comparisons (default %(default)s)",
+    )
+    run.add_argument(
+        "--comparators",
+        metavar="FILE",
+        default="",
+        help="comparator file (england_benchmarks.csv format; docs/methods/comparisons.md) for England and "
+        "regions the run does not cover (default: metrics/reference/england_benchmarks.csv)",
+    )
+    run.add_argument(
+        "--peers",
+        metavar="FILE",
+        default="",
+        help="peer groups, one row per area and peer (area_code,peer_code) (default: the declared peer_groups "
+        "file, an example for the demo areas)",
+    )
     run.set_defaults(func=cmd_run)
 
     val = add("validate", help="check a delivery against the contracts without loading it or writing outputs")
@@ -552,6 +593,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gen.add_argument("--periods", nargs="+", required=True, metavar="PERIOD")
     gen.add_argument("--population", type=int, default=300_000, help="all-ages population per HWB")
+    gen.add_argument(
+        "--varied",
+        action="store_true",
+        help="areas that differ: illustrative national sizes and rates drawn around the defaults (a multi-area "
+        "demo whose funnel plots show something; docs/methods/comparisons.md)",
+    )
+    gen.add_argument(
+        "--region",
+        metavar="NAME",
+        help="every current HWB of this region of hwb_codes.csv, varied (the run then computes the region itself)",
+    )
+    gen.add_argument(
+        "--population-scale",
+        type=float,
+        default=1.0,
+        help="with --varied or --region: multiply the illustrative sizes (default %(default)s)",
+    )
     gen.add_argument("--seed", type=int, default=2023)
     gen.set_defaults(func=cmd_generate)
 

@@ -28,16 +28,17 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from pydantic import Field
 
+from metrics.compute.comparisons import Settings, parse_level
 from metrics.compute.run import available_hwbs, compute_period
 from metrics.core.paths import RunPaths
 from metrics.core.periods import Period, just_closed
-from metrics.core.reference import current_hwb_code, hwb_names
+from metrics.core.reference import comparator_values, current_hwb_code, hwb_names, peer_groups
 from metrics.core.registry import Scorecard, default_scorecard, scorecard, scorecards
 from metrics.core.results import REJECTED, LoadOutcome, MetricResult, headline
 from metrics.ingest.mapping import MappingFile, load_mapping, resolver
 from metrics.ingest.run import extracts_of, ingest_periods, periods_to_load
 from metrics.publish.manifest import build_manifest, input_records, inputs_digest, reference_data, write_manifest
-from metrics.publish.run import export_returns, render_charts, render_scorecards
+from metrics.publish.run import export_returns, render_charts, render_funnels, render_scorecards
 from metrics.publish.tidy import tidy_rows, write_results
 from metrics.warehouse import WarehouseBusyError
 from metrics.warehouse.runlock import exclusive_run, lock_wait_seconds
@@ -110,8 +111,9 @@ def compute_task(
     run_id: str,
     card: Scorecard,
     threshold: int = 5,
+    comparing: Settings | None = None,
 ) -> list[MetricResult]:
-    results = compute_period(paths, period, hwbs, loads, run_id, card, threshold)
+    results = compute_period(paths, period, hwbs, loads, run_id, card, threshold, comparing)
     _emit(f"computed {len(results)} results for {period.label}")
     return results
 
@@ -120,7 +122,11 @@ def compute_task(
 def charts_task(
     paths: RunPaths, target: Period, results: list[MetricResult], threshold: int, card: Scorecard
 ) -> list[Path]:
-    return render_charts(paths, target, results, threshold, card, progress=_emit)
+    drawn = render_charts(paths, target, results, threshold, card, progress=_emit)
+    funnels = render_funnels(paths, target, results, threshold, card)
+    if funnels:
+        _emit(f"{len(funnels) // 2} funnel plots across the run's areas")
+    return drawn + funnels
 
 
 @task(name="export-return", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
@@ -217,11 +223,39 @@ def scorecard_quarterly(
             "(e.g. mappings/sus_apc.toml); empty = the contract CSVs (or .xlsx workbooks of the same names)",
         ),
     ] = None,
+    comparison_level: Annotated[
+        float, Field(description="Confidence level of the England, region and funnel comparisons: 95 or 99.8")
+    ] = 95.0,
+    comparators: Annotated[
+        str,
+        Field(
+            description="Comparator file (england_benchmarks.csv format) for England and regions the run does "
+            "not cover; empty = the shipped metrics/reference/england_benchmarks.csv"
+        ),
+    ] = "",
+    peers: Annotated[
+        str, Field(description="Peer-group file (area_code,peer_code); empty = the declared peer_groups file")
+    ] = "",
 ) -> dict[str, Any]:
     """Ingest, validate, compute, chart and export one quarter (and its year to date) of a scorecard
     (empty = the default scorecard; under a scorecard's own flow name, that scorecard)."""
     card = _card_of_this_flow(scorecard)
-    return _start(card, period, hwb, raw_dir, warehouse, reports_dir, suppression_threshold, lock_wait_seconds, mapping)
+    comparing = comparison_settings(comparison_level, comparators, peers)
+    return _start(
+        card, period, hwb, raw_dir, warehouse, reports_dir, suppression_threshold, lock_wait_seconds, mapping, comparing
+    )
+
+
+def comparison_settings(level: float | str, comparators: str = "", peers: str = "") -> Settings:
+    """The run's comparison settings, every file read strictly before anything is loaded."""
+    values = comparator_values(Path(comparators)) if comparators else None
+    return Settings(
+        level=parse_level(level),
+        values=values,
+        file_label=Path(comparators).name if comparators else "england_benchmarks.csv",
+        peers=peer_groups(Path(peers)) if peers else None,
+        peer_label=Path(peers).name if peers else "",
+    )
 
 
 def _card_of_this_flow(requested: str) -> Scorecard:
@@ -260,6 +294,7 @@ def _start(
     suppression_threshold: int,
     wait: float | None = None,
     mapping: str | None = None,
+    comparing: Settings | None = None,
 ) -> dict[str, Any]:
     target = resolve_period(period)
     mapped = load_mapping(mapping) if mapping else None  # a bad mapping stops the run before anything loads
@@ -271,7 +306,7 @@ def _start(
     holder = f"the {target.label} {card.id} run {run_id}"
     with exclusive_run(paths.warehouse, holder, wait=lock_wait_seconds(wait), progress=_emit):
         try:
-            return _run(paths, target, hwb, run_id, suppression_threshold, card, mapped)
+            return _run(paths, target, hwb, run_id, suppression_threshold, card, mapped, comparing)
         except WarehouseBusyError as exc:  # DuckDB's own lock, held by a process outside the pipeline
             raise WarehouseUnusable(str(exc)) from exc
 
@@ -284,6 +319,7 @@ def _run(
     suppression_threshold: int,
     card: Scorecard,
     mapping: MappingFile | None = None,
+    comparing: Settings | None = None,
 ) -> dict[str, Any]:
     started = dt.datetime.now(dt.UTC)
     out_dir = paths.period_reports(target, card)
@@ -300,7 +336,7 @@ def _run(
         )
     results: list[MetricResult] = []
     for p in periods:
-        results += compute_task(paths, p, hwbs, loads, run_id, card, suppression_threshold)
+        results += compute_task(paths, p, hwbs, loads, run_id, card, suppression_threshold, comparing)
     charts = charts_task(paths, target, results, suppression_threshold, card)
     generated_at = started.strftime("%Y-%m-%d %H:%M UTC")
     # The inputs digest the manifest will record, known now: the return's cover carries it (and the

@@ -31,6 +31,7 @@ SLOW_MODULES = {
     "test_benchmark_smoke",
     "test_cli_e2e",
     "test_core_metrics_e2e",
+    "test_comparisons_e2e",
     "test_deployments",
     "test_dfe_returns_e2e",
     "test_distributed",

@@ -125,7 +125,7 @@ def _row(ws: Worksheet, row: int) -> list[object]:
 
 def test_sheets_headers_and_metric_order(tmp_path: Path) -> None:
     wb = _write(tmp_path)
-    assert wb.sheetnames == ["Cover", "Metrics"]
+    assert wb.sheetnames == ["Cover", "Metrics", "Comparisons"]  # Comparisons: metrics.publish.comparisons_sheet
     ws = wb["Metrics"]
     assert ws["A1"].value == "Better Care Fund quarterly reporting: metrics"
     assert ws["A2"].value == f"{HWB} {NAME}, 2023-24 Q2"
@@ -348,7 +348,7 @@ field = "actual"
         encoding="utf-8",
     )
     wb = _write(tmp_path, layout_path=layout)
-    assert wb.sheetnames == ["Front", "4. Metrics"]
+    assert wb.sheetnames == ["Front", "4. Metrics", "Comparisons"]
     ws = wb["4. Metrics"]
     assert ws["A1"].value == "Custom return"
     assert _row(ws, HEADER) == ["Status", "Ref", "Metric name", "Actual"]

@@ -56,11 +56,18 @@ def test_run_covers_every_measure_view_and_area(run: tuple[Workspace, str]) -> N
     assert {"Green", "Amber", "Red", "Context measure"} <= statuses  # the demo shows every kind
     # The BCF outputs of the same quarter are untouched by a safeguarding run.
     assert not (w.reports / PERIOD / "manifest.json").exists()
-    charts = sorted(p.name for p in (_out(w) / "charts").iterdir())
+    drawn = sorted(p.name for p in (_out(w) / "charts").iterdir())
+    charts = [c for c in drawn if not c.startswith("funnel_")]
     kinds = ("", "_spc")  # the trend chart and the SPC chart beside it
     assert charts == sorted(
         f"{la}_{mt.id}{k}.{ext}" for la in LAS for mt in METRICS for k in kinds for ext in ("png", "svg")
     )
+    # Two areas: a funnel plot per metric with a PHE funnel method (not counts or means).
+    funnels = {c for c in drawn if c.startswith("funnel_")}
+    assert "funnel_cla_rate.svg" in funnels
+    assert funnels <= {
+        f"funnel_{mt.id}.{ext}" for mt in METRICS if mt.method not in ("count", "mean") for ext in ("png", "svg")
+    }
     listed = {Path(o["path"]).name for o in m["outputs"]}
     assert {f"safeguarding_{la}_{PERIOD}.xlsx" for la in LAS} <= listed
 

@@ -22,43 +22,45 @@ def _unavailable(metric: Metric, num: float, den: float | None, note: str) -> st
     return stats.Estimate(None, None, None, num, den, metric.method, metric.multiplier, note)
 
 
-def _count(metric: Metric, rows: Rows) -> stats.Estimate:
+def _count(metric: Metric, rows: Rows, confidence: float = 0.95) -> stats.Estimate:
     # A count of events: the value is the count, with the Fingertips exact/Byar's limits.
     n = float(rows[0]["numerator"])
-    lo, hi, how = stats.count_limits(n)
+    lo, hi, how = stats.count_limits(n, confidence)
     return stats.Estimate(n, lo, hi, n, None, how, 1.0)
 
 
-def _proportion(metric: Metric, rows: Rows) -> stats.Estimate:
+def _proportion(metric: Metric, rows: Rows, confidence: float = 0.95) -> stats.Estimate:
     num, den = float(rows[0]["numerator"]), float(rows[0]["denominator"])
     if den <= 0:
         return _unavailable(metric, num, den, "no cases in the denominator")
-    return stats.proportion(num, den, multiplier=metric.multiplier)
+    return stats.proportion(num, den, multiplier=metric.multiplier, confidence=confidence)
 
 
-def _crude_rate(metric: Metric, rows: Rows) -> stats.Estimate:
+def _crude_rate(metric: Metric, rows: Rows, confidence: float = 0.95) -> stats.Estimate:
     num, den = float(rows[0]["numerator"]), float(rows[0]["denominator"])
     if den <= 0:
         return _unavailable(metric, num, den, "no population for the area")
-    return stats.crude_rate(num, den, multiplier=metric.multiplier)
+    return stats.crude_rate(num, den, multiplier=metric.multiplier, confidence=confidence)
 
 
-def _mean(metric: Metric, rows: Rows) -> stats.Estimate:
+def _mean(metric: Metric, rows: Rows, confidence: float = 0.95) -> stats.Estimate:
     # SQL gives the sum of the values (numerator), how many (denominator) and their sum of squares.
     total, count = float(rows[0]["numerator"]), float(rows[0]["denominator"])
-    return stats.mean(total, count, float(rows[0]["sum_squares"]), multiplier=metric.multiplier)
+    return stats.mean(total, count, float(rows[0]["sum_squares"]), multiplier=metric.multiplier, confidence=confidence)
 
 
-def _dsr(metric: Metric, rows: Rows) -> stats.Estimate:
+def _dsr(metric: Metric, rows: Rows, confidence: float = 0.95) -> stats.Estimate:
     num = [float(r["numerator"]) for r in rows]
     den = [float(r["denominator"]) for r in rows]
     # DSR needs every band's population; a zero band means the population extract is incomplete.
     if any(d <= 0 for d in den):
         return _unavailable(metric, sum(num), sum(den), "population missing for some age bands")
-    return stats.dsr(num, den, [float(r["std_weight"]) for r in rows], multiplier=metric.multiplier)
+    return stats.dsr(
+        num, den, [float(r["std_weight"]) for r in rows], multiplier=metric.multiplier, confidence=confidence
+    )
 
 
-def _isr(metric: Metric, rows: Rows) -> stats.Estimate:
+def _isr(metric: Metric, rows: Rows, confidence: float = 0.95) -> stats.Estimate:
     num = [float(r["numerator"]) for r in rows]
     den = [float(r["denominator"]) for r in rows]
     if sum(den) <= 0:
@@ -69,10 +71,11 @@ def _isr(metric: Metric, rows: Rows) -> stats.Estimate:
         [float(r["ref_numerator"]) for r in rows],
         [float(r["ref_denominator"]) for r in rows],
         multiplier=metric.multiplier,
+        confidence=confidence,
     )
 
 
-def _isratio(metric: Metric, rows: Rows) -> stats.Estimate:
+def _isratio(metric: Metric, rows: Rows, confidence: float = 0.95) -> stats.Estimate:
     num = [float(r["numerator"]) for r in rows]
     den = [float(r["denominator"]) for r in rows]
     if sum(den) <= 0:
@@ -83,12 +86,15 @@ def _isratio(metric: Metric, rows: Rows) -> stats.Estimate:
         [float(r["ref_numerator"]) for r in rows],
         [float(r["ref_denominator"]) for r in rows],
         multiplier=metric.multiplier,
+        confidence=confidence,
     )
 
 
 @dataclass(frozen=True)
 class StatMethod:
-    estimate: Callable[[Metric, Rows], stats.Estimate]
+    # (metric, rows, confidence): the confidence (0.95 by default) sets the interval's level, e.g.
+    # 0.998 for a comparison at 99.8% (metrics.compute.comparisons).
+    estimate: Callable[[Metric, Rows, float], stats.Estimate]
     ci_label: str
     doc: str
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import duckdb
 
-from metrics.compute import stats
+from metrics.compute import comparisons, stats
 from metrics.compute.denominators import incomplete
 from metrics.compute.methods import method_of
 from metrics.compute.status import CONTEXT, NO_DATA, Assessment, PlanKey, assess, assess_rag, plan_for
@@ -50,9 +51,9 @@ def period_years(kind: MetricWindow, period: Period) -> float:
     return {"quarter": 0.25, "year_to_date": period.quarter / 4, "rolling_12_months": 1.0}[kind]
 
 
-def estimate_from_rows(metric: Metric, rows: Sequence[dict[str, Any]]) -> stats.Estimate:
+def estimate_from_rows(metric: Metric, rows: Sequence[dict[str, Any]], confidence: float = 0.95) -> stats.Estimate:
     """Apply the declared method (``metrics.compute.methods``) to one HWB's rows (one row, or one per stratum)."""
-    return method_of(metric).estimate(metric, rows)
+    return method_of(metric).estimate(metric, rows, confidence)
 
 
 def judge(
@@ -97,8 +98,10 @@ def compute_metric(
     scheme: StatusScheme = "plan",
     tolerances: dict[PlanKey, float] | None = None,
     kind: MetricWindow | None = None,
+    comparing: comparisons.Settings | None = None,
 ) -> list[MetricResult]:
-    """One result per HWB for the metric's headline window, or for the further view ``kind``."""
+    """One result per HWB for the metric's headline window, or for the further view ``kind``, each
+    compared with England and its region (``metrics.compute.comparisons``)."""
     hwb_list = sorted(set(hwbs))
     kind = kind or metric.window
     start, end = window(metric, period, kind)
@@ -119,6 +122,8 @@ def compute_metric(
     # An area whose population is incomplete gets no rate at all, never one from part of it.
     lacking = incomplete(con, metric, period, hwb_list)
     results = []
+    estimates: dict[str, stats.Estimate] = {}
+    withheld_areas: dict[str, str] = {}
     for hwb in hwb_list:
         # The SQL may say why no figure can be given (e.g. a cohort whose follow-up has not ended):
         # an ``unavailable`` column, non-null on the area's rows. No counts are shown then.
@@ -130,6 +135,9 @@ def compute_metric(
             est = stats.Estimate(None, None, None, num, None, metric.method, metric.multiplier, lacking[hwb])
         else:
             est = estimate_from_rows(metric, by_hwb[hwb])
+        estimates[hwb] = est
+        if withheld or hwb in lacking:  # no usable records: a pooled comparator would lack the area
+            withheld_areas[hwb] = est.note
         a = (
             _spc_only(metric)
             if _is_spc_only(metric, kind)
@@ -157,7 +165,17 @@ def compute_metric(
                 view="" if kind == metric.window else kind,
             )
         )
-    return results
+    compared = comparisons.compare_areas(
+        metric,
+        period.financial_year,
+        kind == metric.window,
+        hwb_list,
+        by_hwb,
+        estimates,
+        withheld_areas,
+        comparing or comparisons.Settings(),
+    )
+    return [replace(r, **compared[r.hwb_code]) for r in results]
 
 
 def unavailable_results(

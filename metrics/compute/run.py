@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import duckdb
 import pandas as pd
 
 from metrics import warehouse
+from metrics.compute import comparisons
 from metrics.compute.metric import compute_metric, unavailable_results
 from metrics.compute.readiness import blocked_reason
 from metrics.compute.suppression import DEFAULT_THRESHOLD, mark_secondary
@@ -39,14 +41,21 @@ def compute_period(
     run_id: str,
     card: Scorecard | None = None,
     suppression_threshold: int = DEFAULT_THRESHOLD,
+    comparing: comparisons.Settings | None = None,
 ) -> list[MetricResult]:
     """All metrics of a scorecard for one period, each in its headline window and further views,
-    with secondary suppression marked; results are also stored against the run id."""
+    with secondary suppression marked, compared with England, region and peers; results are also
+    stored against the run id."""
     sc = card or default_scorecard()
+    comparing = comparing or comparisons.Settings()
     con = warehouse.connect(paths.warehouse)
     try:
-        results = compute_loaded(con, sc, period, hwbs, loads)
+        results = compute_loaded(con, sc, period, hwbs, loads, comparing)
         results = mark_secondary(results, suppression_threshold)
+        peers, label = comparing.peer_groups()
+        results = comparisons.peer_rankings(
+            results, {m.id: m for m in metrics_for(sc)}, peers, suppression_threshold, label
+        )
         store_results(con, run_id, period, results)
     finally:
         con.close()
@@ -75,6 +84,7 @@ def compute_loaded(
     period: Period,
     hwbs: Sequence[str],
     loads: Sequence[LoadOutcome],
+    comparing: comparisons.Settings | None = None,
 ) -> list[MetricResult]:
     """Every metric of the scorecard in each of its windows, from the tables ``con`` holds.
 
@@ -88,9 +98,23 @@ def compute_loaded(
         for kind in metric.windows:
             reason = blocked_reason(metric, period, loads, kind)
             if reason:
-                results += unavailable_results(
-                    metric, period, hwbs, plans, f"not computed: {reason}", card.status_scheme, kind
-                )
+                regions = comparisons.region_of()
+                results += [
+                    replace(
+                        r,
+                        comparison_level=(comparing or comparisons.Settings()).level,
+                        england_comparison=comparisons.NOT_COMPARED,
+                        england_source="no figure to compare: the metric was not computed",
+                        region=regions.get(r.hwb_code, ""),
+                        region_comparison=comparisons.NOT_COMPARED,
+                        region_source="no figure to compare: the metric was not computed",
+                    )
+                    for r in unavailable_results(
+                        metric, period, hwbs, plans, f"not computed: {reason}", card.status_scheme, kind
+                    )
+                ]
             else:
-                results += compute_metric(con, metric, period, hwbs, plans, card.status_scheme, tolerances, kind)
+                results += compute_metric(
+                    con, metric, period, hwbs, plans, card.status_scheme, tolerances, kind, comparing
+                )
     return results

@@ -23,27 +23,103 @@ if TYPE_CHECKING:
     from metrics.core.registry import Metric
 
 
+ENGLAND = "England"
+
+
 @dataclass(frozen=True)
 class Benchmark:
+    """A comparator value: England's (or a region's) figure for a metric and year, with its source.
+    The same file format serves the shipped England benchmarks and any comparator file a run is
+    given (``--comparators``), so one reader and one comparison apply to both."""
+
     value: float
     year: str  # financial year ending 31 March, e.g. 2023-24
     source: str
-    status: str  # CONFIRMED, COMPUTED, SECONDARY or UNCONFIRMED (see reference/SOURCES.md)
+    status: str  # CONFIRMED, COMPUTED, SECONDARY, UNCONFIRMED or SYNTHETIC (see reference/SOURCES.md)
     # The metric parameters the England figure's definition fixes (``start_point=assessment_start``):
     # a local figure computed with other values is not comparable with it.
     definition: tuple[tuple[str, str], ...] = ()
+    # Whose figure: "England" or a region name exactly as in hwb_codes.csv's region column.
+    comparator: str = ENGLAND
+    file: str = "england_benchmarks.csv"
+
+
+COMPARATOR_COLUMNS = ("metric_id", "comparator", "value", "year", "source", "status", "definition")
+BENCHMARK_STATUSES = ("CONFIRMED", "COMPUTED", "SECONDARY", "UNCONFIRMED", "SYNTHETIC")
+_NUMBER = re.compile(r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$")
+_YEAR = re.compile(r"^(\d{4})-(\d{2})$")
 
 
 @cache
 def england_benchmarks() -> dict[str, Benchmark]:
     """England values by metric id from ``metrics/reference/england_benchmarks.csv``."""
-    with open(REFERENCE / "england_benchmarks.csv", newline="", encoding="utf-8") as fh:
-        return {
-            r["metric_id"]: Benchmark(
-                float(r["value"]), r["year"], r["source"], r["status"], _definition(r.get("definition") or "")
+    return {k[0]: b for k, b in comparator_values(REFERENCE / "england_benchmarks.csv").items() if k[1] == ENGLAND}
+
+
+def comparator_values(path: Path) -> dict[tuple[str, str, str], Benchmark]:
+    """A comparator file read strictly, keyed by (metric id, comparator, year).
+
+    Exactly the columns ``metric_id,comparator,value,year,source,status,definition``; a known metric
+    id; comparator ``England`` or a region of hwb_codes.csv; the value written plainly (``22.4``, not
+    ``22,4`` or ``1,200``); the year a financial year ``YYYY-YY``; a source; a status from
+    BENCHMARK_STATUSES; one row per metric, comparator and year. Anything else stops the run naming
+    the file, row and column."""
+    from metrics.core.registry import all_metrics  # registry imports this module's types
+
+    fix = "fix the file (format: docs/methods/comparisons.md)"
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReferenceDataError(f"{path}: cannot read the comparator file ({exc}); {fix}") from exc
+    records = list(csv.reader(text.splitlines()))
+    if not records or tuple(records[0]) != COMPARATOR_COLUMNS:
+        got = ",".join(records[0]) if records else "nothing"
+        raise ReferenceDataError(
+            f"{path}: row 1 (header) must be exactly {','.join(COMPARATOR_COLUMNS)}, got {got!r}; {fix}"
+        )
+    metric_ids = {m.id for m in all_metrics()}
+    regions = {c.region for c in hwb_code_list()}
+    out: dict[tuple[str, str, str], Benchmark] = {}
+    seen: dict[tuple[str, str, str], int] = {}
+    for line, cells in enumerate(records[1:], start=2):
+        if not cells:
+            continue
+        if len(cells) != len(COMPARATOR_COLUMNS):
+            raise ReferenceDataError(
+                f"{path}: row {line} has {len(cells)} cells, expected {len(COMPARATOR_COLUMNS)}; {fix}"
             )
-            for r in csv.DictReader(fh)
-        }
+        row = dict(zip(COMPARATOR_COLUMNS, cells, strict=True))
+
+        def bad(column: str, why: str, row_line: int = line) -> ReferenceDataError:
+            return ReferenceDataError(f"{path}: row {row_line}, column {column}: {why}; {fix}")
+
+        if row["metric_id"] not in metric_ids:
+            raise bad("metric_id", f"{row['metric_id']!r} is not a declared metric")
+        if row["comparator"] != ENGLAND and row["comparator"] not in regions:
+            raise bad("comparator", f"{row['comparator']!r} must be England or a region of hwb_codes.csv")
+        if not _NUMBER.match(row["value"]):
+            raise bad("value", f"{row['value']!r} is not a number written plainly (digits, one '.', no separators)")
+        year = _YEAR.match(row["year"])
+        if not year or (int(year[1]) + 1) % 100 != int(year[2]):
+            raise bad("year", f"{row['year']!r} is not a financial year YYYY-YY such as 2023-24")
+        if not row["source"].strip():
+            raise bad("source", "empty: say where the figure comes from")
+        if row["status"] not in BENCHMARK_STATUSES:
+            raise bad("status", f"{row['status']!r} must be one of {', '.join(BENCHMARK_STATUSES)}")
+        try:
+            definition = _definition(row["definition"])
+        except ValueError as exc:
+            raise bad("definition", str(exc)) from None
+        key = (row["metric_id"], row["comparator"], row["year"])
+        if key in seen:
+            raise ReferenceDataError(
+                f"{path}: row {line}: {key[0]} for {key[1]} {key[2]} already given on row {seen[key]}; {fix}"
+            )
+        seen[key] = line
+        out[key] = Benchmark(
+            float(row["value"]), row["year"], row["source"], row["status"], definition, row["comparator"], path.name
+        )
+    return out
 
 
 def _definition(text: str) -> tuple[tuple[str, str], ...]:
@@ -52,9 +128,21 @@ def _definition(text: str) -> tuple[tuple[str, str], ...]:
     for part in filter(None, (p.strip() for p in text.split(";"))):
         name, sep, value = part.partition("=")
         if not sep or not name.strip() or not value.strip():
-            raise ValueError(f"england_benchmarks.csv: definition {text!r} is not name=value;name=value")
+            raise ValueError(f"definition {text!r} is not name=value;name=value")
         pairs.append((name.strip(), value.strip()))
     return tuple(pairs)
+
+
+def definition_mismatch(bench: Benchmark, parameters: Mapping[str, Any]) -> str:
+    """Why a comparator is not comparable with a metric computed with ``parameters`` ("" if it is)."""
+    for name, value in bench.definition:
+        mine = parameters.get(name)
+        if str(mine) != value:
+            return (
+                f"{bench.comparator} benchmark not comparable: different {name.replace('_', ' ')} "
+                f"({bench.comparator} {value}, this measure {mine})"
+            )
+    return ""
 
 
 def comparable_benchmark(metric_id: str, parameters: Mapping[str, Any]) -> tuple[Benchmark | None, str]:
@@ -64,14 +152,8 @@ def comparable_benchmark(metric_id: str, parameters: Mapping[str, Any]) -> tuple
     bench = england_benchmarks().get(metric_id)
     if bench is None:
         return None, ""
-    for name, value in bench.definition:
-        mine = parameters.get(name)
-        if str(mine) != value:
-            return None, (
-                f"England benchmark not comparable: different {name.replace('_', ' ')} "
-                f"(England {value}, this measure {mine})"
-            )
-    return bench, ""
+    why = definition_mismatch(bench, parameters)
+    return (None, why) if why else (bench, "")
 
 
 @dataclass(frozen=True)
@@ -407,4 +489,53 @@ def england_acsc_reference(ref: ReferenceFile | None = None) -> list[AcscReferen
 
 
 # Replaceable reference files: each has a strict reader that a replacement must pass.
-READERS = {"england_acsc_reference": england_acsc_reference}
+READERS: dict[str, Any] = {
+    "england_acsc_reference": england_acsc_reference,
+    "peer_groups": lambda ref: peer_groups(ref.path),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Peer groups (statistical neighbours), read strictly: the shipped example or a user's own file.
+
+PEER_COLUMNS = ("area_code", "peer_code")
+
+
+def peer_groups(path: Path | None = None) -> dict[str, tuple[str, ...]]:
+    """Each area's peers, in file order, from a CSV of exactly ``area_code,peer_code`` (one row per
+    peer). Both codes must be HWBs of hwb_codes.csv (a retired code stands for its successor); an
+    area is not its own peer and no pair is given twice. Anything else stops the run naming the
+    file, row and column. Default: the declared ``peer_groups`` file (the shipped example)."""
+    path = path or reference_file("peer_groups").path
+    fix = "fix the file (format: docs/methods/comparisons.md)"
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReferenceDataError(f"{path}: cannot read the peer groups ({exc}); {fix}") from exc
+    records = list(csv.reader(text.splitlines()))
+    if not records or tuple(records[0]) != PEER_COLUMNS:
+        got = ",".join(records[0]) if records else "nothing"
+        raise ReferenceDataError(f"{path}: row 1 (header) must be exactly {','.join(PEER_COLUMNS)}, got {got!r}; {fix}")
+    known = hwb_names()
+    out: dict[str, list[str]] = {}
+    seen: dict[tuple[str, str], int] = {}
+    for line, cells in enumerate(records[1:], start=2):
+        if not cells:
+            continue
+        if len(cells) != len(PEER_COLUMNS):
+            raise ReferenceDataError(f"{path}: row {line} has {len(cells)} cells, expected {len(PEER_COLUMNS)}; {fix}")
+        for column, code in zip(PEER_COLUMNS, cells, strict=True):
+            if code not in known:
+                raise ReferenceDataError(
+                    f"{path}: row {line}, column {column}: {code!r} is not an HWB code of hwb_codes.csv; {fix}"
+                )
+        area, peer = (current_hwb_code(c) for c in cells)
+        if area == peer:
+            raise ReferenceDataError(f"{path}: row {line}: {area} is given as its own peer; {fix}")
+        if (area, peer) in seen:
+            raise ReferenceDataError(
+                f"{path}: row {line}: {area} has peer {peer} already on row {seen[area, peer]}; {fix}"
+            )
+        seen[area, peer] = line
+        out.setdefault(area, []).append(peer)
+    return {a: tuple(p) for a, p in out.items()}

@@ -38,6 +38,24 @@ class MetricResult:
     # Not small itself, but withheld so a total cannot give back a suppressed category
     # (``metrics.compute.suppression.mark_secondary``).
     secondary_suppressed: bool = False
+    # Comparisons (metrics.compute.comparisons): the interval level they use (95 or 99.8), England's
+    # and the region's value, the verdict (better / similar / worse, higher / lower, not compared)
+    # and where the value came from (this run's pooled records, or a comparator file).
+    comparison_level: float | None = None
+    england_value: float | None = None
+    england_comparison: str = ""
+    england_source: str = ""
+    region: str = ""
+    region_value: float | None = None
+    region_comparison: str = ""
+    region_source: str = ""
+    # Rank among the area's peers (1 = best), how many were ranked (the area and its peers in the
+    # run with a publishable figure) and the peers' range; peer_source names the peer-group file.
+    peer_rank: int | None = None
+    peer_count: int | None = None
+    peer_min: float | None = None
+    peer_max: float | None = None
+    peer_source: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

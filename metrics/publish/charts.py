@@ -488,3 +488,108 @@ def spc_chart(
         fig.text(0.01, 0.02, "\n".join(textwrap.fill(line, 130) for line in notes), fontsize=8, va="bottom")
         _save(fig, png, svg)
     return [png, svg]
+
+
+# Funnel plots (metrics.compute.funnel): colour-blind-safe NHS colours by significance.
+FUNNEL_COLOURS = {
+    "High (0.001)": "#ED8B00",  # NHS orange
+    "High (0.025)": "#FFB81C",  # NHS warm yellow
+    "Low (0.001)": "#005EB8",  # NHS blue
+    "Low (0.025)": "#41B6E6",  # NHS light blue
+    "Not significant": "#768692",  # NHS mid grey
+    "Not applicable for events less than 10 for dsrs": "#D8DDE0",
+}
+
+
+def funnel_chart_paths(out_dir: Path, metric_id: str) -> tuple[Path, Path]:
+    """Where a metric's funnel plot goes (one per metric and run, not per area)."""
+    return chart_paths(out_dir, "funnel", metric_id)
+
+
+def funnel_chart(
+    metric: Metric,
+    results: Sequence[MetricResult],
+    names: dict[str, str],
+    out_dir: Path,
+    suppression_threshold: int = DEFAULT_THRESHOLD,
+) -> list[Path]:
+    """The metric's funnel plot across the run's areas (headline figures of one period): PHE 95% and
+    99.8% limits around the pooled average, each area a point coloured and labelled by its
+    significance. Suppressed figures are left off (they still count towards the average). Nothing is
+    drawn for a method without a PHE funnel (counts, means) or fewer than two areas with figures."""
+    from metrics.compute.funnel import funnel_for
+
+    rows = []
+    for r in results:
+        if r.metric_id != metric.id or r.view or r.value is None or r.numerator is None or r.denominator is None:
+            continue
+        shown = not publishable(r, suppression_threshold)["suppressed"]
+        rows.append((r.hwb_code, float(r.numerator), float(r.denominator), float(r.value), shown))
+    data = funnel_for(metric.method, metric.multiplier, metric.id, rows)
+    if data is None:
+        return []
+    png, svg = funnel_chart_paths(out_dir, metric.id)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with _figure(f"funnel_{metric.id}") as fig:
+        ax = fig.add_axes((0.1, 0.24, 0.62, 0.63))
+        for key, style in (("95", "--"), ("99.8", "-")):
+            for side in ("lower", "upper"):
+                line = data.lines[f"{side}_{key}"]
+                if line:
+                    ax.plot(
+                        [p[0] for p in line],
+                        [p[1] for p in line],
+                        style,
+                        color=BENCHMARK_COLOUR,
+                        linewidth=1,
+                        label=f"{key}% limits" if side == "lower" else None,
+                    )
+        ax.axhline(
+            data.baseline,
+            color=TEXT_COLOUR,
+            linewidth=1,
+            label=f"average of the areas ({_fmt(data.baseline, metric.decimals)})",
+        )
+        for label, colour in FUNNEL_COLOURS.items():
+            mine = [a for a in data.areas if a.significance == label]
+            if mine:
+                ax.scatter(
+                    [a.x for a in mine],
+                    [a.value for a in mine],
+                    color=colour,
+                    edgecolor=TEXT_COLOUR,
+                    zorder=3,
+                    label=label,
+                )
+        right = max((a.x for a in data.areas), default=1.0) * 0.6
+        for a in data.areas:
+            # Labels of points on the right run leftwards, so none runs into the legend.
+            ax.annotate(
+                f"{names.get(a.code, a.code)}: {a.significance}",
+                (a.x, a.value),
+                fontsize=7,
+                xytext=(-4 if a.x > right else 4, 4),
+                textcoords="offset points",
+                ha="right" if a.x > right else "left",
+            )
+        xs = [a.x for a in data.areas] or [1.0]
+        ax.set_xlim(0, max(xs) * 1.15)
+        ys = [a.value for a in data.areas] + [data.baseline]
+        top = max(ys) * 1.25
+        ax.set_ylim(0, min(top, metric.multiplier) if data.statistic == "proportion" else top)
+        ax.set_xlabel(metric.denominator_label if data.statistic == "proportion" else data.x_label)
+        ax.set_ylabel(textwrap.fill(metric.unit, 45), fontsize=9)
+        ax.grid(color=GRID_COLOUR, linewidth=0.5)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
+        fig.suptitle(
+            textwrap.fill(f"Funnel plot - {metric.title}", 80), x=0.1, ha="left", fontsize=13, fontweight="bold"
+        )
+        notes = [
+            f"PHE funnel limits (95% and 99.8%, as PHEindicatormethods calculate_funnel_limits) around the "
+            f"pooled average of the {len(rows)} areas in this run; suppressed figures are not drawn.",
+            f"Units: {metric.unit}. Source: {metric.reference or metric.title} ({', '.join(metric.sources)}).",
+            *caveats_for(metric.reference_data),
+        ]
+        fig.text(0.01, 0.02, "\n".join(textwrap.fill(line, 130) for line in notes), fontsize=8, va="bottom")
+        _save(fig, png, svg)
+    return [png, svg]

@@ -59,6 +59,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from metrics.compute.comparisons import publishable_comparison
 from metrics.compute.status import (
     ACHIEVED,
     AMBER,
@@ -281,6 +282,7 @@ def render_scorecard(
     views: Sequence[MetricResult] = (),
     spc_charts: Mapping[str, Path] | None = None,
     sources: Sequence[str] = (),
+    funnel_charts: Mapping[str, Path] | None = None,
 ) -> str:
     """The page's HTML. ``results`` are this area's rows for ``period``; ``history`` all its rows.
     ``card`` None is the BCF scorecard (plans); a Red/Amber/Green card says target and shows
@@ -388,7 +390,88 @@ def render_scorecard(
         metric_set_note=chosen.basis,
         references=refs,
         sources=list(sources),
+        comparisons=(compared := comparison_views(metrics, results, threshold, funnel_charts or {})),
+        comparison_sources=comparison_sources(compared),
     )
+
+
+def comparison_sources(views: Sequence[ComparisonView]) -> list[tuple[str, str]]:
+    """Each distinct comparator source once, with the metrics it applies to: (source, metric titles)."""
+    users: dict[str, list[str]] = {}
+    for v in views:
+        for text in (
+            f"England: {v.england_source}",
+            f"{v.region or 'Region'}: {v.region_source}",
+            f"Peers: {v.peer_source}" if v.peer_source else "",
+        ):
+            if text:
+                users.setdefault(text, []).append(v.title)
+    return [(text, "all metrics" if len(t) == len(views) else "; ".join(t)) for text, t in users.items()]
+
+
+@dataclass(frozen=True)
+class ComparisonView:
+    """One metric's comparisons as the page's Comparisons section shows them."""
+
+    id: str
+    title: str
+    value: str
+    level: str
+    ci: str
+    england_value: str
+    england: str
+    england_source: str
+    region: str
+    region_value: str
+    region_verdict: str
+    region_source: str
+    peers: str
+    peer_source: str
+    funnel: Markup | None
+
+
+def comparison_views(
+    metrics: Sequence[Metric], results: Sequence[MetricResult], threshold: int, funnels: Mapping[str, Path]
+) -> list[ComparisonView]:
+    """The area's headline results compared with England, its region and its peers (suppressed
+    figures not compared), each with where the comparator came from and the metric's funnel plot."""
+    by_id = {r.metric_id: r for r in results if not r.view}
+    out = []
+    for m in metrics:
+        r = by_id.get(m.id)
+        if r is None:
+            continue
+        p = publishable(r, threshold)
+        c = publishable_comparison(r, threshold)
+        d = m.decimals
+        level = f"{c['comparison_level']:g}%" if c["comparison_level"] is not None else "95%"
+        peers = (
+            f"{c['peer_rank']} of {c['peer_count']} (peers {_num(c['peer_min'], d)} to {_num(c['peer_max'], d)})"
+            if c["peer_rank"] is not None
+            else "not ranked"
+        )
+        out.append(
+            ComparisonView(
+                id=m.id,
+                title=m.title,
+                value=_num(p["value"], d),
+                level=level,
+                ci=""
+                if p["lower"] is None or p["upper"] is None
+                else f"{_num(p['lower'], d)} to {_num(p['upper'], d)}",
+                england_value=_num(c["england_value"], d),
+                england=c["england_comparison"],
+                england_source=c["england_source"],
+                region=c["region"],
+                region_value=_num(c["region_value"], d),
+                region_verdict=c["region_comparison"],
+                region_source=c["region_source"],
+                peers=peers,
+                peer_source=c["peer_source"],
+                funnel=_svg(funnels.get(m.id)),
+            )
+        )
+    return out
 
 
 def _role_text(chosen: MetricSet, metric_id: str) -> str:

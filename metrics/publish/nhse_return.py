@@ -33,6 +33,7 @@ from metrics.core.periods import Period
 from metrics.core.reference import caveats_for, reference_footnotes
 from metrics.core.registry import Metric, MetricSet
 from metrics.core.results import MetricResult
+from metrics.publish.comparisons_sheet import write_comparisons_sheet
 from metrics.publish.xlsx_cells import Formats as _Formats
 from metrics.publish.xlsx_cells import needs_quote_prefix
 from metrics.publish.xlsx_cells import write_number as _write_number
@@ -318,6 +319,9 @@ def write_return(
             )
             ws = workbook.add_worksheet(layout.metrics_sheet)
             _write_metrics(ws, formats, layout, rows, hwb_code, hwb_name, period, narrative, suppression_threshold)
+            write_comparisons_sheet(
+                workbook, [m for m, _ in rows], [r for _, r in rows], hwb_code, suppression_threshold
+            )
             if layout.protect:
                 cover.protect()
         finally:

@@ -74,6 +74,26 @@ def render_charts(
     return [p for pair in drawn for p in pair]
 
 
+def render_funnels(
+    paths: RunPaths,
+    target: Period,
+    results: Sequence[MetricResult],
+    suppression_threshold: int,
+    card: Scorecard | None = None,
+) -> list[Path]:
+    """One funnel plot per metric (PNG + SVG) across the run's areas for the target period, when
+    the run has several areas (``charts.funnel_chart``)."""
+    from metrics.publish.charts import funnel_chart
+
+    card = card or default_scorecard()
+    current = [r for r in headline(results) if r.period == target.label]
+    if len({r.hwb_code for r in current}) < 2:
+        return []
+    out_dir = paths.period_reports(target, card) / "charts"
+    names = hwb_names()
+    return [p for m in metrics_for(card) for p in funnel_chart(m, current, names, out_dir, suppression_threshold)]
+
+
 def _chart_job(job: tuple[Any, ...]) -> list[Path]:
     from metrics.publish.charts import spc_chart, trend_chart
 
@@ -203,7 +223,7 @@ def render_scorecards(
 ) -> list[Path]:
     """The HTML scorecard per HWB, from the same result rows as the workbook and charts; ``mapping``
     (``MappingFile.record()``) footnotes the extracts that came through a mapping file."""
-    from metrics.publish.charts import chart_paths, spc_chart_paths
+    from metrics.publish.charts import chart_paths, funnel_chart_paths, spc_chart_paths
     from metrics.publish.html import render_scorecard, write_scorecard
     from metrics.publish.spc_notes import spc_summary
 
@@ -242,6 +262,7 @@ def render_scorecards(
             views=[r for r in further if r.hwb_code == hwb],
             spc_charts=spc_charts,
             sources=mapping_footnotes(mapping),
+            funnel_charts={m.id: funnel_chart_paths(out_dir / "charts", m.id)[1] for m in metrics},
         )
         out.append(write_scorecard(out_dir / f"{card.page_prefix}_{hwb}_{target.label}.html", page))
         progress(f"scorecard for {hwb}")

@@ -22,6 +22,7 @@ from metrics.core.periods import Period
 from metrics.core.reference import caveats_for, comparable_benchmark, england_benchmarks, reference_footnotes
 from metrics.core.registry import Metric, Scorecard, metric_set, metrics_for
 from metrics.core.results import MetricResult
+from metrics.publish.comparisons_sheet import write_comparisons_sheet
 from metrics.publish.xlsx_cells import Formats, write_number, write_text
 
 # Colour-blind-safe fills with dark text; the status word is always written, colour only helps.
@@ -83,6 +84,7 @@ def write_scorecard_workbook(
             _trend_sheet(wb, f, metrics, history, hwb_code, period, suppression_threshold)
             _definitions_sheet(wb, f, metrics)
             _notes_sheet(wb, f, card, hwb_code, hwb_name, period, generated_at, suppression_threshold)
+            write_comparisons_sheet(wb, metrics, mine, hwb_code, suppression_threshold)
         finally:
             wb.close()
     return path

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from metrics.compute.comparisons import publishable_comparison
 from metrics.compute.suppression import is_suppressed, publishable
 from metrics.core import atomic
 from metrics.core.periods import Period
@@ -77,6 +78,7 @@ def tidy_rows(
                 "status": p["status"],
                 "note": p["note"],
                 "caveats": "; ".join(caveats_for(m.reference_data)),
+                **publishable_comparison(r, threshold),
             }
         )
     return rows

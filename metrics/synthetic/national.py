@@ -60,3 +60,51 @@ def write_national(
 ) -> dict[str, list[Path]]:
     """All BCF extracts for every HWB for ``periods`` under ``out_dir``."""
     return generate(out_dir, periods, national_profiles(seed, spells_per_1000), seed=seed)
+
+
+def varied_profiles(codes: Sequence[str], seed: int = 2024, population_scale: float = 1.0) -> list[HwbProfile]:
+    """Profiles for the given current HWBs with their illustrative national sizes (times
+    ``population_scale``, at least 2,000 people) and each rate knob drawn (fixed seed) around the
+    generator's default, so areas differ as real ones do and a funnel plot across them shows some
+    outside the limits. For multi-area demos and tests: ``scorecard generate --hwb ... --varied``."""
+    by_code = {p.code: p for p in national_profiles(seed)}
+    unknown = [c for c in codes if c not in by_code]
+    if unknown:
+        raise ValueError(f"not current HWB codes of hwb_codes.csv: {', '.join(unknown)}")
+    rng = np.random.default_rng([seed, 7])
+    out = []
+    for code in codes:
+        p = by_code[code]
+        total = max(int(p.total_population * population_scale), 2_000)
+
+        def draw(centre: float, spread: float) -> float:
+            return round(float(centre * rng.lognormal(0.0, spread)), 1)
+
+        out.append(
+            HwbProfile(
+                code=p.code,
+                name=p.name,
+                total_population=total,
+                population_65_plus=int(total * p.population_65_plus / p.total_population),
+                geography=p.geography,
+                acsc_isr=draw(230.0, 0.2),
+                falls_dsr=draw(500.0, 0.2),
+                discharge_pct=min(99.0, draw(92.5, 0.02)),
+                on_drd_pct=min(99.0, draw(88.0, 0.03)),
+                residential_per_100k=draw(140.0, 0.25),
+                reablement_per_100k=draw(250.0, 0.2),
+                reablement_at_home_pct=min(97.0, draw(82.0, 0.05)),
+            )
+        )
+    return out
+
+
+def region_codes(region: str) -> list[str]:
+    """The current HWBs of a region (hwb_codes.csv), in file order."""
+    with open(REFERENCE / "hwb_codes.csv", newline="", encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if not r.get("valid_to")]
+    codes = [r["code"] for r in rows if r["region"] == region]
+    if not codes:
+        regions = sorted({r["region"] for r in rows})
+        raise ValueError(f"no region {region!r} in hwb_codes.csv; regions: {', '.join(regions)}")
+    return codes

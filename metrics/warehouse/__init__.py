@@ -63,6 +63,19 @@ _MIGRATIONS = """
 ALTER TABLE metric_results ADD COLUMN IF NOT EXISTS view VARCHAR DEFAULT '';
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS scorecard VARCHAR DEFAULT 'bcf';
 ALTER TABLE metric_results ADD COLUMN IF NOT EXISTS secondary_suppressed BOOLEAN DEFAULT false;
+ALTER TABLE metric_results ADD COLUMN IF NOT EXISTS comparison_level DOUBLE;
+ALTER TABLE metric_results ADD COLUMN IF NOT EXISTS england_value DOUBLE;
+ALTER TABLE metric_results ADD COLUMN IF NOT EXISTS england_comparison VARCHAR DEFAULT '';
+ALTER TABLE metric_results ADD COLUMN IF NOT EXISTS england_source VARCHAR DEFAULT '';
+ALTER TABLE metric_results ADD COLUMN IF NOT EXISTS region VARCHAR DEFAULT '';
+ALTER TABLE metric_results ADD COLUMN IF NOT EXISTS region_value DOUBLE;
+ALTER TABLE metric_results ADD COLUMN IF NOT EXISTS region_comparison VARCHAR DEFAULT '';
+ALTER TABLE metric_results ADD COLUMN IF NOT EXISTS region_source VARCHAR DEFAULT '';
+ALTER TABLE metric_results ADD COLUMN IF NOT EXISTS peer_rank BIGINT;
+ALTER TABLE metric_results ADD COLUMN IF NOT EXISTS peer_count BIGINT;
+ALTER TABLE metric_results ADD COLUMN IF NOT EXISTS peer_min DOUBLE;
+ALTER TABLE metric_results ADD COLUMN IF NOT EXISTS peer_max DOUBLE;
+ALTER TABLE metric_results ADD COLUMN IF NOT EXISTS peer_source VARCHAR DEFAULT '';
 """
 
 # Area codes: every column coded by the HWB list is stored under the area's current code (a pure recode
