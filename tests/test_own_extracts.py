@@ -23,6 +23,7 @@ from metrics.core.results import ACCEPTED, UNCHANGED, MetricResult
 from metrics.ingest.mapping import MappingFile, load_mapping, resolver
 from metrics.ingest.run import extracts_of, ingest_periods, periods_to_load
 from metrics.synthetic import case_management, sus
+from tests.schemas import schema_problems
 from tests.workspace import ROOT
 
 TARGET = Period.parse("2023-24-Q2")
@@ -151,6 +152,7 @@ def test_the_documented_sus_command_runs_a_quarter_and_says_where_the_extract_ca
     manifest = json.loads((reports / TARGET.label / "manifest.json").read_text())
     digest = hashlib.sha256((ROOT / "mappings" / "sus_apc.toml").read_bytes()).hexdigest()
     assert manifest["mapping"]["sha256"] == digest
+    assert schema_problems(reports / TARGET.label) == []  # the mapping record is declared in the manifest schema
     assert manifest["mapping"]["name"] == "SUS APC extract (example ICB)"
     assert manifest["mapping"]["extracts"] == {"apc_spells": {"format": "mapped_csv", "files": ["sus_apc.csv"]}}
     spells = [i for i in manifest["inputs"] if i["extract"] == "apc_spells"]
