@@ -69,6 +69,7 @@ from metrics.compute.status import (
     NOT_ON_TRACK,
     ON_TRACK,
     RED,
+    plan_significance,
 )
 from metrics.compute.suppression import SUPPRESSED, publishable
 from metrics.core import atomic
@@ -212,6 +213,8 @@ class MetricView:
     views: tuple[tuple[str, str], ...] = ()
     # The XmR chart beside the trend chart (``charts.spc_chart``); None when not drawn.
     spc_chart: Markup | None = None
+    # "plan inside the 95% CI" / "plan outside the 95% CI" (target on a RAG card), beside the status; "" if unsaid.
+    significance: str = ""
 
 
 @dataclass(frozen=True)
@@ -352,6 +355,7 @@ def render_scorecard(
                 england_note=england_note,
                 caveats=caveats_for(m.reference_data),
                 views=tuple(beside.get(m.id, ())),
+                significance=plan_significance(m, period, p["value"], p["lower"], p["upper"], p["plan"], target=rag),
             )
         )
     headline_rows = [r for r in rows if r.role == "headline"]

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from metrics.compute.status import plan_significance
 from metrics.compute.suppression import is_suppressed, publishable
 from metrics.core import atomic
 from metrics.core.periods import Period
@@ -42,7 +43,8 @@ def tidy_rows(
     for r in sorted(results, key=lambda r: (r.hwb_code, get(r.metric_id).order, r.metric_id, r.period, r.view)):
         m = get(r.metric_id)
         p = publishable(r, threshold)
-        year = Period.parse(r.period).financial_year
+        period = Period.parse(r.period)
+        year = period.financial_year
         chosen = sets.setdefault(year, metric_set(card, year))
 
         def count(x: object) -> float | None:
@@ -74,6 +76,9 @@ def tidy_rows(
                 "upper_95": p["upper"],
                 "plan_or_target": p["plan"],
                 "status": p["status"],
+                "plan_significance": plan_significance(
+                    m, period, p["value"], p["lower"], p["upper"], p["plan"], target=card.status_scheme == "rag"
+                ),
                 "note": p["note"],
                 "caveats": "; ".join(caveats_for(m.reference_data)),
             }
