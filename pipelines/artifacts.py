@@ -64,12 +64,19 @@ def _key(prefix: str, period: Period, area: str | Sequence[str] = "all") -> str:
 
 
 def scorecard_markdown(
-    period: Period, results: Sequence[MetricResult], threshold: int, card: Scorecard | None = None
+    period: Period,
+    results: Sequence[MetricResult],
+    threshold: int,
+    card: Scorecard | None = None,
+    notices: Sequence[str] = (),
 ) -> str:
+    """The run's figures as a table, under what the reader must know first (``notices``: the run failed
+    or was partly rejected, its inputs are synthetic), each a bold line above the table."""
     title = (card or default_scorecard()).artifact_title
-    lines = [
-        f"# {md_text(title)} {md_text(period.short_label)}",
-        "",
+    lines = [f"# {md_text(title)} {md_text(period.short_label)}", ""]
+    for notice in notices:
+        lines += [f"> **{md_text(notice)}**", ""]
+    lines += [
         "| Area | Metric | Value | 95% CI | Numerator / denominator | Plan/target | Status | Caveat |",
         "|---|---|---|---|---|---|---|---|",
     ]
@@ -135,12 +142,13 @@ def publish(
     threshold: int,
     card: Scorecard,
     area: str | Sequence[str] = "all",
+    notices: Sequence[str] = (),
 ) -> None:
     """Artifacts keyed ``<scorecard>-<what>-<area or all>-<period>`` (e.g. ``bcf-rejects-all-2023-24-q2``,
     ``bcf-scorecard-e06000061-2023-24-q2``)."""
     create_markdown_artifact(
         key=_key(f"{card.id}-scorecard", period, area),
-        markdown=scorecard_markdown(period, results, threshold, card),
+        markdown=scorecard_markdown(period, results, threshold, card, notices),
         description=f"{card.id} metrics for {period.label}",
     )
     create_table_artifact(

@@ -28,12 +28,14 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from pydantic import Field
 
+from metrics.compute.readiness import run_notice
 from metrics.compute.run import available_hwbs, compute_period
+from metrics.core import provenance
 from metrics.core.paths import RunPaths
 from metrics.core.periods import Period, just_closed
 from metrics.core.reference import current_hwb_code, hwb_names
 from metrics.core.registry import Scorecard, default_scorecard, scorecard, scorecards
-from metrics.core.results import REJECTED, LoadOutcome, MetricResult, headline
+from metrics.core.results import MISSING, REJECTED, LoadOutcome, MetricResult, headline
 from metrics.ingest.run import extracts_of, ingest_periods, periods_to_load
 from metrics.publish.manifest import build_manifest, write_manifest
 from metrics.publish.run import export_returns, render_charts, render_scorecards
@@ -109,16 +111,22 @@ def compute_task(
 
 @task(name="render-charts", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
 def charts_task(
-    paths: RunPaths, target: Period, results: list[MetricResult], threshold: int, card: Scorecard
+    paths: RunPaths, target: Period, results: list[MetricResult], threshold: int, card: Scorecard, synthetic: str = ""
 ) -> list[Path]:
-    return render_charts(paths, target, results, threshold, card, progress=_emit)
+    return render_charts(paths, target, results, threshold, card, progress=_emit, synthetic=synthetic)
 
 
 @task(name="export-return", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
 def export_task(
-    paths: RunPaths, target: Period, results: list[MetricResult], generated_at: str, threshold: int, card: Scorecard
+    paths: RunPaths,
+    target: Period,
+    results: list[MetricResult],
+    generated_at: str,
+    threshold: int,
+    card: Scorecard,
+    synthetic: str = "",
 ) -> list[Path]:
-    return export_returns(paths, target, results, generated_at, threshold, card, progress=_emit)
+    return export_returns(paths, target, results, generated_at, threshold, card, progress=_emit, synthetic=synthetic)
 
 
 @task(name="render-scorecards", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
@@ -130,16 +138,34 @@ def scorecard_task(
     generated_at: str,
     threshold: int,
     card: Scorecard,
+    synthetic: str = "",
+    notice: str = "",
 ) -> list[Path]:
-    return render_scorecards(paths, target, results, loads, generated_at, threshold, card, progress=_emit)
+    return render_scorecards(
+        paths,
+        target,
+        results,
+        loads,
+        generated_at,
+        threshold,
+        card,
+        progress=_emit,
+        synthetic=synthetic,
+        run_notice=notice,
+    )
 
 
 @task(name="export-tidy-results", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
 def tidy_task(
-    paths: RunPaths, target: Period, results: list[MetricResult], threshold: int, card: Scorecard
+    paths: RunPaths,
+    target: Period,
+    results: list[MetricResult],
+    threshold: int,
+    card: Scorecard,
+    synthetic: bool = False,
 ) -> list[Path]:
     mine = [r for r in results if Period.parse(r.period) <= target]
-    return write_results(paths.period_reports(target, card), tidy_rows(mine, card, hwb_names(), threshold))
+    return write_results(paths.period_reports(target, card), tidy_rows(mine, card, hwb_names(), threshold, synthetic))
 
 
 def resolve_period(period: str | None, today: dt.date | None = None) -> Period:
@@ -261,11 +287,16 @@ def _run(
     results: list[MetricResult] = []
     for p in periods:
         results += compute_task(paths, p, hwbs, loads, run_id, card, suppression_threshold)
-    charts = charts_task(paths, target, results, suppression_threshold, card)
+    # Said on every output: synthetic inputs (their folder's SYNTHETIC_DATA.json), a failed or partial run.
+    synthetic = provenance.banner(
+        [f"{o.period} {o.extract}" for o in loads if o.synthetic], sum(o.status != MISSING for o in loads)
+    )
+    notice = run_notice(target, loads)
+    charts = charts_task(paths, target, results, suppression_threshold, card, synthetic)
     generated_at = started.strftime("%Y-%m-%d %H:%M UTC")
-    returns = export_task(paths, target, results, generated_at, suppression_threshold, card)
-    pages = scorecard_task(paths, target, results, loads, generated_at, suppression_threshold, card)
-    tidy = tidy_task(paths, target, results, suppression_threshold, card)
+    returns = export_task(paths, target, results, generated_at, suppression_threshold, card, synthetic)
+    pages = scorecard_task(paths, target, results, loads, generated_at, suppression_threshold, card, synthetic, notice)
+    tidy = tidy_task(paths, target, results, suppression_threshold, card, bool(synthetic))
 
     rejected = [o for o in loads if o.status == REJECTED]
     status = "failed: rejected extracts" if rejected else "completed"
@@ -281,13 +312,25 @@ def _run(
         suppression_threshold,
         status,
         run_history(paths, target, card),
+        synthetic=synthetic,
+        notice=notice,
     )
     manifest_path = write_manifest(out_dir / "manifest.json", manifest)
     record_run(paths, run_id, target, hwbs, started, status, manifest_path, card)
     current = headline(r for r in results if r.period == target.label)
     area = "all" if hwb is None or hwb in ("all", "", []) else hwbs
     artifacts.publish(
-        target, current, loads, charts, [*returns, *pages], docs, manifest_path, suppression_threshold, card, area
+        target,
+        current,
+        loads,
+        charts,
+        [*returns, *pages],
+        docs,
+        manifest_path,
+        suppression_threshold,
+        card,
+        area,
+        notices=[n for n in (notice, synthetic) if n],
     )
     _emit(f"manifest written to {manifest_path}")
     if rejected:

@@ -13,8 +13,9 @@ from metrics.contracts import EXTRACTS, Extract
 from metrics.core.paths import RunPaths
 from metrics.core.periods import Period
 from metrics.core.progress import Progress, _quiet
+from metrics.core.provenance import is_marked
 from metrics.core.registry import Scorecard, default_scorecard
-from metrics.core.results import LoadOutcome, Problem
+from metrics.core.results import MISSING, LoadOutcome, Problem
 from metrics.ingest.load import load_extract
 
 
@@ -64,6 +65,8 @@ def ingest_periods(
                 for extract in extracts:
                     path = paths.raw_dir / period.label / extract.filename
                     outcome = load_extract(con, extract, path, period, run_id, validate)
+                    # Recorded at load, from the delivery's own folder: the run's outputs say "synthetic".
+                    outcome.synthetic = outcome.status != MISSING and is_marked(path)
                     outcomes.append(outcome)
                     progress(f"{period.label} {extract.name}: {outcome.status}")
         finally:

@@ -266,6 +266,23 @@ def _environment(override: str | None) -> jinja2.Environment:
     )
 
 
+def css_string(text: str) -> Markup:
+    """``text`` as a CSS string literal for the print margin boxes (``@page``): every character but
+    letters, digits and spaces hex-escaped, so nothing in it can end the string or the ``<style>``."""
+    body = "".join(c if c.isascii() and (c.isalnum() or c == " ") else f"\\{ord(c):06x}" for c in text)
+    return Markup(f'"{body}"')
+
+
+@functools.cache
+def version_text() -> str:
+    """The package version and commit, for the printed page footer."""
+    from metrics.publish.manifest import versions
+
+    v = versions()
+    commit = v.get("git_commit", "unknown")
+    return f"hwb-scorecard {v.get('hwb-scorecard', '?')}" + ("" if commit == "unknown" else f" ({commit[:10]})")
+
+
 def render_scorecard(
     metrics: Sequence[Metric],
     results: Sequence[MetricResult],
@@ -283,12 +300,17 @@ def render_scorecard(
     templates_dir: Path | str | None = None,
     views: Sequence[MetricResult] = (),
     spc_charts: Mapping[str, Path] | None = None,
+    synthetic: str = "",
+    run_notice: str = "",
+    version: str | None = None,
 ) -> str:
     """The page's HTML. ``results`` are this area's rows for ``period``; ``history`` all its rows.
     ``card`` None is the BCF scorecard (plans); a Red/Amber/Green card says target and shows
     the England benchmark. ``templates_dir`` (else ``$SCORECARD_TEMPLATES``) overrides templates.
     ``views`` are the area's further-window rows for ``period`` (e.g. each month of the quarter),
-    listed beside the headline value with the same suppression."""
+    listed beside the headline value with the same suppression. ``synthetic`` is the run's
+    synthetic-data banner ("" for real inputs, ``metrics.core.provenance.banner``); ``run_notice`` says
+    the run failed or was partly rejected ("" when complete); both go at the top of the page."""
     rag = card is not None and card.status_scheme == "rag"
     title = "Better Care Fund scorecard" if card is None else card.page_title
     plan_word = "Target" if rag else "Plan"
@@ -372,7 +394,14 @@ def render_scorecard(
         ReferenceView(f.path.name, f.what, f.source, f.year, f.caveat, tuple(titles))
         for f, titles in ((reference_file(n), t) for n, t in references.items())
     ]
+    version = version_text() if version is None else version
+    footer = f"{hwb_name} ({hwb_code}) \u00b7 {period.short_label} \u00b7 generated {generated_at} \u00b7 {version}"
     return page.render(
+        synthetic=synthetic,
+        run_notice=run_notice,
+        version=version,
+        print_footer=css_string(footer),
+        print_banner=css_string(synthetic.split(":", 1)[0].upper() if synthetic else ""),
         title=title,
         hwb_name=hwb_name,
         hwb_code=hwb_code,

@@ -70,13 +70,19 @@ def build_manifest(
     suppression_threshold: int,
     status: str,
     history: Sequence[dict[str, Any]] = (),
+    synthetic: str = "",
+    notice: str = "",
 ) -> dict[str, Any]:
+    """``synthetic`` is the run's synthetic-data banner ("" for real inputs), ``notice`` what the page says
+    of a failed or partly rejected run ("" when complete)."""
     loads = list(loads)
     return {
         "run_id": run_id,
         "period": period,
         "hwbs": list(hwbs),
         "status": status,
+        "notice": notice,
+        "synthetic_data": synthetic,
         "started_at": started_at.isoformat(timespec="seconds"),
         "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "versions": versions(),
@@ -90,6 +96,7 @@ def build_manifest(
                 "rows": o.rows,
                 "rejected_rows": o.rejected_rows,
                 "message": o.message,
+                "synthetic": o.synthetic,  # its folder's SYNTHETIC_DATA.json names it (metrics.core.provenance)
             }
             for o in loads
         ],

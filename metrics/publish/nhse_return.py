@@ -34,6 +34,7 @@ from metrics.core.reference import caveats_for, reference_footnotes
 from metrics.core.registry import Metric, MetricSet
 from metrics.core.results import MetricResult
 from metrics.publish.xlsx_cells import Formats as _Formats
+from metrics.publish.xlsx_cells import mark_synthetic
 from metrics.publish.xlsx_cells import write_number as _write_number
 from metrics.publish.xlsx_cells import write_text as _write_text
 
@@ -198,6 +199,7 @@ def write_return(
     suppression_threshold: int = DEFAULT_THRESHOLD,
     manifest_sha256: str | None = None,
     metric_set: MetricSet | None = None,
+    synthetic: str = "",
 ) -> Path:
     """Write the return for one HWB and period: a cover sheet and one metrics row per result.
 
@@ -205,7 +207,8 @@ def write_return(
     metric order. With ``metric_set`` (the year's headline metrics) only those are rows of the
     return; the cover names the set and the supporting measures left out. ``narrative`` maps
     metric id to ``{"challenges": .., "achievements": ..}``. ``generated_at`` is passed in (not read from the
-    clock) so the same inputs give the same workbook.
+    clock) so the same inputs give the same workbook. ``synthetic`` (the run's synthetic-data banner, ""
+    for real inputs) is said on every sheet (``xlsx_cells.mark_synthetic``).
     """
     layout = load_layout(layout_path)
     supporting: list[str] = []
@@ -246,6 +249,7 @@ def write_return(
             )
             ws = workbook.add_worksheet(layout.metrics_sheet)
             _write_metrics(ws, formats, layout, rows, hwb_code, hwb_name, period, narrative, suppression_threshold)
+            mark_synthetic(workbook, synthetic)  # "" (real inputs): nothing added
             if layout.protect:
                 cover.protect()
         finally:

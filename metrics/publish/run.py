@@ -30,9 +30,11 @@ def render_charts(
     card: Scorecard | None = None,
     progress: Progress = _quiet,
     workers: int | None = None,
+    synthetic: str = "",
 ) -> list[Path]:
     """One trend chart and one SPC chart (PNG + SVG each) per HWB and metric: the trend from this
-    run's headline results, SPC from its discrete (in-period) view.
+    run's headline results, SPC from its discrete (in-period) view; ``synthetic`` is the run's
+    synthetic-data banner ("" for real inputs), drawn on every chart.
 
     Charts are independent pure functions of their rows, so many are drawn in worker processes on
     every core (``spawn``: no forked copy of the run's threads and open connections).
@@ -56,7 +58,9 @@ def render_charts(
                 key=lambda r: Period.parse(r.period),
             )
             views = [r for r in every if r.hwb_code == hwb and r.metric_id == metric.id]
-            jobs.append((metric, hwb, names.get(hwb, hwb), history, out_dir, suppression_threshold, rag, views))
+            jobs.append(
+                (metric, hwb, names.get(hwb, hwb), history, out_dir, suppression_threshold, rag, views, synthetic)
+            )
     workers = workers if workers is not None else (os.cpu_count() or 1)
     if workers < 2 or len(jobs) < PARALLEL_CHARTS_FROM:
         written: list[Path] = []
@@ -77,9 +81,9 @@ def render_charts(
 def _chart_job(job: tuple[Any, ...]) -> list[Path]:
     from metrics.publish.charts import spc_chart, trend_chart
 
-    metric, hwb, name, history, out_dir, threshold, rag, views = job
-    trend = trend_chart(metric, hwb, name, history, out_dir, threshold, rag=rag)
-    return trend + spc_chart(metric, hwb, name, views, out_dir, threshold)
+    metric, hwb, name, history, out_dir, threshold, rag, views, synthetic = job
+    trend = trend_chart(metric, hwb, name, history, out_dir, threshold, rag=rag, synthetic=synthetic)
+    return trend + spc_chart(metric, hwb, name, views, out_dir, threshold, synthetic=synthetic)
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,7 @@ class WorkbookJob:
     generated_at: str
     suppression_threshold: int
     tolerances: dict[str, float]  # amber tolerance by metric id, this financial year
+    synthetic: str = ""  # the run's synthetic-data banner, said on every sheet ("" for real inputs)
 
 
 def _nhse_bcf_return(job: WorkbookJob) -> Path:
@@ -110,6 +115,7 @@ def _nhse_bcf_return(job: WorkbookJob) -> Path:
         job.generated_at,
         suppression_threshold=job.suppression_threshold,
         metric_set=metric_set(job.card, job.target.financial_year),
+        synthetic=job.synthetic,
     )
 
 
@@ -127,6 +133,7 @@ def _scorecard_workbook(job: WorkbookJob) -> Path:
         job.generated_at,
         job.suppression_threshold,
         job.tolerances,
+        synthetic=job.synthetic,
     )
 
 
@@ -145,6 +152,7 @@ def export_returns(
     suppression_threshold: int,
     card: Scorecard | None = None,
     progress: Progress = _quiet,
+    synthetic: str = "",
 ) -> list[Path]:
     """The workbook of the scorecard's declared kind for each area for the target period (the NHSE BCF
     return, or a scorecard workbook carrying every view of every measure)."""
@@ -175,6 +183,7 @@ def export_returns(
             generated_at=generated_at,
             suppression_threshold=suppression_threshold,
             tolerances={k[1]: v for k, v in tolerances.items() if k[0] == hwb and k[2] == target.financial_year},
+            synthetic=synthetic,
         )
         out.append(write(job))
         progress(f"workbook for {hwb}")
@@ -190,8 +199,11 @@ def render_scorecards(
     suppression_threshold: int,
     card: Scorecard | None = None,
     progress: Progress = _quiet,
+    synthetic: str = "",
+    run_notice: str = "",
 ) -> list[Path]:
-    """The HTML scorecard per HWB, from the same result rows as the workbook and charts."""
+    """The HTML scorecard per HWB, from the same result rows as the workbook and charts; ``synthetic``
+    and ``run_notice`` (``metrics.compute.readiness.run_notice``) go at the top of every page."""
     from metrics.publish.charts import chart_paths, spc_chart_paths
     from metrics.publish.html import render_scorecard, write_scorecard
     from metrics.publish.spc_notes import spc_summary
@@ -230,6 +242,8 @@ def render_scorecards(
             card,
             views=[r for r in further if r.hwb_code == hwb],
             spc_charts=spc_charts,
+            synthetic=synthetic,
+            run_notice=run_notice,
         )
         out.append(write_scorecard(out_dir / f"{card.page_prefix}_{hwb}_{target.label}.html", page))
         progress(f"scorecard for {hwb}")

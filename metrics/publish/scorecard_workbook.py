@@ -22,7 +22,7 @@ from metrics.core.periods import Period
 from metrics.core.reference import caveats_for, comparable_benchmark, england_benchmarks, reference_footnotes
 from metrics.core.registry import Metric, Scorecard, metric_set, metrics_for
 from metrics.core.results import MetricResult
-from metrics.publish.xlsx_cells import Formats, write_number, write_text
+from metrics.publish.xlsx_cells import Formats, mark_synthetic, write_number, write_text
 
 # Colour-blind-safe fills with dark text; the status word is always written, colour only helps.
 STATUS_FILL = {GREEN: "#C6E6C3", AMBER: "#FFE3A3", RED: "#F4B6B6", CONTEXT: "#E4E4E4", NO_DATA: "#FFFFFF"}
@@ -65,8 +65,10 @@ def write_scorecard_workbook(
     generated_at: str,
     suppression_threshold: int,
     tolerances: dict[str, float] | None = None,
+    synthetic: str = "",
 ) -> Path:
-    """Write the workbook for one area; ``current`` holds every view of the quarter's results."""
+    """Write the workbook for one area; ``current`` holds every view of the quarter's results.
+    ``synthetic`` (the run's synthetic-data banner, "" for real inputs) is said on every sheet."""
     metrics = metrics_for(card.id)
     mine = [r for r in current if r.hwb_code == hwb_code and r.period == period.label]
     by_view = {(r.metric_id, r.view): publishable(r, suppression_threshold) for r in mine}
@@ -84,6 +86,7 @@ def write_scorecard_workbook(
             _trend_sheet(wb, f, metrics, history, hwb_code, period, suppression_threshold)
             _definitions_sheet(wb, f, metrics)
             _notes_sheet(wb, f, card, hwb_code, hwb_name, period, generated_at, suppression_threshold)
+            mark_synthetic(wb, synthetic)
         finally:
             wb.close()
     return path

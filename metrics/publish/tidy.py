@@ -34,10 +34,15 @@ def columns() -> list[str]:
 
 
 def tidy_rows(
-    results: Sequence[MetricResult], card: Scorecard, names: Mapping[str, str], threshold: int
+    results: Sequence[MetricResult],
+    card: Scorecard,
+    names: Mapping[str, str],
+    threshold: int,
+    synthetic: bool = False,
 ) -> list[dict[str, Any]]:
     """One row per result, publishable fields only, in a stable order. ``metric_role`` is by the set
-    declared for the row's own financial year, so earlier years keep the role they had."""
+    declared for the row's own financial year, so earlier years keep the role they had; ``synthetic``
+    (the run read synthetic demonstration inputs) is on every row, so a BI tool can filter it out."""
     rows = []
     sets: dict[str, MetricSet] = {}
     for r in sorted(results, key=lambda r: (r.hwb_code, get(r.metric_id).order, r.metric_id, r.period, r.view)):
@@ -81,6 +86,7 @@ def tidy_rows(
                 ),
                 "note": p["note"],
                 "caveats": "; ".join(caveats_for(m.reference_data)),
+                "synthetic_data": synthetic,
             }
         )
     return rows
