@@ -343,6 +343,7 @@ def _run(
         "period": target.label,
         "hwbs": hwbs,
         "status": status,
+        "synthetic_data": synthetic,
         "reports_dir": str(out_dir),
         "manifest": str(manifest_path),
         "returns": [str(p) for p in returns],
