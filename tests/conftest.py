@@ -39,6 +39,7 @@ SLOW_MODULES = {
     "test_safeguarding_bad_input",
     "test_safeguarding_e2e",
     "test_safe_outputs",
+    "test_print_and_banners_e2e",
 }
 
 # A temporary Prefect server on a loaded 2-core machine can take far longer than Prefect's default
@@ -47,7 +48,7 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "300")
 
 
 # Modules that open pages in Chromium (tests/browser.py finds it).
-BROWSER_MODULES = {"test_cli_e2e", "test_safeguarding_e2e"}
+BROWSER_MODULES = {"test_cli_e2e", "test_safeguarding_e2e", "test_print_and_banners_e2e"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -9,9 +9,11 @@ Templates
 ---------
 The markup is Jinja2, shipped in ``metrics/publish/templates/``:
 
-- ``scorecard.html.j2``: the page, with blocks ``title``, ``styles``, ``extra_head``, ``logo``,
-  ``header``, ``caveat``, ``headline``, ``metrics`` and ``footer``;
-- partials ``_header.html.j2``, ``_headline.html.j2`` (the headline table), ``_metric.html.j2``
+- ``scorecard.html.j2``: the page, with blocks ``title``, ``styles``, ``print_styles`` (the printed
+  page footer and synthetic-data header, CSS ``@page`` margin boxes), ``extra_head``, ``logo``,
+  ``header``, ``notices``, ``caveat``, ``headline``, ``metrics`` and ``footer``;
+- partials ``_notices.html.j2`` (a failed or partly rejected run; synthetic inputs: before any figure),
+  ``_header.html.j2``, ``_headline.html.j2`` (the headline table), ``_metric.html.j2``
   (one metric's section, with ``row`` the metric), ``_footer.html.j2``, ``_logo.html.j2`` and
   ``_caveat.html.j2`` (both empty), and ``_macros.html.j2`` (the status badge);
 - ``scorecard.css``, inlined into the page's ``<style>``.
@@ -36,7 +38,12 @@ metric set (``[years]`` in scorecard.toml), ``financial_year`` is the period's y
 ``metric_set_note`` says which set that is and how sure ("" when the scorecard declares none).
 Each row carries the ``caveats`` of the unconfirmed reference data it depends on, and
 ``references`` lists those unconfirmed reference files (:class:`ReferenceView`), footnoted by
-``_footer.html.j2``.
+``_footer.html.j2``. ``synthetic`` is the run's synthetic-data banner ("" for real inputs),
+``run_notice`` what a failed or incomplete run must say first ("" when complete), ``version`` the
+software version; ``print_footer`` and ``print_banner`` are the same as CSS strings for ``@page``.
+Each row's ``significance`` says whether the plan lies inside its 95% CI ("" when it cannot be said).
+A local override of ``scorecard.html.j2`` should keep the ``notices`` and ``print_styles`` blocks
+(``{% extends "shipped/scorecard.html.j2" %}`` does).
 
 Escaping is on for everything: every value printed is HTML-escaped (as ``html.escape`` does,
 quotes included, so attribute values are safe too) unless it is ``markupsafe.Markup``. The only
