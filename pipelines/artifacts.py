@@ -68,12 +68,19 @@ def _key(prefix: str, period: Period, area: str | Sequence[str] = "all") -> str:
 
 
 def scorecard_markdown(
-    period: Period, results: Sequence[MetricResult], threshold: int, card: Scorecard | None = None
+    period: Period,
+    results: Sequence[MetricResult],
+    threshold: int,
+    card: Scorecard | None = None,
+    notices: Sequence[str] = (),
 ) -> str:
+    """The run's figures as a table, under what the reader must know first (``notices``: the run failed
+    or was partly rejected, its inputs are synthetic), each a bold line above the table."""
     title = (card or default_scorecard()).artifact_title
-    lines = [
-        f"# {md_text(title)} {md_text(period.short_label)}",
-        "",
+    lines = [f"# {md_text(title)} {md_text(period.short_label)}", ""]
+    for notice in notices:
+        lines += [f"> **{md_text(notice)}**", ""]
+    lines += [
         "| Area | Metric | Value | 95% CI | Numerator / denominator | Plan/target | Status | Caveat |",
         "|---|---|---|---|---|---|---|---|",
     ]
@@ -167,6 +174,7 @@ def publish(
     area: str | Sequence[str] = "all",
     tables: Sequence[Path] = (),
     reports_dir: Path | None = None,
+    notices: Sequence[str] = (),
 ) -> None:
     """Artifacts keyed ``<scorecard>-<what>-<area or all>-<period>`` (e.g. ``bcf-rejects-all-2023-24-q2``,
     ``bcf-scorecard-e06000061-2023-24-q2``). ``tables`` are the tidy results files; ``reports_dir`` is
@@ -174,7 +182,7 @@ def publish(
     base_url = reports_url()
     create_markdown_artifact(
         key=_key(f"{card.id}-scorecard", period, area),
-        markdown=scorecard_markdown(period, results, threshold, card),
+        markdown=scorecard_markdown(period, results, threshold, card, notices),
         description=f"{card.id} metrics for {period.label}",
     )
     create_table_artifact(

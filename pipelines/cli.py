@@ -230,6 +230,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _print_summary(console: Console, summary: dict[str, Any], manifest: Path, label: str = "BCF") -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     from metrics.compute.suppression import publishable
@@ -271,6 +272,8 @@ def _print_summary(console: Console, summary: dict[str, Any], manifest: Path, la
             plan = "" if raw["plan"] is None else f"{raw['plan']:g}"
             table.add_row(raw["hwb_code"], m.title, shown, plan, raw["status"])
     console.print(table)
+    if summary.get("synthetic_data"):
+        console.print(f"[bold]{escape(summary['synthetic_data'])}[/bold]")
     console.print(f"Reports:   {summary['reports_dir']}")
     for p in summary["returns"]:
         console.print(f"Workbook:  {p}")

@@ -29,12 +29,14 @@ from prefect.runtime import flow_run
 from pydantic import Field
 
 from metrics.compute.comparisons import Settings, parse_level
+from metrics.compute.readiness import run_notice
 from metrics.compute.run import available_hwbs, compute_period
+from metrics.core import provenance
 from metrics.core.paths import RunPaths
 from metrics.core.periods import Period, just_closed
 from metrics.core.reference import comparator_values, current_hwb_code, hwb_names, peer_groups
 from metrics.core.registry import Scorecard, default_scorecard, scorecard, scorecards
-from metrics.core.results import REJECTED, LoadOutcome, MetricResult, headline
+from metrics.core.results import MISSING, REJECTED, LoadOutcome, MetricResult, headline
 from metrics.ingest.mapping import MappingFile, load_mapping, resolver
 from metrics.ingest.run import extracts_of, ingest_periods, periods_to_load
 from metrics.publish.manifest import build_manifest, input_records, inputs_digest, reference_data, write_manifest
@@ -120,9 +122,9 @@ def compute_task(
 
 @task(name="render-charts", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
 def charts_task(
-    paths: RunPaths, target: Period, results: list[MetricResult], threshold: int, card: Scorecard
+    paths: RunPaths, target: Period, results: list[MetricResult], threshold: int, card: Scorecard, synthetic: str = ""
 ) -> list[Path]:
-    drawn = render_charts(paths, target, results, threshold, card, progress=_emit)
+    drawn = render_charts(paths, target, results, threshold, card, progress=_emit, synthetic=synthetic)
     funnels = render_funnels(paths, target, results, threshold, card)
     if funnels:
         _emit(f"{len(funnels) // 2} funnel plots across the run's areas")
@@ -139,9 +141,19 @@ def export_task(
     card: Scorecard,
     run_id: str = "",
     inputs_sha256: str | None = None,
+    synthetic: str = "",
 ) -> list[Path]:
     return export_returns(
-        paths, target, results, generated_at, threshold, card, _emit, run_id=run_id, inputs_sha256=inputs_sha256
+        paths,
+        target,
+        results,
+        generated_at,
+        threshold,
+        card,
+        _emit,
+        run_id=run_id,
+        inputs_sha256=inputs_sha256,
+        synthetic=synthetic,
     )
 
 
@@ -155,6 +167,8 @@ def scorecard_task(
     threshold: int,
     card: Scorecard,
     mapping: MappingFile | None = None,
+    synthetic: str = "",
+    notice: str = "",
 ) -> list[Path]:
     return render_scorecards(
         paths,
@@ -166,15 +180,22 @@ def scorecard_task(
         card,
         progress=_emit,
         mapping=mapping.record() if mapping else None,
+        synthetic=synthetic,
+        run_notice=notice,
     )
 
 
 @task(name="export-tidy-results", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
 def tidy_task(
-    paths: RunPaths, target: Period, results: list[MetricResult], threshold: int, card: Scorecard
+    paths: RunPaths,
+    target: Period,
+    results: list[MetricResult],
+    threshold: int,
+    card: Scorecard,
+    synthetic: bool = False,
 ) -> list[Path]:
     mine = [r for r in results if Period.parse(r.period) <= target]
-    return write_results(paths.period_reports(target, card), tidy_rows(mine, card, hwb_names(), threshold))
+    return write_results(paths.period_reports(target, card), tidy_rows(mine, card, hwb_names(), threshold, synthetic))
 
 
 def resolve_period(period: str | None, today: dt.date | None = None) -> Period:
@@ -337,14 +358,21 @@ def _run(
     results: list[MetricResult] = []
     for p in periods:
         results += compute_task(paths, p, hwbs, loads, run_id, card, suppression_threshold, comparing)
-    charts = charts_task(paths, target, results, suppression_threshold, card)
+    # Said on every output: synthetic inputs (their folder's SYNTHETIC_DATA.json), a failed or partial run.
+    synthetic = provenance.banner(
+        [f"{o.period} {o.extract}" for o in loads if o.synthetic], sum(o.status != MISSING for o in loads)
+    )
+    notice = run_notice(target, loads)
+    charts = charts_task(paths, target, results, suppression_threshold, card, synthetic)
     generated_at = started.strftime("%Y-%m-%d %H:%M UTC")
     # The inputs digest the manifest will record, known now: the return's cover carries it (and the
     # run id), since the manifest, which lists the return's SHA-256, cannot be hashed onto the return.
     digest = inputs_digest(input_records(loads), reference_data())
-    returns = export_task(paths, target, results, generated_at, suppression_threshold, card, run_id, digest)
-    pages = scorecard_task(paths, target, results, loads, generated_at, suppression_threshold, card, mapping)
-    tidy = tidy_task(paths, target, results, suppression_threshold, card)
+    returns = export_task(paths, target, results, generated_at, suppression_threshold, card, run_id, digest, synthetic)
+    pages = scorecard_task(
+        paths, target, results, loads, generated_at, suppression_threshold, card, mapping, synthetic, notice
+    )
+    tidy = tidy_task(paths, target, results, suppression_threshold, card, bool(synthetic))
 
     rejected = [o for o in loads if o.status == REJECTED]
     status = "failed: rejected extracts" if rejected else "completed"
@@ -361,6 +389,8 @@ def _run(
         status,
         run_history(paths, target, card),
         mapping.record() if mapping else None,
+        synthetic=synthetic,
+        notice=notice,
     )
     manifest_path = write_manifest(out_dir / "manifest.json", manifest)
     record_run(paths, run_id, target, hwbs, started, status, manifest_path, card)
@@ -379,6 +409,7 @@ def _run(
         area,
         tables=tidy,
         reports_dir=paths.reports_dir,
+        notices=[n for n in (notice, synthetic) if n],
     )
     _emit(f"manifest written to {manifest_path}")
     if rejected:
@@ -391,6 +422,7 @@ def _run(
         "period": target.label,
         "hwbs": hwbs,
         "status": status,
+        "synthetic_data": synthetic,
         "reports_dir": str(out_dir),
         "manifest": str(manifest_path),
         "returns": [str(p) for p in returns],

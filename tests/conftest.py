@@ -43,6 +43,7 @@ SLOW_MODULES = {
     "test_safe_outputs",
     "test_outputs_for_tools",
     "test_own_extracts",
+    "test_print_and_banners_e2e",
 }
 
 # A temporary Prefect server on a loaded 2-core machine can take far longer than Prefect's default
@@ -51,7 +52,7 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "300")
 
 
 # Modules that open pages in Chromium (tests/browser.py finds it).
-BROWSER_MODULES = {"test_cli_e2e", "test_safeguarding_e2e"}
+BROWSER_MODULES = {"test_cli_e2e", "test_safeguarding_e2e", "test_print_and_banners_e2e"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

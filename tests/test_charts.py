@@ -17,7 +17,7 @@ from metrics.compute.status import NO_DATA, NOT_ON_TRACK, ON_TRACK
 from metrics.core import registry
 from metrics.core.periods import Period
 from metrics.core.results import MetricResult
-from metrics.publish.charts import SPC_COLOURS, spc_chart, trend_chart
+from metrics.publish.charts import PALETTE, SPC_COLOURS, spc_chart, trend_chart
 from metrics.publish.html import render_scorecard
 
 HWB, NAME = "E06000061", "North Northamptonshire"
@@ -91,7 +91,8 @@ def test_chart_files_exist_and_have_content(tmp_path: Path) -> None:
     assert png.exists() and svg.exists()
     _assert_not_blank(png)
     text = _svg_text(svg)
-    assert f"{metric.title} - {NAME}" in text
+    # The page's section heading is the metric title: the chart's title says what is drawn instead.
+    assert f"Trend by quarter, 95% CI and plan - {NAME}" in text and metric.title not in text
     assert "Data not available: 2023-24 Q2." in text
     assert "Latest (2023-24 Q4): On track to meet target" in text
 
@@ -243,7 +244,7 @@ def test_spc_chart_draws_in_period_quarters_with_limits_and_icons(tmp_path: Path
     assert png.name == f"{HWB}_falls_65_plus_spc.png" and svg.name == f"{HWB}_falls_65_plus_spc.svg"
     _assert_not_blank(png)
     text = _svg_text(svg)
-    assert f"SPC (XmR) - {metric.title} - {NAME}" in text
+    assert f"Statistical process control (XmR) - {NAME}" in text and metric.title not in text
     assert "Mean 537.1; process limits 406.2 to 668.1." in text  # the in-period values, by hand above
     assert "In-period quarterly values" in text and "year-to-date total" in text
     assert "Process limits" in text and "2-sigma band" in text and "Mean" in text
@@ -311,4 +312,77 @@ def test_page_embeds_the_spc_chart_beside_the_trend_chart(tmp_path: Path) -> Non
     section = page[page.index(f'id="{metric.id}"') :]
     charts = section[section.index('<div class="charts">') : section.index("<dl>")]
     assert charts.count("<svg") >= 2 and '<figure class="spc-chart">' in charts
-    assert "SPC (XmR)" in charts and "Mean 537.1" in charts
+    assert "Statistical process control (XmR)" in charts and "Mean 537.1" in charts
+
+
+def _value_axis(path: Path) -> tuple[float, float, list[tuple[float, str]]]:
+    """Read back from the SVG: the plot area's top and bottom (y grows downwards) and each y tick's
+    position and label."""
+    root = ET.parse(path).getroot()
+    axes = next(g for g in root.iter(f"{SVG_NS}g") if g.get("id") == "axes_1")
+    patch = next(g for g in axes.iter(f"{SVG_NS}g") if g.get("id", "").startswith("patch_"))
+    ys = [float(v) for v in re.findall(r"[ML] [-\d.]+ ([-\d.]+)", next(patch.iter(f"{SVG_NS}path")).get("d", ""))]
+    ticks = []
+    for g in axes.iter(f"{SVG_NS}g"):
+        if re.fullmatch(r"ytick_\d+", g.get("id", "")):
+            use = next(g.iter(f"{SVG_NS}use"))
+            label = "".join("".join(t.itertext()) for t in g.iter(f"{SVG_NS}text")).strip()
+            ticks.append((float(use.get("y", "nan")), label))
+    return min(ys), max(ys), ticks
+
+
+def _assert_axis_starts_at_zero(path: Path) -> None:
+    _top, bottom, ticks = _value_axis(path)
+    lowest_y, label = max(ticks)
+    assert abs(lowest_y - bottom) < 0.01, (lowest_y, bottom, ticks)  # the lowest tick sits on the axis' foot
+    assert float(label.replace("\u2212", "-").replace(",", "")) == 0, label
+    assert all(float(t.replace("\u2212", "-").replace(",", "")) >= 0 for _, t in ticks)
+
+
+def test_value_axes_start_at_zero_however_far_the_values_are_from_it(tmp_path: Path) -> None:
+    # Values 240-260 with CIs 220-280: autoscaling alone would start the axis near 220.
+    metric = registry.get("avoidable_admissions")
+    _, svg = trend_chart(metric, HWB, NAME, _history(), tmp_path / "t")
+    _assert_axis_starts_at_zero(svg)
+    # A percentage near 95 (discharge to usual residence) and the SPC chart of values 900-960.
+    pct = registry.get("discharge_usual_residence")
+    rows = [
+        _result(pct.id, p.label, v, plan=94.0)
+        for p, v in zip(_quarters("2023-24-Q1", 4), [95.1, 95.4, 94.8, 95.0], strict=True)
+    ]
+    _, svg = trend_chart(pct, HWB, NAME, rows, tmp_path / "p")
+    _assert_axis_starts_at_zero(svg)
+    spc_rows = [_result(metric.id, p.label, 900.0 + 5 * (i % 3)) for i, p in enumerate(_quarters("2021-22-Q1", 12))]
+    _, svg = spc_chart(metric, HWB, NAME, spc_rows, tmp_path / "s")
+    _assert_axis_starts_at_zero(svg)
+
+
+def test_every_chart_carries_units_and_source(tmp_path: Path) -> None:
+    metric = registry.get("avoidable_admissions")
+    for chart in (trend_chart, spc_chart):
+        _, svg = chart(metric, HWB, NAME, _history(), tmp_path / chart.__name__)
+        text = " ".join(_svg_text(svg).split())
+        assert f"Units: {metric.unit}." in text, chart.__name__
+        assert f"Source: {metric.reference}" in text, chart.__name__
+
+
+def test_synthetic_banner_only_when_the_run_says_so(tmp_path: Path) -> None:
+    metric = registry.get("avoidable_admissions")
+    words = "Synthetic demonstration data: not real patients, children or services; do not use for decisions."
+    for chart in (trend_chart, spc_chart):
+        _, marked = chart(metric, HWB, NAME, _history(), tmp_path / "demo", synthetic=words)
+        assert "SYNTHETIC DEMONSTRATION DATA" in _svg_text(marked)
+        assert 'id="synthetic-banner"' in marked.read_text(encoding="utf-8")
+        _, real = chart(metric, HWB, NAME, _history(), tmp_path / "real")
+        assert "synthetic" not in _svg_text(real).lower()
+
+
+def test_charts_use_only_the_one_palette(tmp_path: Path) -> None:
+    metric = registry.get("residential_admissions_65_plus")  # cumulative: value, plan and projection drawn
+    rows = [_result(metric.id, "2023-24-Q1", 120.0, plan=564.0, projection=480.0),
+            _result(metric.id, "2023-24-Q2", 246.0, plan=564.0, projection=492.0)]  # fmt: skip
+    allowed = {c.lower() for c in PALETTE.values()} | {"#ffffff"}
+    for chart in (trend_chart, spc_chart):
+        _, svg = chart(metric, HWB, NAME, rows, tmp_path / chart.__name__, synthetic="Synthetic demonstration data")
+        used = {c.lower() for c in re.findall(r"(?:fill|stroke):\s*(#[0-9a-fA-F]{6})", svg.read_text(encoding="utf-8"))}
+        assert used <= allowed, (chart.__name__, used - allowed)

@@ -114,3 +114,21 @@ def test_month_views_are_listed_beside_the_quarter_with_suppression() -> None:
     assert "<dd>July 2025: 9.00; August 2025: n/a; September 2025: 7.00</dd>" in page
     other = render_scorecard([m], rows, rows, "E06000061", "North", q, {}, {}, {}, "today", 5)
     assert "Beside it" not in other
+
+
+def test_plan_significance_is_said_beside_the_unchanged_status() -> None:
+    m = registry.get("avoidable_admissions")  # plan 50.0 (from _r), lower is better
+    # 50.5 (CI 49.5 to 51.5): worse than plan 50, but 50 lies inside the interval.
+    inside = [_r(m.id, Q2, 50.5, status=NOT_ON_TRACK)]
+    page = render_scorecard([m], inside, inside, "E06000061", "North", Q2, {}, {}, {}, "today", 5)
+    status_cell = page.split('<td class="status">', 1)[1].split("</td>", 1)[0]
+    assert "Not on track" in status_cell and "plan inside the 95% CI" in status_cell
+    assert f"<dd>{NOT_ON_TRACK}: reason &lt;b&gt;" in page  # the official wording, unchanged
+    # 60.0 (CI 59.0 to 61.0): 50 lies below the interval.
+    outside = [_r(m.id, Q2, 60.0, status=NOT_ON_TRACK)]
+    page = render_scorecard([m], outside, outside, "E06000061", "North", Q2, {}, {}, {}, "today", 5)
+    assert "plan outside the 95% CI" in page and "plan inside" not in page
+    # A suppressed count withholds the interval: nothing is said.
+    small = [_r(m.id, Q2, 60.0, numerator=3, status=NOT_ON_TRACK)]
+    page = render_scorecard([m], small, small, "E06000061", "North", Q2, {}, {}, {}, "today", 5)
+    assert "95% CI</span>" not in page and "plan outside" not in page and "plan inside" not in page

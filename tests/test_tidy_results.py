@@ -92,3 +92,16 @@ def test_a_column_not_declared_in_the_schema_stops_the_export(tmp_path: Path) ->
     with pytest.raises(ValueError, match=r"declared but missing: \['caveats'\]"):
         write_results(tmp_path, [short])
     assert not (tmp_path / "results.csv").exists()
+
+
+def test_plan_significance_beside_the_status_and_never_from_a_withheld_interval() -> None:
+    rows = {(r["area_code"], r["view"]): r for r in tidy_rows(_results(), default_scorecard(), {}, 5)}
+    # 95.0 (CI 93.5 to 96.3) vs plan 94.0: 94.0 lies in the interval; the status keeps its wording.
+    full = rows[("E06000061", "quarter")]
+    assert full["plan_significance"] == "plan inside the 95% CI"
+    assert full["status"] == "On track to meet target"
+    # Plan 93.0 < 93.5: outside.
+    lower_plan = dataclasses.replace(BASE, plan=93.0)
+    assert tidy_rows([lower_plan], default_scorecard(), {}, 5)[0]["plan_significance"] == "plan outside the 95% CI"
+    # The second area's interval is suppressed, so nothing is said about it (it could hint at the value).
+    assert rows[("E06000062", "quarter")]["plan_significance"] == ""

@@ -67,3 +67,27 @@ def data_quality_notes(metric: Metric, target: Period, loads: Sequence[LoadOutco
         else:
             notes.append(f"{o.extract} {o.period}: {o.rows:,} rows accepted, none rejected")
     return notes
+
+
+def run_notice(target: Period, loads: Sequence[LoadOutcome]) -> str:
+    """What a reader must be told before any figure when the run did not get all it needed: extracts
+    rejected (the run fails, exit 1, but still writes the unaffected metrics), or extracts of the
+    reporting quarter not delivered. "" for a complete run. Names files and counts, never values."""
+    rejected = [o for o in loads if o.status == REJECTED]
+    missing = [o for o in loads if o.status == MISSING and o.period == target.label]
+    parts = []
+    if rejected:
+        which = "; ".join(
+            f"{o.extract} {o.period} ({len(o.problems)} problem(s) on {o.rejected_rows} line(s))" for o in rejected
+        )
+        parts.append(
+            f"This run failed: {len(rejected)} of {len(loads)} extract files were rejected: {which}. "
+            "Metrics that read them show 'Data not available to assess progress'; the other figures are "
+            "complete. See the rejects table and the run manifest."
+        )
+    if missing:
+        parts.append(
+            f"Not delivered for {target.short_label}: {', '.join(o.extract for o in missing)}; metrics that "
+            "need them show 'Data not available to assess progress'."
+        )
+    return " ".join(parts)

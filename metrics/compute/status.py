@@ -96,3 +96,42 @@ def assess_rag(metric: Metric, value: float | None, target: float | None, tolera
     direction = "higher" if metric.higher_is_better else "lower"
     reason = f"value {value:.{metric.decimals}f} vs target {target:g}, tolerance {tol:g} ({direction} is better)"
     return Assessment(status, target, value, None, reason)
+
+
+# Whether the difference from plan is statistically significant, said beside (never instead of) the
+# official status wording: the plan lies inside or outside the 95% CI of the figure it is judged on.
+PLAN_INSIDE_CI = "plan inside the 95% CI"
+PLAN_OUTSIDE_CI = "plan outside the 95% CI"
+TARGET_INSIDE_CI = "target inside the 95% CI"
+TARGET_OUTSIDE_CI = "target outside the 95% CI"
+SIGNIFICANCE_WORDINGS = (PLAN_INSIDE_CI, PLAN_OUTSIDE_CI, TARGET_INSIDE_CI, TARGET_OUTSIDE_CI)
+
+
+def plan_significance(
+    metric: Metric,
+    period: Period,
+    value: float | None,
+    lower: float | None,
+    upper: float | None,
+    plan: float | None,
+    *,
+    target: bool = False,
+) -> str:
+    """ "plan inside the 95% CI" / "plan outside the 95% CI" ("target ..." on a Red/Amber/Green card), or
+    "" when it cannot be said (no published value or interval, no plan, a context measure).
+
+    The interval is that of the figure the status judges (as ``assess``): a cumulative metric judged on its
+    straight-line year-end projection (year to date x 4 / quarter) is compared with its interval scaled
+    by the same factor, the only uncertainty the projection carries here. The interval is closed: a plan
+    equal to a bound is inside. Pass published (suppressed) figures: a withheld interval gives "".
+    """
+    if metric.polarity == "neutral" or value is None or lower is None or upper is None or plan is None:
+        return ""
+    projection = None if target else year_end_projection(metric, value, period)  # RAG: the value itself
+    if projection is not None and metric.plan_basis == "annual":
+        scale = 4 / period.quarter
+        lower, upper = lower * scale, upper * scale
+    inside = lower <= plan <= upper
+    if target:
+        return TARGET_INSIDE_CI if inside else TARGET_OUTSIDE_CI
+    return PLAN_INSIDE_CI if inside else PLAN_OUTSIDE_CI

@@ -80,6 +80,8 @@ class LoadOutcome:
     rejected_rows: int = 0
     message: str = ""
     problems: list[Problem] = field(default_factory=list)
+    # The folder's SYNTHETIC_DATA.json names this file (metrics.core.provenance): demo data, not real.
+    synthetic: bool = False
 
     @property
     def usable(self) -> bool:

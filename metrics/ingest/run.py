@@ -13,8 +13,9 @@ from metrics.contracts import EXTRACTS, Extract
 from metrics.core.paths import RunPaths
 from metrics.core.periods import Period
 from metrics.core.progress import Progress, _quiet
+from metrics.core.provenance import is_marked
 from metrics.core.registry import Scorecard, default_scorecard
-from metrics.core.results import LoadOutcome, Problem
+from metrics.core.results import MISSING, LoadOutcome, Problem
 from metrics.ingest.load import load_delivery
 from metrics.ingest.mapping import default_resolve
 from metrics.ingest.readers import Resolve
@@ -69,6 +70,9 @@ def ingest_periods(
                 for extract in extracts:
                     delivery = resolve(paths.raw_dir / period.label, extract)
                     outcome = load_delivery(con, delivery, period, run_id, validate)
+                    # Recorded at load, from the delivery's own folder: the run's outputs say "synthetic".
+                    # A delivery of several files is synthetic when any of them is (a demo file among real ones).
+                    outcome.synthetic = outcome.status != MISSING and any(is_marked(f) for f in delivery.files)
                     outcomes.append(outcome)
                     progress(f"{period.label} {extract.name}: {outcome.status}")
         finally:

@@ -33,14 +33,32 @@ from metrics.core.registry import Metric
 from metrics.core.results import MetricResult
 from metrics.publish.spc_notes import ICON_COLOUR, SpcReading, spc_summary
 
-# NHS identity colours; each series also differs in marker or line style so
-# the chart does not rely on colour alone.
-VALUE_COLOUR = "#005EB8"  # NHS blue
-PLAN_COLOUR = "#DE1B1B"  # NHS red (emergency services red)
-PROJECTION_COLOUR = "#330072"  # NHS purple
-TEXT_COLOUR = "#231F20"  # NHS black
-GRID_COLOUR = "#D8DDE0"  # NHS pale grey
-BENCHMARK_COLOUR = "#425563"  # NHS dark grey
+# The one chart palette: NHS identity colours chosen to stay apart under the common colour-vision
+# deficiencies (blue against orange, not red against green), and each series also differs in marker or
+# line style, so no chart relies on colour alone. The SPC point colours are Making Data Count's own
+# (NHSRplotthedots ``ptd_spc_colours``), kept so the charts read like every other MDC chart. Nothing
+# else in the publish stage names a chart colour.
+PALETTE = {
+    "value": "#005EB8",  # NHS Blue
+    "plan": "#ED8B00",  # NHS Orange
+    "projection": "#7C2855",  # NHS Dark Pink
+    "benchmark": "#425563",  # NHS Dark Grey
+    "text": "#231F20",  # NHS Black
+    "grid": "#D8DDE0",  # NHS Pale Grey
+    "synthetic": "#8A1538",  # NHS Dark Red: the synthetic-data banner
+    "spc_improvement": "#00b0f0",
+    "spc_concern": "#e46c0a",
+    "spc_neutral": "#490092",
+    "spc_common": "#a6a6a6",
+    "spc_mean": "#000000",
+}
+VALUE_COLOUR = PALETTE["value"]
+PLAN_COLOUR = PALETTE["plan"]
+PROJECTION_COLOUR = PALETTE["projection"]
+TEXT_COLOUR = PALETTE["text"]
+GRID_COLOUR = PALETTE["grid"]
+BENCHMARK_COLOUR = PALETTE["benchmark"]
+SYNTHETIC_COLOUR = PALETTE["synthetic"]
 
 DPI = 150
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -226,6 +244,7 @@ def _draw(ax: Axes, metric: Metric, series: list[tuple[Period, dict[str, Any]]],
         xs, [p.short_label for p, _ in series], rotation=30 if n > 6 else 0, ha="right" if n > 6 else "center"
     )
     ax.set_xlim(-0.6, max(n - 0.4, 0.6))
+    _from_zero(ax)
     ax.set_ylabel(textwrap.fill(metric.unit, 45), fontsize=9)
     ax.grid(axis="y", color=GRID_COLOUR, linewidth=0.8)
     ax.set_axisbelow(True)
@@ -243,6 +262,7 @@ def trend_chart(
     out_dir: Path,
     suppression_threshold: int = DEFAULT_THRESHOLD,
     rag: bool = False,
+    synthetic: str = "",
 ) -> list[Path]:
     """Render the metric's quarterly trend for one HWB; returns ``[png, svg]``. ``rag`` charts (the
     safeguarding scorecard) call the plan line "Target" and add the England benchmark.
@@ -256,12 +276,49 @@ def trend_chart(
     with _figure(f"{hwb_code}_{metric.id}") as fig:
         ax = fig.add_axes((0.1, 0.25, 0.66, 0.62))
         _draw(ax, metric, series, rag)
+        # The page's section heading is the metric's title: the chart says what it shows instead.
+        against = "target" if rag else "plan"
         fig.suptitle(
-            textwrap.fill(f"{metric.title} - {hwb_name}", 80), x=0.1, ha="left", fontsize=13, fontweight="bold"
+            textwrap.fill(f"Trend by quarter, 95% CI and {against} - {hwb_name}", 80),
+            x=0.1,
+            ha="left",
+            fontsize=13,
+            fontweight="bold",
         )
-        fig.text(0.01, 0.02, _footnote(metric, series), fontsize=8, va="bottom", ha="left")
+        _synthetic_banner(fig, synthetic)
+        footnote = _footnote(metric, series) + "\n" + textwrap.fill(_units_and_source(metric), 130)
+        fig.text(0.01, 0.02, footnote, fontsize=8, va="bottom", ha="left")
         _save(fig, png, svg)
     return [png, svg]
+
+
+def _from_zero(ax: Axes) -> None:
+    """Rates, counts and percentages: the value axis starts at zero (no axis break is ever drawn, so a
+    truncated axis would exaggerate every change). The top stays where autoscaling put it."""
+    top = ax.get_ylim()[1]
+    ax.set_ylim(0, top if top > 0 else 1)
+
+
+def _units_and_source(metric: Metric) -> str:
+    """The footnote line every chart carries: the unit, and where the figure comes from."""
+    return f"Units: {metric.unit}. Source: {metric.reference or metric.title} (extracts: {', '.join(metric.sources)})."
+
+
+def _synthetic_banner(fig: Figure, synthetic: str) -> None:
+    """The run's synthetic-data banner across the top of the chart ("" for real inputs: nothing drawn)."""
+    if synthetic:
+        fig.text(  # under the title, above the legend: clear of both
+            0.99,
+            0.915,
+            synthetic.split(":", 1)[0].upper(),
+            ha="right",
+            va="center",
+            fontsize=9,
+            fontweight="bold",
+            color="white",
+            bbox={"boxstyle": "square,pad=0.3", "facecolor": SYNTHETIC_COLOUR, "edgecolor": SYNTHETIC_COLOUR},
+            gid="synthetic-banner",
+        )
 
 
 def _boxed_note(ax: Axes, y: float, text: str, fontsize: float) -> None:
@@ -311,13 +368,13 @@ def _save(fig: Figure, png: Path, svg: Path) -> None:
         fig.savefig(svg_tmp, format="svg", metadata={"Date": None, "Creator": None})
 
 
-# Making Data Count point colours (NHSRplotthedots ``ptd_spc_colours``); limits and mean as MDC draws them.
+# Making Data Count point colours (from PALETTE); limits and mean as MDC draws them.
 SPC_COLOURS = {
-    "special_cause_improvement": "#00b0f0",
-    "special_cause_concern": "#e46c0a",
-    "special_cause_neutral_high": "#490092",
-    "special_cause_neutral_low": "#490092",
-    "common_cause": "#a6a6a6",
+    "special_cause_improvement": PALETTE["spc_improvement"],
+    "special_cause_concern": PALETTE["spc_concern"],
+    "special_cause_neutral_high": PALETTE["spc_neutral"],
+    "special_cause_neutral_low": PALETTE["spc_neutral"],
+    "common_cause": PALETTE["spc_common"],
 }
 _SPC_LABELS = {
     "special_cause_improvement": "Special cause: improvement",
@@ -373,7 +430,7 @@ def _draw_spc(ax: Axes, metric: Metric, reading: SpcReading, config: SpcConfig) 
         ax.set_xlim(-0.6, max(n - 0.4, 0.6))
     if res is not None:
         trial = " (trial)" if res.trial else ""
-        handles += ax.plot(xs, res.mean, color="#000000", linewidth=1.5, label=f"Mean{trial}", zorder=1)
+        handles += ax.plot(xs, res.mean, color=PALETTE["spc_mean"], linewidth=1.5, label=f"Mean{trial}", zorder=1)
         handles += ax.plot(
             xs, res.upper, color=TEXT_COLOUR, linestyle="--", linewidth=1.2, label=f"Process limits{trial}", zorder=1
         )
@@ -411,7 +468,7 @@ def _draw_spc(ax: Axes, metric: Metric, reading: SpcReading, config: SpcConfig) 
         notes.append("In-period quarterly values: SPC is not drawn on the cumulative year-to-date figure.")
     if series is not None and series.left_out:
         notes.append(f"Left out (suppressed or not available): {', '.join(series.left_out)}.")
-    ax.set_ylim(bottom=0)  # rates, counts and percentages: the axis starts at zero
+    _from_zero(ax)
     ax.set_ylabel(textwrap.fill(_spc_unit(metric, reading), 45), fontsize=9)
     ax.grid(axis="y", color=GRID_COLOUR, linewidth=0.8)
     ax.set_axisbelow(True)
@@ -442,7 +499,9 @@ def _spc_icons(fig: Figure, reading: SpcReading) -> None:
         )
         x += 0.07
     if reading.assurance:
-        colour = {"consistent_pass": "#00B0F0", "consistent_fail": "#E46C0A"}.get(reading.assurance, "#A6A6A6")
+        colour = {"consistent_pass": PALETTE["spc_improvement"], "consistent_fail": PALETTE["spc_concern"]}.get(
+            reading.assurance, PALETTE["spc_common"]
+        )
         fig.text(
             x,
             0.2,
@@ -464,6 +523,7 @@ def spc_chart(
     history: Sequence[MetricResult],
     out_dir: Path,
     suppression_threshold: int = DEFAULT_THRESHOLD,
+    synthetic: str = "",
 ) -> list[Path]:
     """The metric's XmR chart for one HWB (PNG and SVG), from the same reading as the page's SPC line
     (``spc_notes.spc_summary``): discrete publishable values only, limits bounded by the unit."""
@@ -477,14 +537,15 @@ def spc_chart(
         notes = _draw_spc(ax, metric, reading, config)
         _spc_icons(fig, reading)
         fig.suptitle(
-            textwrap.fill(f"SPC (XmR) - {metric.title} - {hwb_name}", 80),
+            textwrap.fill(f"Statistical process control (XmR) - {hwb_name}", 80),
             x=0.1,
             ha="left",
             fontsize=13,
             fontweight="bold",
         )
+        _synthetic_banner(fig, synthetic)
         notes.append(f"SPC reading: {reading.text}.")
-        notes.append(f"Units: {metric.unit}. Source: {metric.reference or metric.title} ({', '.join(metric.sources)}).")
+        notes.append(_units_and_source(metric))
         fig.text(0.01, 0.02, "\n".join(textwrap.fill(line, 130) for line in notes), fontsize=8, va="bottom")
         _save(fig, png, svg)
     return [png, svg]

@@ -9,9 +9,11 @@ Templates
 ---------
 The markup is Jinja2, shipped in ``metrics/publish/templates/``:
 
-- ``scorecard.html.j2``: the page, with blocks ``title``, ``styles``, ``extra_head``, ``logo``,
-  ``header``, ``caveat``, ``headline``, ``metrics`` and ``footer``;
-- partials ``_header.html.j2``, ``_headline.html.j2`` (the headline table), ``_metric.html.j2``
+- ``scorecard.html.j2``: the page, with blocks ``title``, ``styles``, ``print_styles`` (the printed
+  page footer and synthetic-data header, CSS ``@page`` margin boxes), ``extra_head``, ``logo``,
+  ``header``, ``notices``, ``caveat``, ``headline``, ``metrics`` and ``footer``;
+- partials ``_notices.html.j2`` (a failed or partly rejected run; synthetic inputs: before any figure),
+  ``_header.html.j2``, ``_headline.html.j2`` (the headline table), ``_metric.html.j2``
   (one metric's section, with ``row`` the metric), ``_footer.html.j2``, ``_logo.html.j2`` and
   ``_caveat.html.j2`` (both empty), and ``_macros.html.j2`` (the status badge);
 - ``scorecard.css``, inlined into the page's ``<style>``.
@@ -36,7 +38,12 @@ metric set (``[years]`` in scorecard.toml), ``financial_year`` is the period's y
 ``metric_set_note`` says which set that is and how sure ("" when the scorecard declares none).
 Each row carries the ``caveats`` of the unconfirmed reference data it depends on, and
 ``references`` lists those unconfirmed reference files (:class:`ReferenceView`), footnoted by
-``_footer.html.j2``.
+``_footer.html.j2``. ``synthetic`` is the run's synthetic-data banner ("" for real inputs),
+``run_notice`` what a failed or incomplete run must say first ("" when complete), ``version`` the
+software version; ``print_footer`` and ``print_banner`` are the same as CSS strings for ``@page``.
+Each row's ``significance`` says whether the plan lies inside its 95% CI ("" when it cannot be said).
+A local override of ``scorecard.html.j2`` should keep the ``notices`` and ``print_styles`` blocks
+(``{% extends "shipped/scorecard.html.j2" %}`` does).
 
 Escaping is on for everything: every value printed is HTML-escaped (as ``html.escape`` does,
 quotes included, so attribute values are safe too) unless it is ``markupsafe.Markup``. The only
@@ -70,6 +77,7 @@ from metrics.compute.status import (
     NOT_ON_TRACK,
     ON_TRACK,
     RED,
+    plan_significance,
 )
 from metrics.compute.suppression import SUPPRESSED, publishable
 from metrics.core import atomic
@@ -213,6 +221,8 @@ class MetricView:
     views: tuple[tuple[str, str], ...] = ()
     # The XmR chart beside the trend chart (``charts.spc_chart``); None when not drawn.
     spc_chart: Markup | None = None
+    # "plan inside the 95% CI" / "plan outside the 95% CI" (target on a RAG card), beside the status; "" if unsaid.
+    significance: str = ""
 
 
 @dataclass(frozen=True)
@@ -264,6 +274,23 @@ def _environment(override: str | None) -> jinja2.Environment:
     )
 
 
+def css_string(text: str) -> Markup:
+    """``text`` as a CSS string literal for the print margin boxes (``@page``): every character but
+    letters, digits and spaces hex-escaped, so nothing in it can end the string or the ``<style>``."""
+    body = "".join(c if c.isascii() and (c.isalnum() or c == " ") else f"\\{ord(c):06x}" for c in text)
+    return Markup(f'"{body}"')
+
+
+@functools.cache
+def version_text() -> str:
+    """The package version and commit, for the printed page footer."""
+    from metrics.publish.manifest import versions
+
+    v = versions()
+    commit = v.get("git_commit", "unknown")
+    return f"hwb-scorecard {v.get('hwb-scorecard', '?')}" + ("" if commit == "unknown" else f" ({commit[:10]})")
+
+
 def render_scorecard(
     metrics: Sequence[Metric],
     results: Sequence[MetricResult],
@@ -283,13 +310,18 @@ def render_scorecard(
     spc_charts: Mapping[str, Path] | None = None,
     sources: Sequence[str] = (),
     funnel_charts: Mapping[str, Path] | None = None,
+    synthetic: str = "",
+    run_notice: str = "",
+    version: str | None = None,
 ) -> str:
     """The page's HTML. ``results`` are this area's rows for ``period``; ``history`` all its rows.
     ``card`` None is the BCF scorecard (plans); a Red/Amber/Green card says target and shows
     the England benchmark. ``templates_dir`` (else ``$SCORECARD_TEMPLATES``) overrides templates.
     ``views`` are the area's further-window rows for ``period`` (e.g. each month of the quarter),
     listed beside the headline value with the same suppression. ``sources`` are footnotes saying which
-    extracts came through a mapping file (``metrics.ingest.mapping``)."""
+    extracts came through a mapping file (``metrics.ingest.mapping``). ``synthetic`` is the run's
+    synthetic-data banner ("" for real inputs, ``metrics.core.provenance.banner``); ``run_notice`` says
+    the run failed or was partly rejected ("" when complete); both go at the top of the page."""
     rag = card is not None and card.status_scheme == "rag"
     title = "Better Care Fund scorecard" if card is None else card.page_title
     plan_word = "Target" if rag else "Plan"
@@ -356,6 +388,7 @@ def render_scorecard(
                 england_note=england_note,
                 caveats=caveats_for(m.reference_data),
                 views=tuple(beside.get(m.id, ())),
+                significance=plan_significance(m, period, p["value"], p["lower"], p["upper"], p["plan"], target=rag),
             )
         )
     headline_rows = [r for r in rows if r.role == "headline"]
@@ -372,7 +405,14 @@ def render_scorecard(
         ReferenceView(f.path.name, f.what, f.source, f.year, f.caveat, tuple(titles))
         for f, titles in ((reference_file(n), t) for n, t in references.items())
     ]
+    version = version_text() if version is None else version
+    footer = f"{hwb_name} ({hwb_code}) \u00b7 {period.short_label} \u00b7 generated {generated_at} \u00b7 {version}"
     return page.render(
+        synthetic=synthetic,
+        run_notice=run_notice,
+        version=version,
+        print_footer=css_string(footer),
+        print_banner=css_string(synthetic.split(":", 1)[0].upper() if synthetic else ""),
         title=title,
         hwb_name=hwb_name,
         hwb_code=hwb_code,

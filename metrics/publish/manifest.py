@@ -72,7 +72,11 @@ def build_manifest(
     status: str,
     history: Sequence[dict[str, Any]] = (),
     mapping: dict[str, Any] | None = None,
+    synthetic: str = "",
+    notice: str = "",
 ) -> dict[str, Any]:
+    """``synthetic`` is the run's synthetic-data banner ("" for real inputs), ``notice`` what the page says
+    of a failed or partly rejected run ("" when complete)."""
     loads = list(loads)
     inputs, reference = input_records(loads), reference_data()
     return {
@@ -82,6 +86,8 @@ def build_manifest(
         "period": period,
         "hwbs": list(hwbs),
         "status": status,
+        "notice": notice,
+        "synthetic_data": synthetic,
         "started_at": started_at.isoformat(timespec="seconds"),
         "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "versions": versions(),
@@ -122,6 +128,7 @@ def input_records(loads: Iterable[LoadOutcome]) -> list[dict[str, Any]]:
             "rows": o.rows,
             "rejected_rows": o.rejected_rows,
             "message": o.message,
+            "synthetic": o.synthetic,  # its folder's SYNTHETIC_DATA.json names it (metrics.core.provenance)
         }
         for o in loads
     ]

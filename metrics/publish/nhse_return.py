@@ -35,7 +35,7 @@ from metrics.core.registry import Metric, MetricSet
 from metrics.core.results import MetricResult
 from metrics.publish.comparisons_sheet import write_comparisons_sheet
 from metrics.publish.xlsx_cells import Formats as _Formats
-from metrics.publish.xlsx_cells import needs_quote_prefix
+from metrics.publish.xlsx_cells import mark_synthetic, needs_quote_prefix
 from metrics.publish.xlsx_cells import write_number as _write_number
 from metrics.publish.xlsx_cells import write_text as _write_text
 
@@ -269,6 +269,7 @@ def write_return(
     metric_set: MetricSet | None = None,
     run_id: str | None = None,
     inputs_sha256: str | None = None,
+    synthetic: str = "",
 ) -> Path:
     """Write the return for one HWB and period: a cover sheet and one metrics row per result.
 
@@ -278,6 +279,8 @@ def write_return(
     metric id to ``{"challenges": .., "achievements": ..}``. ``generated_at`` is passed in (not read from the
     clock) so the same inputs give the same workbook. ``run_id`` and ``inputs_sha256`` (the manifest's
     ``run_id`` and ``inputs_sha256``) go on the cover to tie the return to its run's manifest.
+    ``synthetic`` (the run's synthetic-data banner, "" for real inputs) is said on every sheet
+    (``xlsx_cells.mark_synthetic``).
     """
     layout = load_layout(layout_path)
     supporting: list[str] = []
@@ -322,6 +325,7 @@ def write_return(
             write_comparisons_sheet(
                 workbook, [m for m, _ in rows], [r for _, r in rows], hwb_code, suppression_threshold
             )
+            mark_synthetic(workbook, synthetic)  # "" (real inputs): nothing added
             if layout.protect:
                 cover.protect()
         finally:

@@ -30,9 +30,11 @@ def render_charts(
     card: Scorecard | None = None,
     progress: Progress = _quiet,
     workers: int | None = None,
+    synthetic: str = "",
 ) -> list[Path]:
     """One trend chart and one SPC chart (PNG + SVG each) per HWB and metric: the trend from this
-    run's headline results, SPC from its discrete (in-period) view.
+    run's headline results, SPC from its discrete (in-period) view; ``synthetic`` is the run's
+    synthetic-data banner ("" for real inputs), drawn on every chart.
 
     Charts are independent pure functions of their rows, so many are drawn in worker processes on
     every core (``spawn``: no forked copy of the run's threads and open connections).
@@ -56,7 +58,9 @@ def render_charts(
                 key=lambda r: Period.parse(r.period),
             )
             views = [r for r in every if r.hwb_code == hwb and r.metric_id == metric.id]
-            jobs.append((metric, hwb, names.get(hwb, hwb), history, out_dir, suppression_threshold, rag, views))
+            jobs.append(
+                (metric, hwb, names.get(hwb, hwb), history, out_dir, suppression_threshold, rag, views, synthetic)
+            )
     workers = workers if workers is not None else (os.cpu_count() or 1)
     if workers < 2 or len(jobs) < PARALLEL_CHARTS_FROM:
         written: list[Path] = []
@@ -97,9 +101,9 @@ def render_funnels(
 def _chart_job(job: tuple[Any, ...]) -> list[Path]:
     from metrics.publish.charts import spc_chart, trend_chart
 
-    metric, hwb, name, history, out_dir, threshold, rag, views = job
-    trend = trend_chart(metric, hwb, name, history, out_dir, threshold, rag=rag)
-    return trend + spc_chart(metric, hwb, name, views, out_dir, threshold)
+    metric, hwb, name, history, out_dir, threshold, rag, views, synthetic = job
+    trend = trend_chart(metric, hwb, name, history, out_dir, threshold, rag=rag, synthetic=synthetic)
+    return trend + spc_chart(metric, hwb, name, views, out_dir, threshold, synthetic=synthetic)
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,7 @@ class WorkbookJob:
     tolerances: dict[str, float]  # amber tolerance by metric id, this financial year
     run_id: str = ""  # the flow run: the manifest's run_id, on the return's cover
     inputs_sha256: str | None = None  # the manifest's inputs digest (metrics.publish.manifest.inputs_digest)
+    synthetic: str = ""  # the run's synthetic-data banner, said on every sheet ("" for real inputs)
 
 
 def _nhse_bcf_return(job: WorkbookJob) -> Path:
@@ -134,6 +139,7 @@ def _nhse_bcf_return(job: WorkbookJob) -> Path:
         metric_set=metric_set(job.card, job.target.financial_year),
         run_id=job.run_id or None,
         inputs_sha256=job.inputs_sha256,
+        synthetic=job.synthetic,
     )
 
 
@@ -151,6 +157,7 @@ def _scorecard_workbook(job: WorkbookJob) -> Path:
         job.generated_at,
         job.suppression_threshold,
         job.tolerances,
+        synthetic=job.synthetic,
     )
 
 
@@ -171,6 +178,7 @@ def export_returns(
     progress: Progress = _quiet,
     run_id: str = "",
     inputs_sha256: str | None = None,
+    synthetic: str = "",
 ) -> list[Path]:
     """The workbook of the scorecard's declared kind for each area for the target period (the NHSE BCF
     return, or a scorecard workbook carrying every view of every measure). ``run_id`` and
@@ -204,6 +212,7 @@ def export_returns(
             tolerances={k[1]: v for k, v in tolerances.items() if k[0] == hwb and k[2] == target.financial_year},
             run_id=run_id,
             inputs_sha256=inputs_sha256,
+            synthetic=synthetic,
         )
         out.append(write(job))
         progress(f"workbook for {hwb}")
@@ -220,9 +229,12 @@ def render_scorecards(
     card: Scorecard | None = None,
     progress: Progress = _quiet,
     mapping: Mapping[str, Any] | None = None,
+    synthetic: str = "",
+    run_notice: str = "",
 ) -> list[Path]:
     """The HTML scorecard per HWB, from the same result rows as the workbook and charts; ``mapping``
-    (``MappingFile.record()``) footnotes the extracts that came through a mapping file."""
+    (``MappingFile.record()``) footnotes the extracts that came through a mapping file; ``synthetic``
+    and ``run_notice`` (``metrics.compute.readiness.run_notice``) go at the top of every page."""
     from metrics.publish.charts import chart_paths, funnel_chart_paths, spc_chart_paths
     from metrics.publish.html import render_scorecard, write_scorecard
     from metrics.publish.spc_notes import spc_summary
@@ -263,6 +275,8 @@ def render_scorecards(
             spc_charts=spc_charts,
             sources=mapping_footnotes(mapping),
             funnel_charts={m.id: funnel_chart_paths(out_dir / "charts", m.id)[1] for m in metrics},
+            synthetic=synthetic,
+            run_notice=run_notice,
         )
         out.append(write_scorecard(out_dir / f"{card.page_prefix}_{hwb}_{target.label}.html", page))
         progress(f"scorecard for {hwb}")

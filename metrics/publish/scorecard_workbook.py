@@ -15,7 +15,7 @@ from typing import Any
 
 import xlsxwriter
 
-from metrics.compute.status import AMBER, CONTEXT, GREEN, NO_DATA, RED
+from metrics.compute.status import AMBER, CONTEXT, GREEN, NO_DATA, RED, plan_significance
 from metrics.compute.suppression import publishable
 from metrics.core import atomic
 from metrics.core.periods import Period
@@ -23,7 +23,7 @@ from metrics.core.reference import caveats_for, comparable_benchmark, england_be
 from metrics.core.registry import Metric, Scorecard, metric_set, metrics_for
 from metrics.core.results import MetricResult
 from metrics.publish.comparisons_sheet import write_comparisons_sheet
-from metrics.publish.xlsx_cells import Formats, write_number, write_text
+from metrics.publish.xlsx_cells import Formats, mark_synthetic, write_number, write_text
 
 # Colour-blind-safe fills with dark text; the status word is always written, colour only helps.
 STATUS_FILL = {GREEN: "#C6E6C3", AMBER: "#FFE3A3", RED: "#F4B6B6", CONTEXT: "#E4E4E4", NO_DATA: "#FFFFFF"}
@@ -42,6 +42,7 @@ SCORECARD_COLUMNS = (
     "Target",
     "Amber tolerance",
     "Status",
+    "Target vs 95% CI",
     "England",
     "England year",
     "Change on previous quarter",
@@ -65,8 +66,10 @@ def write_scorecard_workbook(
     generated_at: str,
     suppression_threshold: int,
     tolerances: dict[str, float] | None = None,
+    synthetic: str = "",
 ) -> Path:
-    """Write the workbook for one area; ``current`` holds every view of the quarter's results."""
+    """Write the workbook for one area; ``current`` holds every view of the quarter's results.
+    ``synthetic`` (the run's synthetic-data banner, "" for real inputs) is said on every sheet."""
     metrics = metrics_for(card.id)
     mine = [r for r in current if r.hwb_code == hwb_code and r.period == period.label]
     by_view = {(r.metric_id, r.view): publishable(r, suppression_threshold) for r in mine}
@@ -85,6 +88,7 @@ def write_scorecard_workbook(
             _definitions_sheet(wb, f, metrics)
             _notes_sheet(wb, f, card, hwb_code, hwb_name, period, generated_at, suppression_threshold)
             write_comparisons_sheet(wb, metrics, mine, hwb_code, suppression_threshold)
+            mark_synthetic(wb, synthetic)
         finally:
             wb.close()
     return path
@@ -110,7 +114,7 @@ def _scorecard_sheet(
         1,
         0,
         "Status is computed from the value, the target, the tolerance and the measure's polarity; "
-        "'*' = suppressed small number.",
+        "'Target vs 95% CI' says whether the target lies inside the value's 95% CI; '*' = suppressed small number.",
         f,
         italic=True,
     )
@@ -137,26 +141,32 @@ def _scorecard_sheet(
         write_number(ws, row, 11, tolerances.get(m.id), f, border, dec)
         status = str(q.get("status", NO_DATA))
         write_text(ws, row, 12, status, f, bg_color=STATUS_FILL.get(status, "#FFFFFF"), text_wrap=True, **border)
+        # Beside the status, never changing it: does the target lie inside the published interval?
+        significance = plan_significance(
+            m, period, q.get("value"), q.get("lower"), q.get("upper"), q.get("plan"), target=True
+        )
+        write_text(ws, row, 13, significance, f, text_wrap=True, **border)
         # A benchmark defined differently (e.g. another start point) is not set beside the figure: the
         # year column says why instead.
         b, not_comparable = comparable_benchmark(m.id, m.parameters)
-        write_number(ws, row, 13, b.value if b else None, f, border, dec)
-        write_text(ws, row, 14, b.year if b else not_comparable, f, text_wrap=bool(not_comparable), **border)
+        write_number(ws, row, 14, b.value if b else None, f, border, dec)
+        write_text(ws, row, 15, b.year if b else not_comparable, f, text_wrap=bool(not_comparable), **border)
         prev = before.get(m.id, {}).get("value")
         now = q.get("value")
         change = now - prev if isinstance(now, float) and isinstance(prev, float) else None
-        write_number(ws, row, 15, change, f, border, dec)
+        write_number(ws, row, 16, change, f, border, dec)
         # headline: in the year's declared metric set ([years] in scorecard.toml); supporting: shown, not in it.
-        write_text(ws, row, 16, chosen.role(m.id), f, **border)
-        write_text(ws, row, 17, "; ".join(caveats_for(m.reference_data)), f, text_wrap=True, **border)
+        write_text(ws, row, 17, chosen.role(m.id), f, **border)
+        write_text(ws, row, 18, "; ".join(caveats_for(m.reference_data)), f, text_wrap=True, **border)
     if chosen.basis:
         write_text(ws, 5 + len(metrics), 0, f"Metric set for {chosen.year}: {chosen.basis}", f, italic=True)
     ws.set_column(0, 0, 46)
     ws.set_column(1, 1, 30)
     ws.set_column(2, 11, 12)
     ws.set_column(12, 12, 30)
-    ws.set_column(13, 16, 12)
-    ws.set_column(17, 17, 30)
+    ws.set_column(13, 13, 18)
+    ws.set_column(14, 17, 12)
+    ws.set_column(18, 18, 30)
     ws.freeze_panes(4, 1)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from metrics.compute.comparisons import publishable_comparison
+from metrics.compute.status import plan_significance
 from metrics.compute.suppression import is_suppressed, publishable
 from metrics.core import atomic
 from metrics.core.periods import Period
@@ -34,16 +35,22 @@ def columns() -> list[str]:
 
 
 def tidy_rows(
-    results: Sequence[MetricResult], card: Scorecard, names: Mapping[str, str], threshold: int
+    results: Sequence[MetricResult],
+    card: Scorecard,
+    names: Mapping[str, str],
+    threshold: int,
+    synthetic: bool = False,
 ) -> list[dict[str, Any]]:
     """One row per result, publishable fields only, in a stable order. ``metric_role`` is by the set
-    declared for the row's own financial year, so earlier years keep the role they had."""
+    declared for the row's own financial year, so earlier years keep the role they had; ``synthetic``
+    (the run read synthetic demonstration inputs) is on every row, so a BI tool can filter it out."""
     rows = []
     sets: dict[str, MetricSet] = {}
     for r in sorted(results, key=lambda r: (r.hwb_code, get(r.metric_id).order, r.metric_id, r.period, r.view)):
         m = get(r.metric_id)
         p = publishable(r, threshold)
-        year = Period.parse(r.period).financial_year
+        period = Period.parse(r.period)
+        year = period.financial_year
         chosen = sets.setdefault(year, metric_set(card, year))
 
         def count(x: object) -> float | None:
@@ -76,9 +83,13 @@ def tidy_rows(
                 "plan_or_target": p["plan"],
                 "year_end_projection": p["projection"],
                 "status": p["status"],
+                "plan_significance": plan_significance(
+                    m, period, p["value"], p["lower"], p["upper"], p["plan"], target=card.status_scheme == "rag"
+                ),
                 "note": p["note"],
                 "caveats": "; ".join(caveats_for(m.reference_data)),
                 **publishable_comparison(r, threshold),
+                "synthetic_data": synthetic,
             }
         )
     return rows

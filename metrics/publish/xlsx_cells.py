@@ -64,3 +64,36 @@ def write_number(
         x = float(value)
         shown = decimals if decimals is not None else (0 if x.is_integer() else 1)
         ws.write_number(row, col, x, formats.get(num_format=figure_format(shown), **border))
+
+
+SYNTHETIC_FILL = "#8A1538"  # NHS Dark Red, as the charts' synthetic-data banner
+
+
+def mark_synthetic(workbook: xlsxwriter.Workbook, banner: str) -> None:
+    """Say "synthetic demonstration data" on every sheet of a workbook from synthetic inputs ("" = real
+    inputs: nothing is added): a text box at the top beside the data (cells are not moved, so the
+    official return layout stays as the template has it), the printed page header, a red tab, and a
+    custom document property a script can read. Call after every sheet is written."""
+    if not banner:
+        return
+    header = banner.split(":", 1)[0].upper().replace("&", "&&")
+    workbook.set_custom_property("Synthetic demonstration data", True)
+    for ws in workbook.worksheets():
+        ws.set_header(f'&C&"Arial,Bold"&12{header}')
+        ws.set_tab_color(SYNTHETIC_FILL)
+        last_col = ws.dim_colmax if ws.dim_colmax is not None else 0
+        ws.insert_textbox(
+            0,
+            last_col + 1,
+            banner,
+            {
+                "width": 420,
+                "height": 64,
+                "object_position": 3,  # does not move or size with cells
+                "font": {"bold": True, "color": "white", "size": 11},
+                "fill": {"color": SYNTHETIC_FILL},
+                "line": {"color": SYNTHETIC_FILL},
+                "align": {"vertical": "middle"},
+                "name": "Synthetic demonstration data",
+            },
+        )

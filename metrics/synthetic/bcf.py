@@ -48,6 +48,9 @@ from metrics.contracts import APC_SPELLS, BCF_EXTRACTS, CARE_HOME_ADMISSIONS, PL
 from metrics.contracts.bcf import REABLEMENT_FOLLOW_UP_DAYS
 from metrics.core.paths import REFERENCE
 from metrics.core.periods import Period
+from metrics.core.provenance import write_marker
+
+GENERATOR = "metrics.synthetic.bcf"  # named in each folder's SYNTHETIC_DATA.json
 
 SEXES = ("M", "F")
 BANDS = (*(f"{a}-{a + 4}" for a in range(0, 90, 5)), "90+")
@@ -1145,4 +1148,6 @@ def generate(
             written.setdefault(period.label, []).append(
                 _write(frame, extract, out_dir / period.label / extract.filename)
             )
+        # Declared synthetic (metrics.core.provenance): every output of a run on these files says so.
+        write_marker(out_dir / period.label, written[period.label], GENERATOR)
     return written

@@ -37,8 +37,11 @@ from metrics.contracts import (
 )
 from metrics.core.paths import REFERENCE
 from metrics.core.periods import Period
+from metrics.core.provenance import write_marker
 from metrics.core.reference import england_bank_holidays
 from metrics.core.registry import metrics_for
+
+GENERATOR = "metrics.synthetic.safeguarding"  # named in each folder's SYNTHETIC_DATA.json
 
 IntArray = NDArray[np.int64]
 
@@ -391,4 +394,5 @@ def generate(
             frame = pd.concat(parts[extract.name], ignore_index=True)
             files.append(_write(frame, extract, d / extract.filename))
         written[period.label] = files
+        write_marker(d, files, GENERATOR)  # declared synthetic: every output of a run on them says so
     return written
