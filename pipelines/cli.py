@@ -297,6 +297,7 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
         if len(names) > 1:
             raise UsageError(f"--formats {own[0]} writes a demo of its own: give it alone")
         print(DEMO_FORMATS[own[0]](Path(args.out)))
+        _mark_synthetic(Path(args.out), f"scorecard demo-data --formats {own[0]}")
         return 0
     synthetic.write_demo(Path(args.out))
     synthetic_safeguarding.write_demo(Path(args.out))
@@ -306,6 +307,8 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     )
     for name in names:
         print(DEMO_FORMATS[name](Path(args.out)))
+    if names:
+        _mark_synthetic(Path(args.out), "scorecard demo-data --formats " + ",".join(names))
     return 0
 
 
@@ -335,6 +338,17 @@ def _demo_dfe(out: Path) -> str:
         f"run: uv run scorecard run --scorecard safeguarding --mapping mappings/dfe.toml --raw-dir {out} "
         "--hwb E06000061"
     )
+
+
+def _mark_synthetic(out: Path, generator: str) -> None:
+    """Every file a demo in another format leaves in a quarter folder is synthetic: the folder's
+    SYNTHETIC_DATA.json names them all (a converter writes files the native generator did not)."""
+    from metrics.core.provenance import MARKER, write_marker
+
+    for folder in sorted(p for p in out.iterdir() if p.is_dir()):
+        files = sorted(f for f in folder.iterdir() if f.is_file() and f.name != MARKER)
+        if files:
+            write_marker(folder, files, generator)
 
 
 def _demo_converted(name: str) -> Callable[[Path], str]:

@@ -125,3 +125,18 @@ def test_every_workbook_sheet_says_synthetic_only_when_the_inputs_are(tmp_path: 
             assert "SYNTHETIC" not in header.upper() and not boxed, (path.name, sheet)
         with zipfile.ZipFile(path) as z:
             assert not any("ynthetic" in z.read(n).decode("utf-8", "replace") for n in z.namelist()), path.name
+
+
+@pytest.mark.parametrize("fmt", ["sus", "ons"])
+def test_a_demo_in_another_format_is_marked_synthetic_file_by_file(tmp_path: Path, fmt: str) -> None:
+    """``demo-data --formats`` converters write files the native generator did not (sus_apc.csv, the
+    ONS workbook): each must be named by its folder's marker, or a run from them would read as real."""
+    from pipelines.cli import main
+
+    assert main(["demo-data", "--out", str(tmp_path), "--formats", fmt]) == 0
+    folders = [d for d in tmp_path.iterdir() if d.is_dir()]
+    assert folders
+    for d in folders:
+        files = [f for f in d.iterdir() if f.is_file() and f.name != MARKER]
+        assert files and all(is_marked(f) for f in files), d
+    assert is_marked(tmp_path / "2023-24-Q2" / ("sus_apc.csv" if fmt == "sus" else "ukpopestimates.xlsx"))
