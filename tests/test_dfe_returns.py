@@ -17,6 +17,7 @@ import pytest
 
 from metrics import warehouse
 from metrics.contracts import EXTRACTS
+from metrics.core.provenance import MARKER, is_marked
 from metrics.core.results import LoadOutcome
 from metrics.ingest.load import load_delivery
 from metrics.ingest.readers import Delivery
@@ -274,7 +275,9 @@ def test_demo_data_formats_dfe_writes_the_returns_and_never_over_the_shipped_dem
     assert main(["demo-data", "--formats", "dfe", "--out", str(tmp_path)]) == 0
     got = sorted(p.name for p in (tmp_path / PERIOD.label).iterdir())
     native = ["child_population.csv", "cs_contacts.csv", "cs_missing_episodes.csv", "cs_targets.csv"]
-    assert got == sorted([dfe.CIN_FILE, dfe.HEADER_FILE, dfe.EPISODES_FILE, dfe.MISSING_FILE, *native])
+    assert got == sorted([dfe.CIN_FILE, dfe.HEADER_FILE, dfe.EPISODES_FILE, dfe.MISSING_FILE, *native, MARKER])
+    # Every file of the DfE demo is declared synthetic, so a run from it says so on every output.
+    assert all(is_marked(tmp_path / PERIOD.label / name) for name in got if name != MARKER)
     assert "--mapping mappings/dfe.toml" in capsys.readouterr().out
 
 
