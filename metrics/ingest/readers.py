@@ -93,8 +93,9 @@ class Reader(Protocol):
 
 READERS: dict[str, Reader] = {}
 # Readers whose conversion depends on the delivery's period (which mid-year of a population time
-# series a quarter uses; a year-to-date return cut to the quarter): a factory giving the period's reader.
-PERIOD_READERS: dict[str, Callable[[Period], Reader]] = {}
+# series a quarter uses; a year-to-date return cut to the quarter): a reader taking the period too.
+PeriodReader = Callable[[Extract, Sequence[Path], Sequence[str], Mapping[str, Any], TextIO, Period], Conversion]
+PERIOD_READERS: dict[str, PeriodReader] = {}
 
 # A reader's check of its options, run when the mapping file is read (before anything loads): each
 # message names the option by its dotted key under the extract's table (``columns.sex.codes: ...``)
@@ -116,17 +117,15 @@ def register(name: str, check: OptionCheck | None = None) -> Callable[[Reader], 
     return add
 
 
-def register_by_period(
-    name: str, check: OptionCheck | None = None
-) -> Callable[[Callable[[Period], Reader]], Callable[[Period], Reader]]:
-    """Declare a reader that needs the delivery's period: ``factory(period)`` gives the reader;
-    ``check`` as for :func:`register`."""
+def register_by_period(name: str, check: OptionCheck | None = None) -> Callable[[PeriodReader], PeriodReader]:
+    """Declare a reader that needs the delivery's period: a :class:`Reader` with ``period`` as a last
+    argument, given it by :func:`reader_for`; ``check`` as for :func:`register`."""
 
-    def add(factory: Callable[[Period], Reader]) -> Callable[[Period], Reader]:
+    def add(reader: PeriodReader) -> PeriodReader:
         _claim(name)
-        PERIOD_READERS[name] = factory
+        PERIOD_READERS[name] = reader
         OPTION_CHECKS[name] = check or _no_options
-        return factory
+        return reader
 
     return add
 
@@ -230,7 +229,8 @@ def reader_for(delivery: Delivery, period: Period | None = None) -> Reader:
     if delivery.format in PERIOD_READERS:
         if period is None:
             raise ValueError(f"the {delivery.format!r} reader needs the delivery's period")
-        return PERIOD_READERS[delivery.format](period)
+        read, when = PERIOD_READERS[delivery.format], period
+        return lambda extract, files, names, options, out: read(extract, files, names, options, out, when)
     try:
         return READERS[delivery.format]
     except KeyError:

@@ -32,7 +32,7 @@ from metrics.contracts import ASSESSMENTS, CONTACTS, CP_PLANS, Extract
 from metrics.core.periods import Period
 from metrics.core.results import Problem
 from metrics.ingest.formats import dfe
-from metrics.ingest.readers import Conversion, Reader, register_by_period
+from metrics.ingest.readers import Conversion, register_by_period
 
 FORMAT = "cin_census"
 OPTIONS = {"la_code": "ONS code of the authority making the return"}
@@ -473,16 +473,6 @@ _COLUMNS = {
 }
 
 
-@register_by_period(FORMAT, lambda e, o: check_options(e, o))
-def _for(period: Period) -> Reader:
-    def reader(
-        extract: Extract, files: Sequence[Path], names: Sequence[str], options: Mapping[str, Any], out: TextIO
-    ) -> Conversion:
-        return read(extract, files, names, options, out, period)
-
-    return reader
-
-
 def _record_id(seen: dict[tuple[str, str, dt.date], int], kind: str, child_id: str, start: dt.date) -> str:
     """An assessment's or plan's identifier: the census has none, so the child and the start date,
     and a count when one child has two starting on one day (two <Assessments> elements are two
@@ -495,3 +485,6 @@ def check_options(extract: Extract, options: Mapping[str, Any]) -> list[str]:
     """The options of ``cin_census`` as a mapping loader checks them before anything loads."""
     found = [] if extract.name in _COLUMNS else [f"format {FORMAT} reads cs_contacts, cs_assessments or cs_cp_plans"]
     return found + [p.reason for p in dfe.options_problem(FORMAT, options, OPTIONS)]
+
+
+register_by_period(FORMAT, check_options)(read)

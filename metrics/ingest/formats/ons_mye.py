@@ -50,7 +50,7 @@ from metrics.contracts import Extract
 from metrics.core import reference
 from metrics.core.periods import Period
 from metrics.core.results import Problem
-from metrics.ingest.readers import Conversion, Reader, register_by_period, unknown_keys
+from metrics.ingest.readers import Conversion, register_by_period, unknown_keys
 
 DECLARATIONS = Path(__file__).with_suffix(".toml")
 FORMAT = "ons_mye"
@@ -122,18 +122,7 @@ def check_options(extract: Extract, options: Mapping[str, Any]) -> list[str]:
     return found
 
 
-@register_by_period(FORMAT, check_options)
-def ons_mye(period: Period) -> Reader:
-    """The ``ons_mye`` reader of ``period`` (the mid-year and the area codes depend on it)."""
-
-    def read(
-        extract: Extract, files: Sequence[Path], names: Sequence[str], options: Mapping[str, Any], out: TextIO
-    ) -> Conversion:
-        return convert(extract, files, names, options, out, period)
-
-    return read
-
-
+@register_by_period(FORMAT, check_options)  # the mid-year and the area codes depend on the period
 def convert(
     extract: Extract,
     files: Sequence[Path],

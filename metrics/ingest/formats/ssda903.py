@@ -27,7 +27,7 @@ from metrics.contracts.safeguarding import SSDA903_LEGAL_STATUSES
 from metrics.core.periods import Period
 from metrics.core.results import Problem
 from metrics.ingest.formats import dfe
-from metrics.ingest.readers import Conversion, Reader, register_by_period
+from metrics.ingest.readers import Conversion, register_by_period
 
 HEADER_COLUMNS = ("CHILD", "SEX", "DOB", "ETHNIC", "UPN", "MOTHER", "MC_DOB")
 EPISODE_COLUMNS = (
@@ -241,26 +241,6 @@ def read_missing(
     return Conversion(problems, lines, columns)
 
 
-@register_by_period("ssda903_episodes", lambda e, o: check_episode_options(e, o))
-def _episodes_for(period: Period) -> Reader:
-    def reader(
-        extract: Extract, files: Sequence[Path], names: Sequence[str], options: Mapping[str, Any], out: TextIO
-    ) -> Conversion:
-        return read_episodes(extract, files, names, options, out, period)
-
-    return reader
-
-
-@register_by_period("ssda903_missing", lambda e, o: check_missing_options(e, o))
-def _missing_for(period: Period) -> Reader:
-    def reader(
-        extract: Extract, files: Sequence[Path], names: Sequence[str], options: Mapping[str, Any], out: TextIO
-    ) -> Conversion:
-        return read_missing(extract, files, names, options, out, period)
-
-    return reader
-
-
 def check_episode_options(extract: Extract, options: Mapping[str, Any]) -> list[str]:
     """The options of ``ssda903_episodes`` as a mapping loader checks them before anything loads."""
     wrong = _wrong_extract("ssda903_episodes", extract, CLA_EPISODES)
@@ -274,3 +254,7 @@ def check_missing_options(extract: Extract, options: Mapping[str, Any]) -> list[
     found = (wrong.problems if wrong else []) + dfe.options_problem("ssda903_missing", options, MISSING_OPTIONS)
     away = options.get("include_away", False)
     return [p.reason for p in found] + ([] if isinstance(away, bool) else ["include_away must be true or false"])
+
+
+register_by_period("ssda903_episodes", check_episode_options)(read_episodes)
+register_by_period("ssda903_missing", check_missing_options)(read_missing)
