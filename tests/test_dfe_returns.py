@@ -8,14 +8,12 @@ is read from it. The figures end to end: tests/test_dfe_returns_e2e.py.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
-from metrics import warehouse
 from metrics.contracts import EXTRACTS
 from metrics.core.provenance import MARKER, is_marked
 from metrics.core.results import LoadOutcome
@@ -30,19 +28,6 @@ from tests.workspace import ROOT
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return write_returns(tmp_path_factory.mktemp("dfe"))
-
-
-@pytest.fixture(scope="module")
-def validator(tmp_path_factory: pytest.TempPathFactory) -> Validator:
-    return Validator(tmp_path_factory.mktemp("docs"))
-
-
-@pytest.fixture
-def con() -> Iterator[duckdb.DuckDBPyConnection]:
-    c = duckdb.connect(":memory:")
-    warehouse.initialise(c)
-    yield c
-    c.close()
 
 
 def _load(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,6 @@ import openpyxl
 import pytest
 import xlsxwriter
 
-from metrics import warehouse
 from metrics.contracts import EXTRACTS
 from metrics.core.periods import Period
 from metrics.core.results import LoadOutcome
@@ -32,19 +31,6 @@ APC = EXTRACTS["apc_spells"]
 PLANS = EXTRACTS["plans"]
 NATIVE = ROOT / "data" / "raw" / PERIOD.label
 ROWS = 40  # records taken from the demo for each small delivery
-
-
-@pytest.fixture
-def con() -> Iterator[duckdb.DuckDBPyConnection]:
-    c = duckdb.connect(":memory:")
-    warehouse.initialise(c)
-    yield c
-    c.close()
-
-
-@pytest.fixture(scope="module")
-def validator(tmp_path_factory: pytest.TempPathFactory) -> Validator:
-    return Validator(tmp_path_factory.mktemp("docs"))
 
 
 def _native(name: str, n: int = ROWS) -> list[dict[str, str]]:

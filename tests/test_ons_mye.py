@@ -46,19 +46,6 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-@pytest.fixture(scope="module")
-def validator(tmp_path_factory: pytest.TempPathFactory) -> Validator:
-    return Validator(tmp_path_factory.mktemp("docs"))
-
-
-@pytest.fixture
-def con() -> Iterator[duckdb.DuckDBPyConnection]:
-    c = duckdb.connect(":memory:")
-    warehouse.initialise(c)
-    yield c
-    c.close()
-
-
 def _load(
     con: duckdb.DuckDBPyConnection,
     validator: Validator,

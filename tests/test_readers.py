@@ -13,7 +13,6 @@ from typing import Any, TextIO
 import duckdb
 import pytest
 
-from metrics import warehouse
 from metrics.contracts import EXTRACTS, Extract
 from metrics.core.periods import Period
 from metrics.core.results import Problem
@@ -59,19 +58,6 @@ def toy_reader() -> Iterator[None]:
     register("toy")(_toy)
     yield
     del READERS["toy"]
-
-
-@pytest.fixture
-def con() -> Iterator[duckdb.DuckDBPyConnection]:
-    c = duckdb.connect(":memory:")
-    warehouse.initialise(c)
-    yield c
-    c.close()
-
-
-@pytest.fixture(scope="module")
-def validator(tmp_path_factory: pytest.TempPathFactory) -> Validator:
-    return Validator(tmp_path_factory.mktemp("docs"))
 
 
 def _toy_file(folder: Path, lines: list[str]) -> Path:
