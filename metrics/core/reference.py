@@ -50,6 +50,31 @@ _NUMBER = re.compile(r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$")
 _YEAR = re.compile(r"^(\d{4})-(\d{2})$")
 
 
+def _strict_csv(
+    path: Path, columns: tuple[str, ...], what: str, fix: str, *, skip_blank: bool
+) -> list[tuple[int, list[str]]]:
+    """The data rows of a reference CSV as ``(row number, cells)``, each with exactly ``columns``'
+    cells, after a header of exactly ``columns``; an unreadable file, another header or a row of
+    another width is a :class:`ReferenceDataError` naming the file, row and ``fix``. ``skip_blank``
+    passes over empty lines (the hand-kept files) instead of refusing them."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReferenceDataError(f"{path}: cannot read {what} ({exc}); {fix}") from exc
+    records = list(csv.reader(text.splitlines()))
+    if not records or tuple(records[0]) != columns:
+        got = ",".join(records[0]) if records else "nothing"
+        raise ReferenceDataError(f"{path}: row 1 (header) must be exactly {','.join(columns)}, got {got!r}; {fix}")
+    rows = []
+    for line, cells in enumerate(records[1:], start=2):
+        if not cells and skip_blank:
+            continue
+        if len(cells) != len(columns):
+            raise ReferenceDataError(f"{path}: row {line} has {len(cells)} cells, expected {len(columns)}; {fix}")
+        rows.append((line, cells))
+    return rows
+
+
 @cache
 def england_benchmarks() -> dict[str, Benchmark]:
     """England values by metric id from ``metrics/reference/england_benchmarks.csv``."""
@@ -67,27 +92,12 @@ def comparator_values(path: Path) -> dict[tuple[str, str, str], Benchmark]:
     from metrics.core.registry import all_metrics  # registry imports this module's types
 
     fix = "fix the file (format: docs/methods/comparisons.md)"
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ReferenceDataError(f"{path}: cannot read the comparator file ({exc}); {fix}") from exc
-    records = list(csv.reader(text.splitlines()))
-    if not records or tuple(records[0]) != COMPARATOR_COLUMNS:
-        got = ",".join(records[0]) if records else "nothing"
-        raise ReferenceDataError(
-            f"{path}: row 1 (header) must be exactly {','.join(COMPARATOR_COLUMNS)}, got {got!r}; {fix}"
-        )
+    rows = _strict_csv(path, COMPARATOR_COLUMNS, "the comparator file", fix, skip_blank=True)
     metric_ids = {m.id for m in all_metrics()}
     regions = {c.region for c in hwb_code_list()}
     out: dict[tuple[str, str, str], Benchmark] = {}
     seen: dict[tuple[str, str, str], int] = {}
-    for line, cells in enumerate(records[1:], start=2):
-        if not cells:
-            continue
-        if len(cells) != len(COMPARATOR_COLUMNS):
-            raise ReferenceDataError(
-                f"{path}: row {line} has {len(cells)} cells, expected {len(COMPARATOR_COLUMNS)}; {fix}"
-            )
+    for line, cells in rows:
         row = dict(zip(COMPARATOR_COLUMNS, cells, strict=True))
 
         def bad(column: str, why: str, row_line: int = line) -> ReferenceDataError:
@@ -444,23 +454,10 @@ def england_acsc_reference(ref: ReferenceFile | None = None) -> list[AcscReferen
     ref = ref or reference_file("england_acsc_reference")
     path = ref.path
     fix = f"fix the file or point ${OVERRIDES_ENV} at a corrected one"
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ReferenceDataError(f"{path}: cannot read the ISR England reference ({exc}); {fix}") from exc
-    records = list(csv.reader(text.splitlines()))
-    if not records or tuple(records[0]) != ACSC_REFERENCE_COLUMNS:
-        got = ",".join(records[0]) if records else "nothing"
-        raise ReferenceDataError(
-            f"{path}: row 1 (header) must be exactly {','.join(ACSC_REFERENCE_COLUMNS)}, got {got!r}; {fix}"
-        )
+    records = _strict_csv(path, ACSC_REFERENCE_COLUMNS, "the ISR England reference", fix, skip_blank=False)
     rows: list[AcscReferenceRow] = []
     seen: dict[tuple[str, str], int] = {}
-    for line, cells in enumerate(records[1:], start=2):
-        if len(cells) != len(ACSC_REFERENCE_COLUMNS):
-            raise ReferenceDataError(
-                f"{path}: row {line} has {len(cells)} cells, expected {len(ACSC_REFERENCE_COLUMNS)}; {fix}"
-            )
+    for line, cells in records:
         band, sex, admissions, population = cells
         if band not in AGE_BANDS:
             raise ReferenceDataError(
@@ -508,22 +505,11 @@ def peer_groups(path: Path | None = None) -> dict[str, tuple[str, ...]]:
     file, row and column. Default: the declared ``peer_groups`` file (the shipped example)."""
     path = path or reference_file("peer_groups").path
     fix = "fix the file (format: docs/methods/comparisons.md)"
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ReferenceDataError(f"{path}: cannot read the peer groups ({exc}); {fix}") from exc
-    records = list(csv.reader(text.splitlines()))
-    if not records or tuple(records[0]) != PEER_COLUMNS:
-        got = ",".join(records[0]) if records else "nothing"
-        raise ReferenceDataError(f"{path}: row 1 (header) must be exactly {','.join(PEER_COLUMNS)}, got {got!r}; {fix}")
+    rows = _strict_csv(path, PEER_COLUMNS, "the peer groups", fix, skip_blank=True)
     known = hwb_names()
     out: dict[str, list[str]] = {}
     seen: dict[tuple[str, str], int] = {}
-    for line, cells in enumerate(records[1:], start=2):
-        if not cells:
-            continue
-        if len(cells) != len(PEER_COLUMNS):
-            raise ReferenceDataError(f"{path}: row {line} has {len(cells)} cells, expected {len(PEER_COLUMNS)}; {fix}")
+    for line, cells in rows:
         for column, code in zip(PEER_COLUMNS, cells, strict=True):
             if code not in known:
                 raise ReferenceDataError(
