@@ -32,7 +32,8 @@ class MarkerError(DataRejected):
     """A marker file that is not the generator's: named, with the fix."""
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
+    """The file's SHA-256 (hex), read in 1 MiB blocks: the digest the loads, markers and manifest record."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -47,7 +48,7 @@ def write_marker(folder: Path, files: Iterable[Path], generator: str) -> Path:
     for f in files:
         if f.parent.resolve() != folder.resolve():
             raise ValueError(f"{f} is not in {folder}")
-        listed[f.name] = _sha256(f)
+        listed[f.name] = sha256_of(f)
     generators = sorted({*_read(path).get("generators", []), generator}) if path.exists() else [generator]
     body = {
         "synthetic": True,

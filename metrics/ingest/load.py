@@ -54,14 +54,6 @@ def _step(name: str) -> None:
         fault_injection(name)
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 # Characters DuckDB's file readers expand as a glob (and "{" for brace lists): never in a path it reads.
 _GLOB_CHARS = frozenset("[]*?{}")
 _CHUNK = 1 << 20

@@ -18,10 +18,10 @@ from typing import Any
 
 from metrics.compute.suppression import publishable
 from metrics.core import atomic
+from metrics.core.provenance import sha256_of
 from metrics.core.reference import caveats_for, declarations
 from metrics.core.registry import all_metrics, get
 from metrics.core.results import LoadOutcome, MetricResult
-from metrics.ingest.load import sha256_of
 
 _PACKAGES = (
     "hwb-scorecard",
