@@ -261,6 +261,28 @@ def test_html_scorecard_and_workbook_show_the_same_figures(ws: Workspace) -> Non
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)|url\(\s*["']?https?:|@import""", page)
 
 
+def test_demo_shows_spc_icons_on_three_years_of_months(ws: Workspace) -> None:
+    """The demo's 36 months (2020-21 Q3 to 2023-24 Q2) give every monthly metric locked limits and
+    Making Data Count icons, on the page and on the SPC chart; the reablement cohort has none."""
+    from metrics.core.registry import get
+
+    page = (ws.reports / PERIOD / f"scorecard_{HWB}_{PERIOD}.html").read_text()
+    monthly = [m for m in ALL if get(m).monthly]
+    assert len(monthly) >= 5
+    # One variation icon per monthly metric, and assurance where the metric has a plan and a direction.
+    labels = re.findall(r'class="spc-icon" role="img" aria-label="([^"]+)"', page)
+    variation = [x for x in labels if "variation" in x]
+    assert len(variation) == len(monthly), labels
+    assert any(x.startswith("the process will") for x in labels)
+    charts = ws.reports / PERIOD / "charts"
+    for m in monthly:
+        svg = (charts / f"{HWB}_{m}_spc.svg").read_text()
+        assert "spc-variation-icon" in svg and "Trial limits" not in svg, m
+    falls = (charts / f"{HWB}_falls_65_plus_spc.svg").read_text()
+    assert "(in-period month)" in falls and "Monthly values (each month's own numerator and denominator" in falls
+    assert "spc-variation-icon" not in (charts / f"{HWB}_reablement_91_days_spc.svg").read_text()
+
+
 def test_html_scorecard_renders_in_chromium_and_prints_to_pdf(ws: Workspace, tmp_path: Path) -> None:
     """As a person sees it: headless Debian Chromium, no console errors, no network, non-blank, PDF opens."""
     import subprocess

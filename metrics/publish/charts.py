@@ -336,10 +336,12 @@ def spc_chart_paths(out_dir: Path, hwb_code: str, metric_id: str) -> tuple[Path,
 
 
 def _spc_unit(metric: Metric, reading: SpcReading) -> str:
-    """The declared unit, its year-to-date window named as the in-period quarter SPC draws."""
-    if reading.series is None or not reading.series.in_period:
+    """The declared unit, its year-to-date window named as the in-period quarter or month SPC draws."""
+    series = reading.series
+    if series is None or not (series.in_period or series.basis == "month"):
         return metric.unit
-    return re.sub(r"\s*\((?:cumulative, )?year to date\)", "", metric.unit) + " (in-period quarter)"
+    unit = re.sub(r"\s*\((?:cumulative, )?year to date\)|\s*\(quarter\)", "", metric.unit)
+    return unit + (" (in-period month)" if series.basis == "month" else " (in-period quarter)")
 
 
 def _draw_spc(ax: Axes, metric: Metric, reading: SpcReading, config: SpcConfig) -> list[str]:
@@ -364,9 +366,11 @@ def _draw_spc(ax: Axes, metric: Metric, reading: SpcReading, config: SpcConfig) 
                     label=_SPC_LABELS[kind],
                 )
             )
+        # A long monthly series is labelled every third month, so the labels stay readable.
+        step = 3 if n > 18 else 1
         ax.set_xticks(
-            xs,
-            [p.short_label for p in series.periods],
+            xs[::step],
+            series.labels[::step],
             rotation=30 if n > 6 else 0,
             ha="right" if n > 6 else "center",
         )
@@ -407,7 +411,18 @@ def _draw_spc(ax: Axes, metric: Metric, reading: SpcReading, config: SpcConfig) 
     )
     if message:
         _boxed_note(ax, 0.6, textwrap.fill(message, 60), 11)
-    if series is not None and series.in_period:
+    if series is not None and series.basis == "month":
+        notes.append(
+            "Monthly values (each month's own numerator and denominator"
+            + (", not the cumulative year-to-date figure" if series.in_period else "")
+            + ")"
+            + (
+                f"; the plan scaled to a month ({_fmt(series.plan, metric.decimals)}) for assurance."
+                if series.plan is not None and reading.assurance
+                else "."
+            )
+        )
+    elif series is not None and series.in_period:
         notes.append("In-period quarterly values: SPC is not drawn on the cumulative year-to-date figure.")
     if series is not None and series.left_out:
         notes.append(f"Left out (suppressed or not available): {', '.join(series.left_out)}.")
@@ -431,7 +446,8 @@ def _spc_icons(fig: Figure, reading: SpcReading) -> None:
         fig.text(
             x,
             0.2,
-            "" if kind == "common" else hl[:1].upper() or " ",
+            # A bare ring for common cause: a space, since an empty text is not drawn at all.
+            " " if kind == "common" else hl[:1].upper() or " ",
             fontsize=14,
             fontweight="bold",
             color=colour,
