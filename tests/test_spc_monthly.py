@@ -209,3 +209,27 @@ def test_month_labels_follow_the_calendar_across_a_year_end() -> None:
     s = spc_series(m, rows)
     assert s is not None and s.labels == ["Oct 2023", "Nov 2023", "Dec 2023", "Jan 2024", "Feb 2024", "Mar 2024"]
     assert [r.window_start for r in rows][3] == dt.date(2024, 1, 1)
+
+
+def test_the_spc_chart_of_a_monthly_series(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    from metrics.publish.charts import spc_chart
+
+    m = registry.get("emergency_admissions_65_plus")
+    # 24 months alternating 10, 12 (2022-23 and 2023-24): common cause; quarterly plan 60 -> 20 a month.
+    rows = [
+        _month(m.id, f"{fy}-Q{q}", k, 10.0 if k % 2 else 12.0)
+        for fy in ("2022-23", "2023-24")
+        for q in (1, 2, 3, 4)
+        for k in (1, 2, 3)
+    ]
+    rows.append(_headline(m.id, "2023-24-Q4", 33.0, 60.0))
+    _, svg = spc_chart(m, "E06000061", "North Northamptonshire", rows, tmp_path)
+    content = svg.read_text(encoding="utf-8")
+    text = " ".join("".join(t.itertext()) for t in ET.parse(svg).getroot().iter("{http://www.w3.org/2000/svg}text"))
+    assert "spc-variation-icon" in content and "spc-assurance-icon" in content  # the common-cause ring too
+    assert "Plan (scaled to a month)" in text and "plan scaled to a month (20.0)" in text
+    assert "(in-period month)" in text and "Trial limits" not in text
+    # Labelled every third month: Apr 2022, Jul 2022, ... Jan 2024.
+    assert "Apr 2022" in text and "Jan 2024" in text and "May 2022" not in text

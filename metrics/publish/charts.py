@@ -386,6 +386,18 @@ def _draw_spc(ax: Axes, metric: Metric, reading: SpcReading, config: SpcConfig) 
             xs, res.near_upper, color=GRID_COLOUR, linestyle=":", linewidth=1.2, label="2-sigma band", zorder=1
         )
         ax.plot(xs, res.near_lower, color=GRID_COLOUR, linestyle=":", linewidth=1.2, zorder=1)
+        if series is not None and series.plan is not None and reading.assurance:
+            # The plan assurance is read against, on the series' own scale (a month's share of it).
+            scaled = series.basis == "month" and series.plan_scaled
+            handles += ax.plot(
+                xs,
+                [series.plan] * n,
+                color=PLAN_COLOUR,
+                linestyle="-.",
+                linewidth=1.2,
+                label="Plan (scaled to a month)" if scaled else "Plan",
+                zorder=1,
+            )
         d = metric.decimals
         notes.append(
             f"Mean {_fmt(res.mean[-1], d)}; process limits {_fmt(res.lower[-1], d)} to {_fmt(res.upper[-1], d)}"
@@ -418,7 +430,7 @@ def _draw_spc(ax: Axes, metric: Metric, reading: SpcReading, config: SpcConfig) 
             + ")"
             + (
                 f"; the plan scaled to a month ({_fmt(series.plan, metric.decimals)}) for assurance."
-                if series.plan is not None and reading.assurance
+                if series.plan is not None and series.plan_scaled and reading.assurance
                 else "."
             )
         )
@@ -427,7 +439,7 @@ def _draw_spc(ax: Axes, metric: Metric, reading: SpcReading, config: SpcConfig) 
     if series is not None and series.left_out:
         notes.append(f"Left out (suppressed or not available): {', '.join(series.left_out)}.")
     ax.set_ylim(bottom=0)  # rates, counts and percentages: the axis starts at zero
-    ax.set_ylabel(textwrap.fill(_spc_unit(metric, reading), 45), fontsize=9)
+    ax.set_ylabel(textwrap.fill(_spc_unit(metric, reading), 45, break_on_hyphens=False), fontsize=9)
     ax.grid(axis="y", color=GRID_COLOUR, linewidth=0.8)
     ax.set_axisbelow(True)
     for side in ("top", "right"):

@@ -49,6 +49,7 @@ class SpcSeries:
     basis: Literal["quarter", "month"] = "quarter"
     labels: list[str] = field(default_factory=list)  # one per value: "2023-24 Q2", or "Jul 2023"
     plan: float | None = None  # the plan on the series' own scale (a month's share), for assurance
+    plan_scaled: bool = False  # True: ``plan`` is the headline plan divided by the months it covers
 
     @property
     def unit_label(self) -> str:
@@ -120,7 +121,8 @@ def _monthly_series(metric: Metric, history: Sequence[MetricResult], threshold: 
     latest = Period.parse(run[-1].period)
     headline = [r for r in history if r.view == "" and r.period == latest.label]
     plan = monthly_plan(metric, headline[0].plan, latest) if headline else None
-    return SpcSeries(periods, values, left_out, metric.window != "quarter", "month", labels, plan)
+    scaled = plan is not None and method_of(metric).additive
+    return SpcSeries(periods, values, left_out, metric.window != "quarter", "month", labels, plan, scaled)
 
 
 def spc_series(metric: Metric, history: Sequence[MetricResult], threshold: int = DEFAULT_THRESHOLD) -> SpcSeries | None:
@@ -217,6 +219,6 @@ def spc_summary(
     text = _VARIATION[res.variation_icon or "common_cause"]
     if res.assurance:
         text += f"; {_ASSURANCE[res.assurance]}"
-        if series.plan is not None and series.basis == "month" and method_of(metric).additive:
+        if series.plan is not None and series.plan_scaled:
             text += f" (plan scaled to a month: {series.plan:,.{d}f})"
     return SpcReading(text + basis, res.variation_icon, res.assurance, series, res)
