@@ -16,6 +16,7 @@ import openpyxl
 import pytest
 
 from metrics.core.registry import metric_set, metrics_for, scorecard
+from metrics.synthetic.bcf import HISTORY_PERIODS
 from metrics.warehouse.runlock import exclusive_run
 from tests.browser import chromium_path, pdftoppm_path
 from tests.workspace import PERIOD, Workspace
@@ -78,7 +79,8 @@ def test_outputs_exist_and_are_listed_with_hashes(ws: Workspace) -> None:
     listed = {Path(o["path"]).name: o["sha256"] for o in ws.manifest()["outputs"]}
     assert f"bcf_return_{HWB}_{PERIOD}.xlsx" in listed and len(listed[f"bcf_return_{HWB}_{PERIOD}.xlsx"]) == 64
     inputs = ws.manifest()["inputs"]
-    assert {i["period"] for i in inputs} == {"2023-24-Q1", PERIOD}
+    # The year to date and the three years of history before it (metrics/ingest/run.py HISTORY_QUARTERS).
+    assert {i["period"] for i in inputs} == {*HISTORY_PERIODS, "2023-24-Q1", PERIOD}
     assert all(len(i["sha256"]) == 64 and i["status"] == "accepted" for i in inputs)
     text = ws.first_output  # type: ignore[attr-defined]
     assert f"bcf_return_{HWB}_{PERIOD}.xlsx" in text and "manifest.json" in text
