@@ -302,7 +302,8 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     synthetic.write_demo(Path(args.out))
     synthetic_safeguarding.write_demo(Path(args.out))
     print(
-        f"demo extracts written under {args.out}: BCF for North Northamptonshire 2023-24 Q1-Q2 and 2025-26 Q1-Q2; "
+        f"demo extracts written under {args.out}: BCF for North Northamptonshire 2020-21 Q3 to 2023-24 Q2 "
+        "(three years of monthly history for SPC) and 2025-26 Q1-Q2; "
         "safeguarding for North and West Northamptonshire 2022-23 Q3 to 2023-24 Q2"
     )
     for name in names:

@@ -16,6 +16,7 @@ import openpyxl
 import pytest
 
 from metrics.core.registry import metric_set, metrics_for, scorecard
+from metrics.synthetic.bcf import HISTORY_PERIODS
 from metrics.warehouse.runlock import exclusive_run
 from tests.browser import chromium_path, pdftoppm_path
 from tests.workspace import PERIOD, Workspace
@@ -78,7 +79,8 @@ def test_outputs_exist_and_are_listed_with_hashes(ws: Workspace) -> None:
     listed = {Path(o["path"]).name: o["sha256"] for o in ws.manifest()["outputs"]}
     assert f"bcf_return_{HWB}_{PERIOD}.xlsx" in listed and len(listed[f"bcf_return_{HWB}_{PERIOD}.xlsx"]) == 64
     inputs = ws.manifest()["inputs"]
-    assert {i["period"] for i in inputs} == {"2023-24-Q1", PERIOD}
+    # The year to date and the three years of history before it (metrics/ingest/run.py HISTORY_QUARTERS).
+    assert {i["period"] for i in inputs} == {*HISTORY_PERIODS, "2023-24-Q1", PERIOD}
     assert all(len(i["sha256"]) == 64 and i["status"] == "accepted" for i in inputs)
     text = ws.first_output  # type: ignore[attr-defined]
     assert f"bcf_return_{HWB}_{PERIOD}.xlsx" in text and "manifest.json" in text
@@ -259,6 +261,28 @@ def test_html_scorecard_and_workbook_show_the_same_figures(ws: Workspace) -> Non
     # Self-contained: no scripts, and nothing loaded from elsewhere (SVG namespace URIs are only names).
     assert "<script" not in page
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)|url\(\s*["']?https?:|@import""", page)
+
+
+def test_demo_shows_spc_icons_on_three_years_of_months(ws: Workspace) -> None:
+    """The demo's 36 months (2020-21 Q3 to 2023-24 Q2) give every monthly metric locked limits and
+    Making Data Count icons, on the page and on the SPC chart; the reablement cohort has none."""
+    from metrics.core.registry import get
+
+    page = (ws.reports / PERIOD / f"scorecard_{HWB}_{PERIOD}.html").read_text()
+    monthly = [m for m in ALL if get(m).monthly]
+    assert len(monthly) >= 5
+    # One variation icon per monthly metric, and assurance where the metric has a plan and a direction.
+    labels = re.findall(r'class="spc-icon" role="img" aria-label="([^"]+)"', page)
+    variation = [x for x in labels if "variation" in x]
+    assert len(variation) == len(monthly), labels
+    assert any(x.startswith("the process will") for x in labels)
+    charts = ws.reports / PERIOD / "charts"
+    for m in monthly:
+        svg = (charts / f"{HWB}_{m}_spc.svg").read_text()
+        assert "spc-variation-icon" in svg and "Trial limits" not in svg, m
+    falls = (charts / f"{HWB}_falls_65_plus_spc.svg").read_text()
+    assert "(in-period month)" in falls and "Monthly values (each month's own numerator and denominator" in falls
+    assert "spc-variation-icon" not in (charts / f"{HWB}_reablement_91_days_spc.svg").read_text()
 
 
 def test_html_scorecard_renders_in_chromium_and_prints_to_pdf(ws: Workspace, tmp_path: Path) -> None:

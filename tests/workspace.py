@@ -18,6 +18,11 @@ SCORECARD = Path(sys.executable).parent / "scorecard"
 PERIOD = "2023-24-Q2"
 
 
+# Seconds a demo run may take: three years of history on a shared 2-core machine under load took
+# over 600 s (about 180 s of CPU); a hang still ends.
+RUN_TIMEOUT = 1800
+
+
 class Workspace:
     def __init__(self, root: Path, raw: Path | None = None) -> None:
         self.root = root
@@ -45,7 +50,7 @@ class Workspace:
 
     def run(self, *extra: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            self.command(*extra), env=self.env, capture_output=True, text=True, timeout=600, check=False
+            self.command(*extra), env=self.env, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False
         )
 
     def manifest(self) -> dict[str, Any]:

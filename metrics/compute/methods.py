@@ -97,6 +97,9 @@ class StatMethod:
     estimate: Callable[[Metric, Rows, float], stats.Estimate]
     ci_label: str
     doc: str
+    # True when the value grows with the window's length (a count, or events over a yearly population):
+    # a month's value is then about a third of a quarter's, so a plan is scaled to a month for SPC.
+    additive: bool = False
 
 
 METHODS: dict[str, StatMethod] = {
@@ -105,6 +108,7 @@ METHODS: dict[str, StatMethod] = {
         "ISR, exact/Byar",
         "indirectly standardised rate: observed over expected from reference rates by age and sex, "
         "times the reference crude rate; exact (Poisson) limits on the observed count below 10, Byar's from 10",
+        additive=True,  # the reference rate is over the window (period_years), so the ISR grows with it
     ),
     "isratio": StatMethod(
         _isratio,
@@ -117,17 +121,22 @@ METHODS: dict[str, StatMethod] = {
         _dsr,
         "DSR ESP2013, Dobson",
         "directly standardised rate with the 2013 European Standard Population; Dobson limits",
+        additive=True,
     ),
     "crude_rate": StatMethod(
         _crude_rate,
         "crude rate, exact/Byar",
         "events per population times the multiplier; exact (Poisson) limits below 10 events, Byar's from 10",
+        additive=True,
     ),
     "proportion": StatMethod(
         _proportion, "proportion, Wilson", "numerator over denominator times the multiplier; Wilson score limits"
     ),
     "count": StatMethod(
-        _count, "count, exact/Byar", "a count of events; exact (Poisson) limits below 10 events, Byar's from 10"
+        _count,
+        "count, exact/Byar",
+        "a count of events; exact (Poisson) limits below 10 events, Byar's from 10",
+        additive=True,
     ),
     "mean": StatMethod(
         _mean,

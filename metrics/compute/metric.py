@@ -73,19 +73,21 @@ def judge(
 
 
 def _is_spc_only(metric: Metric, kind: MetricWindow) -> bool:
-    """The quarter computed only for SPC (``Metric.windows``) beside a year-to-date headline."""
-    return kind == "quarter" and metric.window != "quarter" and "quarter" not in metric.views
+    """A window computed only for SPC (``Metric.windows``): the in-period quarter beside a year-to-date
+    headline, or a month of a monthly metric whose declaration does not report months."""
+    return kind not in metric.declared_windows
 
 
-def _spc_only(metric: Metric) -> Assessment:
-    """No plan status for an in-period quarter whose plan is set for the headline window: judging
-    it (or projecting it to year end) against that plan would be wrong."""
+def _spc_only(metric: Metric, kind: MetricWindow = "quarter") -> Assessment:
+    """No plan status for an in-period quarter or month whose plan is set for the headline window:
+    judging it (or projecting it to year end) against that plan would be wrong."""
+    what = "quarter" if kind == "quarter" else "month"
     return Assessment(
         CONTEXT if metric.polarity == "neutral" else NO_DATA,
         None,
         None,
         None,
-        f"not assessed: in-period quarter kept for SPC; the plan is for the {metric.window.replace('_', ' ')} figure",
+        f"not assessed: in-period {what} kept for SPC; the plan is for the {metric.window.replace('_', ' ')} figure",
     )
 
 
@@ -139,7 +141,7 @@ def compute_metric(
         if withheld or hwb in lacking:  # no usable records: a pooled comparator would lack the area
             withheld_areas[hwb] = est.note
         a = (
-            _spc_only(metric)
+            _spc_only(metric, kind)
             if _is_spc_only(metric, kind)
             else judge(metric, hwb, period, est.value, plans, scheme, tolerances)
         )

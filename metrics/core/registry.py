@@ -40,6 +40,7 @@ CONFIRMATIONS = ("confirmed", "secondary", "unconfirmed")
 METHOD_NAMES = ("isr", "isratio", "dsr", "crude_rate", "proportion", "count", "mean")
 _POLARITIES = ("lower_is_better", "higher_is_better", "neutral")
 _WINDOWS = ("quarter", "year_to_date", "rolling_12_months", "month_1", "month_2", "month_3")
+MONTHS: tuple[MetricWindow, ...] = ("month_1", "month_2", "month_3")
 SCORECARD_FILE = "scorecard.toml"
 
 
@@ -205,6 +206,11 @@ class Metric:
     # Names of the reference files (metrics/reference/sources.toml) the figure depends on; outputs
     # print the caveat of each unconfirmed one beside it (metrics.core.reference.caveats_for).
     reference_data: tuple[str, ...] = ()
+    # ``[spc]``: whether the records give a discrete value for each calendar month (then SPC is drawn
+    # on the months: each month's own numerator and denominator, never a running total), and why, or
+    # why not. A monthly metric is computed for month_1..3 of every quarter (``windows``).
+    monthly: bool = False
+    monthly_note: str = ""
 
     @property
     def sql(self) -> str:
@@ -215,11 +221,17 @@ class Metric:
         return self.polarity == "higher_is_better"
 
     @property
+    def declared_windows(self) -> tuple[MetricWindow, ...]:
+        """The headline window and the further views the declaration asks to report (and judge)."""
+        return (self.window, *(v for v in self.views if v != self.window))
+
+    @property
     def windows(self) -> tuple[MetricWindow, ...]:
-        """The headline window first, then the further views, then the quarter if neither is it:
-        SPC needs in-period values, and Making Data Count does not chart running totals."""
-        declared = (self.window, *(v for v in self.views if v != self.window))
-        return declared if "quarter" in declared else (*declared, "quarter")
+        """The declared windows, then the quarter if neither is it and, for a monthly metric, each month
+        of the quarter: SPC needs in-period values, and Making Data Count does not chart running totals."""
+        declared = self.declared_windows
+        spc: tuple[MetricWindow, ...] = ("quarter", *MONTHS) if self.monthly else ("quarter",)
+        return (*declared, *(w for w in spc if w not in declared))
 
     @property
     def spc_view(self) -> str:
@@ -292,6 +304,7 @@ def _load(path: Path) -> list[Metric]:
             source=" ".join(raw["source"].split()),
             confirmation=raw["confirmation"],
             reference_data=tuple(raw.get("reference_data", ())),
+            **_spc_table(path, raw.get("spc")),
         )
     except KeyError as exc:
         raise ValueError(f"{path}: missing required key {exc}") from exc
@@ -320,6 +333,22 @@ def _load(path: Path) -> list[Metric]:
     if breakdown is None:
         return [metric]
     return _expand(path, metric, breakdown)
+
+
+def _spc_table(path: Path, spc: Any) -> dict[str, Any]:
+    """The ``[spc]`` table: ``monthly`` (true/false) and ``note`` saying how a month's value is formed,
+    or why the records give none. Absent: not monthly (a local scorecard need not declare it)."""
+    if spc is None:
+        return {}
+    if not isinstance(spc, dict) or not isinstance(spc.get("monthly"), bool):
+        raise ValueError(f"{path}: [spc] needs monthly = true or false (whether the records give monthly values)")
+    note = " ".join(str(spc.get("note", "")).split())
+    if not note:
+        raise ValueError(
+            f"{path}: [spc] needs a note: how a month's value is formed (monthly = true) or why the records "
+            "give no monthly value (monthly = false)"
+        )
+    return {"monthly": spc["monthly"], "monthly_note": note}
 
 
 def _expand(path: Path, metric: Metric, breakdown: dict[str, Any]) -> list[Metric]:

@@ -26,15 +26,20 @@ def extracts_of(card: Scorecard) -> tuple[Extract, ...]:
     return tuple(EXTRACTS[name] for name in card.extracts)
 
 
+# Quarters of history a run loads when delivered, the target's included: three years, so a monthly
+# series has 36 points, enough for Making Data Count's limits (12) and the rules to have run lengths.
+HISTORY_QUARTERS = 12
+
+
 def periods_to_load(
     target: Period, raw_dir: Path, extracts: Sequence[Extract] | None = None, resolve: Resolve = default_resolve
 ) -> list[Period]:
     """The target's financial year to date and rolling year, plus any earlier quarters in which
-    one of these extracts was delivered (up to two years back, for the trend), oldest first."""
+    one of these extracts was delivered (up to three years in all, for the trend and SPC), oldest first."""
     extracts = extracts if extracts is not None else extracts_of(default_scorecard())
     wanted = set(target.year_to_date())
     p = target
-    for _ in range(8):
+    for _ in range(HISTORY_QUARTERS - 1):
         p = p.previous()
         if any(any(f.exists() for f in resolve(raw_dir / p.label, e).files) for e in extracts):
             wanted.add(p)

@@ -393,10 +393,12 @@ def spc_chart_paths(out_dir: Path, hwb_code: str, metric_id: str) -> tuple[Path,
 
 
 def _spc_unit(metric: Metric, reading: SpcReading) -> str:
-    """The declared unit, its year-to-date window named as the in-period quarter SPC draws."""
-    if reading.series is None or not reading.series.in_period:
+    """The declared unit, its year-to-date window named as the in-period quarter or month SPC draws."""
+    series = reading.series
+    if series is None or not (series.in_period or series.basis == "month"):
         return metric.unit
-    return re.sub(r"\s*\((?:cumulative, )?year to date\)", "", metric.unit) + " (in-period quarter)"
+    unit = re.sub(r"\s*\((?:cumulative, )?year to date\)|\s*\(quarter\)", "", metric.unit)
+    return unit + (" (in-period month)" if series.basis == "month" else " (in-period quarter)")
 
 
 def _draw_spc(ax: Axes, metric: Metric, reading: SpcReading, config: SpcConfig) -> list[str]:
@@ -421,9 +423,11 @@ def _draw_spc(ax: Axes, metric: Metric, reading: SpcReading, config: SpcConfig) 
                     label=_SPC_LABELS[kind],
                 )
             )
+        # A long monthly series is labelled every third month, so the labels stay readable.
+        step = 3 if n > 18 else 1
         ax.set_xticks(
-            xs,
-            [p.short_label for p in series.periods],
+            xs[::step],
+            series.labels[::step],
             rotation=30 if n > 6 else 0,
             ha="right" if n > 6 else "center",
         )
@@ -439,6 +443,18 @@ def _draw_spc(ax: Axes, metric: Metric, reading: SpcReading, config: SpcConfig) 
             xs, res.near_upper, color=GRID_COLOUR, linestyle=":", linewidth=1.2, label="2-sigma band", zorder=1
         )
         ax.plot(xs, res.near_lower, color=GRID_COLOUR, linestyle=":", linewidth=1.2, zorder=1)
+        if series is not None and series.plan is not None and reading.assurance:
+            # The plan assurance is read against, on the series' own scale (a month's share of it).
+            scaled = series.basis == "month" and series.plan_scaled
+            handles += ax.plot(
+                xs,
+                [series.plan] * n,
+                color=PLAN_COLOUR,
+                linestyle="-.",
+                linewidth=1.2,
+                label="Plan (scaled to a month)" if scaled else "Plan",
+                zorder=1,
+            )
         d = metric.decimals
         notes.append(
             f"Mean {_fmt(res.mean[-1], d)}; process limits {_fmt(res.lower[-1], d)} to {_fmt(res.upper[-1], d)}"
@@ -464,12 +480,23 @@ def _draw_spc(ax: Axes, metric: Metric, reading: SpcReading, config: SpcConfig) 
     )
     if message:
         _boxed_note(ax, 0.6, textwrap.fill(message, 60), 11)
-    if series is not None and series.in_period:
+    if series is not None and series.basis == "month":
+        notes.append(
+            "Monthly values (each month's own numerator and denominator"
+            + (", not the cumulative year-to-date figure" if series.in_period else "")
+            + ")"
+            + (
+                f"; the plan scaled to a month ({_fmt(series.plan, metric.decimals)}) for assurance."
+                if series.plan is not None and series.plan_scaled and reading.assurance
+                else "."
+            )
+        )
+    elif series is not None and series.in_period:
         notes.append("In-period quarterly values: SPC is not drawn on the cumulative year-to-date figure.")
     if series is not None and series.left_out:
         notes.append(f"Left out (suppressed or not available): {', '.join(series.left_out)}.")
     _from_zero(ax)
-    ax.set_ylabel(textwrap.fill(_spc_unit(metric, reading), 45), fontsize=9)
+    ax.set_ylabel(textwrap.fill(_spc_unit(metric, reading), 45, break_on_hyphens=False), fontsize=9)
     ax.grid(axis="y", color=GRID_COLOUR, linewidth=0.8)
     ax.set_axisbelow(True)
     for side in ("top", "right"):
@@ -488,7 +515,8 @@ def _spc_icons(fig: Figure, reading: SpcReading) -> None:
         fig.text(
             x,
             0.2,
-            "" if kind == "common" else hl[:1].upper() or " ",
+            # A bare ring for common cause: a space, since an empty text is not drawn at all.
+            " " if kind == "common" else hl[:1].upper() or " ",
             fontsize=14,
             fontweight="bold",
             color=colour,

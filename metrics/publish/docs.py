@@ -55,7 +55,8 @@ def metrics_markdown(card: str | Scorecard | None = None) -> str:
         title = m.group_label or m.title
         lines.append(
             f"- **{title}** (`{key}`, SQL `{m.sql_path.name}`): {m.definition} "
-            f"Specification ({m.confirmation.upper()}): {m.source}"
+            f"Specification ({m.confirmation.upper()}): {m.source} "
+            f"SPC series: {'monthly' if m.monthly else 'quarterly'}{f' ({m.monthly_note})' if m.monthly_note else ''}."
         )
     return "\n".join(lines)
 

@@ -371,12 +371,41 @@ def demo_profiles_2025() -> list[HwbProfile]:
     ]
 
 
-DEMO_PERIODS = ("2023-24-Q1", "2023-24-Q2", "2025-26-Q1", "2025-26-Q2")
+# Three years of monthly-capable history before the demo's 2023-24 quarters (2020-21 Q3 to 2022-23 Q4),
+# so a 2023-24-Q2 run has 36 months for SPC: enough for Making Data Count's icons (12 points).
+HISTORY_PERIODS = tuple(
+    f"{fy}-{(fy + 1) % 100:02d}-Q{q}" for fy in (2020, 2021, 2022) for q in range(1, 5) if (fy, q) >= (2020, 3)
+)
+
+
+def demo_profiles_history() -> list[HwbProfile]:
+    """North Northamptonshire before 2023-24 (illustrative, not its real figures): falls and avoidable
+    admissions drifting down towards the 2023-24 levels, the rest as in 2023-24, with the population of
+    mid-2021 throughout (each year's file labels its own mid-year)."""
+    base = demo_profiles()[0]
+    n = len(HISTORY_PERIODS)
+    by_period = {
+        label: QuarterTargets(
+            acsc_isr=round(276.0 - 16.0 * i / (n - 1), 1),
+            falls_dsr=round(246.0 - 22.0 * i / (n - 1), 2),
+            discharge_pct=round(93.6 + 1.2 * i / (n - 1), 2),
+            residential_people=96 + (i % 3) * 4,
+            reablement_people=150 + (i % 4) * 10,
+            reablement_at_home=int((150 + (i % 4) * 10) * 0.8),
+        )
+        for i, label in enumerate(HISTORY_PERIODS)
+    }
+    return [replace(base, population_65_plus=76_300, total_population=354_800, mid_year=None, by_period=by_period)]
+
+
+DEMO_PERIODS = (*HISTORY_PERIODS, "2023-24-Q1", "2023-24-Q2", "2025-26-Q1", "2025-26-Q2")
 
 
 def write_demo(root: Path) -> None:
-    """Write the shipped demo (North Northamptonshire, 2023-24 Q1-Q2 and 2025-26 Q1-Q2) under ``root``
-    (normally data/raw). Each year is its own run, so the 2023-24 files do not depend on the 2025-26 ones."""
+    """Write the shipped demo (North Northamptonshire, 2020-21 Q3 to 2023-24 Q2 and 2025-26 Q1-Q2) under
+    ``root`` (normally data/raw). Each span is its own run with its own seed, so the 2023-24 and 2025-26
+    files do not depend on the history before them (added later, with seed 2020)."""
+    generate(root, [Period.parse(x) for x in HISTORY_PERIODS], demo_profiles_history(), seed=2020)
     generate(root, [Period.parse("2023-24-Q1"), Period.parse("2023-24-Q2")], demo_profiles(), seed=2023)
     generate(root, [Period.parse("2025-26-Q1"), Period.parse("2025-26-Q2")], demo_profiles_2025(), seed=2025)
 
