@@ -60,10 +60,12 @@ def _preflight(args: argparse.Namespace, card: Any) -> tuple[Period, Path]:
         checks.check_warehouse(Path(args.warehouse))
     checks.check_reference_data()
     if args.command == "run":  # comparator and peer files read strictly before Prefect starts
-        from metrics.core.reference import comparator_values, peer_groups
+        from metrics.core.reference import DELIVERED_COMPARATORS, comparator_values, peer_groups
 
         if args.comparators:
             comparator_values(Path(args.comparators))
+        elif (raw_dir / DELIVERED_COMPARATORS).is_file():
+            comparator_values(raw_dir / DELIVERED_COMPARATORS)
         peer_groups(Path(args.peers) if args.peers else None)
     return period, raw_dir
 
@@ -301,6 +303,7 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
         return 0
     synthetic.write_demo(Path(args.out))
     synthetic_safeguarding.write_demo(Path(args.out))
+    _demo_comparators(Path(args.out))
     print(
         f"demo extracts written under {args.out}: BCF for North Northamptonshire 2020-21 Q3 to 2023-24 Q2 "
         "(three years of monthly history for SPC) and 2025-26 Q1-Q2; "
@@ -311,6 +314,17 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     if names:
         _mark_synthetic(Path(args.out), "scorecard demo-data --formats " + ",".join(names))
     return 0
+
+
+def _demo_comparators(root: Path) -> None:
+    """The demo's delivered comparator file: the synthetic England and East Midlands values of
+    ``metrics/reference/demo_comparators.csv`` (status SYNTHETIC, printed with every comparison), so
+    the plain demo run shows its England and region comparisons without ``--comparators``."""
+    from metrics.core.atomic import write_bytes
+    from metrics.core.paths import REFERENCE
+    from metrics.core.reference import DELIVERED_COMPARATORS
+
+    write_bytes(root / DELIVERED_COMPARATORS, (REFERENCE / "demo_comparators.csv").read_bytes())
 
 
 def _demo_ons(root: Path) -> str:
@@ -558,7 +572,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         default="",
         help="comparator file (england_benchmarks.csv format; docs/methods/comparisons.md) for England and "
-        "regions the run does not cover (default: metrics/reference/england_benchmarks.csv)",
+        "regions the run does not cover (default: metrics/reference/england_benchmarks.csv, overlaid by "
+        "RAW_DIR/comparators.csv when that is delivered)",
     )
     run.add_argument(
         "--peers",

@@ -32,9 +32,9 @@ from metrics.compute.comparisons import Settings, parse_level
 from metrics.compute.readiness import run_notice
 from metrics.compute.run import available_hwbs, compute_period
 from metrics.core import provenance
-from metrics.core.paths import RunPaths
+from metrics.core.paths import REFERENCE, RunPaths
 from metrics.core.periods import Period, just_closed
-from metrics.core.reference import comparator_values, current_hwb_code, hwb_names, peer_groups
+from metrics.core.reference import DELIVERED_COMPARATORS, comparator_values, current_hwb_code, hwb_names, peer_groups
 from metrics.core.registry import Scorecard, default_scorecard, scorecard, scorecards
 from metrics.core.results import MISSING, REJECTED, LoadOutcome, MetricResult, headline
 from metrics.ingest.mapping import MappingFile, load_mapping, resolver
@@ -251,7 +251,8 @@ def scorecard_quarterly(
         str,
         Field(
             description="Comparator file (england_benchmarks.csv format) for England and regions the run does "
-            "not cover; empty = the shipped metrics/reference/england_benchmarks.csv"
+            "not cover; empty = the shipped metrics/reference/england_benchmarks.csv, overlaid by "
+            "<raw_dir>/comparators.csv when delivered"
         ),
     ] = "",
     peers: Annotated[
@@ -261,19 +262,32 @@ def scorecard_quarterly(
     """Ingest, validate, compute, chart and export one quarter (and its year to date) of a scorecard
     (empty = the default scorecard; under a scorecard's own flow name, that scorecard)."""
     card = _card_of_this_flow(scorecard)
-    comparing = comparison_settings(comparison_level, comparators, peers)
+    comparing = comparison_settings(comparison_level, comparators, peers, raw_dir)
     return _start(
         card, period, hwb, raw_dir, warehouse, reports_dir, suppression_threshold, lock_wait_seconds, mapping, comparing
     )
 
 
-def comparison_settings(level: float | str, comparators: str = "", peers: str = "") -> Settings:
-    """The run's comparison settings, every file read strictly before anything is loaded."""
-    values = comparator_values(Path(comparators)) if comparators else None
+def comparison_settings(
+    level: float | str, comparators: str = "", peers: str = "", raw_dir: str | Path | None = None
+) -> Settings:
+    """The run's comparison settings, every file read strictly before anything is loaded.
+
+    Comparator values: the file given, else the shipped ``england_benchmarks.csv`` overlaid by a
+    ``comparators.csv`` delivered beside the quarter folders (its rows win for the same metric,
+    comparator and year). The delivered file is how a single-area run gets England and regional
+    values without a flag every quarter; the demo ships one (synthetic values, status SYNTHETIC)."""
+    values, label = None, "england_benchmarks.csv"
+    delivered = Path(raw_dir) / DELIVERED_COMPARATORS if raw_dir is not None else None
+    if comparators:
+        values, label = comparator_values(Path(comparators)), Path(comparators).name
+    elif delivered is not None and delivered.is_file():
+        values = {**comparator_values(REFERENCE / "england_benchmarks.csv"), **comparator_values(delivered)}
+        label = f"england_benchmarks.csv or {delivered}"
     return Settings(
         level=parse_level(level),
         values=values,
-        file_label=Path(comparators).name if comparators else "england_benchmarks.csv",
+        file_label=label,
         peers=peer_groups(Path(peers)) if peers else None,
         peer_label=Path(peers).name if peers else "",
     )

@@ -315,3 +315,51 @@ def test_rows_that_do_not_pool_into_one_give_no_comparator() -> None:
     assert got.value is None and "pool into 2, not 1" in got.source
     same = {k: [{**v[0], "cohort": "x"}] for k, v in rows.items()}
     assert cmp.run_comparator(PROPORTION, ENGLAND, ["A", "B"], same, {}).value == pytest.approx(25.0)  # 50/200
+
+
+def test_a_delivered_comparator_file_overlays_the_shipped_one(tmp_path: Path) -> None:
+    """Without --comparators, ``<raw_dir>/comparators.csv`` wins for its keys and the shipped
+    England figures stay for the others; --comparators replaces both."""
+    from pipelines.flows import comparison_settings
+
+    (tmp_path / "comparators.csv").write_text(
+        HEADER
+        + "re_referrals,England,30,2023-24,delivered,CONFIRMED,\n"
+        + "falls_65_plus,England,2000,2023-24,d,SYNTHETIC,\n",
+        encoding="utf-8",
+    )
+    values = comparison_settings(95, raw_dir=tmp_path).file_values()
+    assert values[("re_referrals", ENGLAND, "2023-24")].value == 30  # the shipped 22.4 is overlaid
+    assert values[("re_referrals", ENGLAND, "2023-24")].file == "comparators.csv"
+    assert values[("assessments_45_days", ENGLAND, "2024-25")].file == "england_benchmarks.csv"
+    assert values[("falls_65_plus", ENGLAND, "2023-24")].value == 2000
+    given = tmp_path / "given.csv"
+    given.write_text(HEADER + "cla_rate,England,70,2023-24,s,CONFIRMED,\n", encoding="utf-8")
+    only = comparison_settings(95, str(given), raw_dir=tmp_path).file_values()
+    assert set(only) == {("cla_rate", ENGLAND, "2023-24")}
+    assert comparison_settings(95, raw_dir=tmp_path / "none").values is None  # nothing delivered: shipped only
+
+
+def test_the_demo_delivers_its_synthetic_comparators() -> None:
+    from metrics.core.paths import PACKAGE, REFERENCE
+
+    shipped = PACKAGE.parent / "data" / "raw" / "comparators.csv"
+    assert shipped.read_bytes() == (REFERENCE / "demo_comparators.csv").read_bytes()
+
+
+def test_run_refuses_a_bad_delivered_comparator_file_before_starting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    from metrics.core.paths import PACKAGE
+    from pipelines.cli import main
+
+    raw = tmp_path / "raw"
+    shutil.copytree(PACKAGE.parent / "data" / "raw" / "2023-24-Q2", raw / "2023-24-Q2")
+    (raw / "comparators.csv").write_text(HEADER + "cla_rate,England,1.200,2023-24,s,WRONG,\n", encoding="utf-8")
+    code = main(["run", "--period", "2023-24-Q2", "--raw-dir", str(raw), "--warehouse", str(tmp_path / "w.duckdb")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"{raw / 'comparators.csv'}: row 2, column status" in err
+    assert not (tmp_path / "w.duckdb").exists()

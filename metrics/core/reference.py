@@ -44,6 +44,9 @@ class Benchmark:
     file: str = "england_benchmarks.csv"
 
 
+# A comparator file delivered beside the quarter folders (``<raw_dir>/comparators.csv``), read by
+# default over the shipped England figures (pipelines.flows.comparison_settings).
+DELIVERED_COMPARATORS = "comparators.csv"
 COMPARATOR_COLUMNS = ("metric_id", "comparator", "value", "year", "source", "status", "definition")
 BENCHMARK_STATUSES = ("CONFIRMED", "COMPUTED", "SECONDARY", "UNCONFIRMED", "SYNTHETIC")
 _NUMBER = re.compile(r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$")
