@@ -283,7 +283,7 @@ def comparison_settings(
         values, label = comparator_values(Path(comparators)), Path(comparators).name
     elif delivered is not None and delivered.is_file():
         values = {**comparator_values(REFERENCE / "england_benchmarks.csv"), **comparator_values(delivered)}
-        label = f"england_benchmarks.csv or {delivered}"
+        label = f"england_benchmarks.csv or the delivered {DELIVERED_COMPARATORS}"  # no local path on outputs
     return Settings(
         level=parse_level(level),
         values=values,

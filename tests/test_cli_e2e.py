@@ -285,6 +285,22 @@ def test_demo_shows_spc_icons_on_three_years_of_months(ws: Workspace) -> None:
     assert "spc-variation-icon" not in (charts / f"{HWB}_reablement_91_days_spc.svg").read_text()
 
 
+def test_demo_compares_with_england_and_region_from_its_delivered_file(ws: Workspace) -> None:
+    """The plain demo command (no --comparators) reads data/raw/comparators.csv: each headline metric
+    of the year is compared with England and East Midlands, each comparison naming that file and the
+    values' SYNTHETIC status, and the page shows the verdicts."""
+    with open(ws.reports / PERIOD / "results.csv", newline="", encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["period"] == PERIOD and r["area_code"] == HWB]
+    headline = {r["metric_id"]: r for r in rows if r["metric_id"] in SET and r["headline"] == "true"}
+    assert set(headline) == set(SET), sorted(headline)
+    verdicts = {"better", "similar", "worse", "higher", "lower"}
+    for m, r in headline.items():
+        assert r["england_comparison"] in verdicts and r["region_comparison"] in verdicts, (m, r)
+        assert r["england_source"].startswith("comparators.csv: ") and "SYNTHETIC" in r["england_source"], r
+    page = (ws.reports / PERIOD / f"scorecard_{HWB}_{PERIOD}.html").read_text()
+    assert "East Midlands" in page and "comparators.csv" in page
+
+
 def test_html_scorecard_renders_in_chromium_and_prints_to_pdf(ws: Workspace, tmp_path: Path) -> None:
     """As a person sees it: headless Debian Chromium, no console errors, no network, non-blank, PDF opens."""
     import subprocess
