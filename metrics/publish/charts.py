@@ -118,7 +118,11 @@ def _plain(obj: Any) -> Any:
 @functools.cache
 def _drawing_version() -> str:
     """What changes every key when the drawing code or its libraries change."""
-    parts = [importlib.metadata.version("hwb-scorecard"), matplotlib.__version__]
+    try:
+        version = importlib.metadata.version("hwb-scorecard")
+    except importlib.metadata.PackageNotFoundError:  # a source tree not installed: the code hashes still count
+        version = "not installed"
+    parts = [version, matplotlib.__version__]
     parts += [hashlib.sha256(m.read_bytes()).hexdigest() for m in _DRAWING_MODULES]
     return "|".join(parts)
 
