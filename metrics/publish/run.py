@@ -51,6 +51,9 @@ def render_charts(
     metrics = metrics_for(card)
     # A chart whose key (charts.chart_key: everything its picture depends on) matches the one it was
     # drawn from, and whose files are unchanged, is not drawn again: a re-run redraws only what changed.
+    # Figures are not reused between charts: building one is about 0.012 s of a chart's 0.14 s
+    # (benchmarks/chart_cost.py, docs/guide/national-scale.md), about 0.3 s for the demo's 24 charts,
+    # within the noise of a fresh run; the drawing and the PNG/SVG encoding are the cost.
     cache = ChartCache(out_dir)
     jobs, keys, reused = [], [], 0
     for hwb in hwbs:
