@@ -14,13 +14,14 @@ or GX is imported, so a mistyped period, area or folder is reported at once.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from metrics.core.errors import UsageError, UserError
+from metrics.core.errors import EnvironmentProblem, UsageError, UserError
 from metrics.core.periods import Period
 from pipelines import checks
 
@@ -103,7 +104,39 @@ def _quiet_prefect_console() -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     card = _card(args)
+    # Every usage error (period, folder, areas, warehouse, reference files) is found here, before a
+    # server is started or a heavy library imported, so a mistyped argument costs well under a second.
     target, raw_dir = _preflight(args, card)
+    from pipelines.server import start_embedded
+
+    # Prefect's embedded server takes seconds to start (its own imports, the SQLite migrations): start
+    # it now, in its own process, so that it starts while this one imports Prefect, GX, DuckDB and
+    # matplotlib, instead of after them at the flow's first API call. PREFECT_API_URL is set before
+    # Prefect is imported (Prefect reads its settings then). None: the user's own server is used.
+    server = start_embedded()
+    if server is not None:
+        os.environ["PREFECT_API_URL"] = server.api_url
+    try:
+        return _run(args, card, target, raw_dir, server)
+    finally:
+        if server is not None:
+            _stop_embedded(server)
+
+
+def _stop_embedded(server: Any) -> None:
+    """Send Prefect's queued logs and events, then end the server (also after an error or Ctrl-C)."""
+    if "prefect" in sys.modules:
+        from prefect.events.worker import EventsWorker
+        from prefect.logging.handlers import APILogWorker
+
+        for worker in (APILogWorker, EventsWorker):
+            with contextlib.suppress(Exception):  # a server that died is reported by the run itself
+                worker.drain_all(timeout=5)
+    server.stop()
+    os.environ.pop("PREFECT_API_URL", None)
+
+
+def _run(args: argparse.Namespace, card: Any, target: Period, raw_dir: Path, server: Any) -> int:
     period = target.label
 
     import logging
@@ -135,6 +168,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         try:
+            if server is not None:
+                timeout = float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS") or 120)
+                try:
+                    server.wait_ready(timeout)
+                except RuntimeError as exc:
+                    raise EnvironmentProblem(f"{exc}; nothing was run") from exc
             state: Any = flows.flow_for(card.id)(
                 scorecard=card.id,
                 period=period,

@@ -89,9 +89,33 @@ def test_argument_errors_do_not_import_prefect_or_gx() -> None:
         "assert rc == 2, rc\n"
         "heavy = [m for m in sys.modules if m.split('.')[0] in ('prefect', 'great_expectations', 'duckdb')]\n"
         "assert not heavy, heavy[:5]\n"
+        # No embedded Prefect server is started for a usage error (pipelines.server starts it).
+        "assert 'pipelines.server' not in sys.modules\n"
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_embedded_server_starts_answers_and_stops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server ``scorecard run`` starts before its imports: Prefect's own temporary server command,
+    its database in PREFECT_HOME, answering the API, and gone once stopped."""
+    import httpx
+
+    from pipelines.server import EmbeddedServer
+
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "prefect-home"))
+    embedded = EmbeddedServer()
+    embedded.start()
+    try:
+        url = embedded.wait_ready(timeout=300)
+        assert httpx.get(f"{url}/health", timeout=30).json() is True
+        assert (tmp_path / "prefect-home" / "prefect.db").is_file()
+        process = embedded.process
+    finally:
+        embedded.stop()
+    assert process is not None and process.poll() is not None and embedded.process is None
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"{url}/health", timeout=5)
 
 
 def test_debug_shows_the_traceback() -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -19,6 +19,9 @@ from metrics.core.results import MISSING, LoadOutcome, Problem
 from metrics.ingest.load import load_delivery
 from metrics.ingest.mapping import default_resolve
 from metrics.ingest.readers import Resolve
+
+if TYPE_CHECKING:
+    from metrics.validate.gx import Validator
 
 
 def extracts_of(card: Scorecard) -> tuple[Extract, ...]:
@@ -56,33 +59,40 @@ def ingest_periods(
     resolve: Resolve = default_resolve,
 ) -> list[LoadOutcome]:
     """Load every extract (default: the default scorecard's) for each period, oldest first."""
-    from metrics.validate.gx import Validator
+    from metrics.validate.datadocs import make_safe
 
     extracts = extracts if extracts is not None else extracts_of(default_scorecard())
 
-    # Importing GX and building its context takes seconds of Python; it happens on another thread
-    # while DuckDB (which releases the GIL) hashes, parses and checks the first file.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gx-context") as pool:
-        validator = pool.submit(Validator, docs_dir)
+    # GX (importing it, building its context: seconds of Python) is set up only when a file actually
+    # needs validating. A re-run whose files are all unchanged (their hashes match accepted loads)
+    # validates nothing, so it pays nothing for GX; the first changed file pays once for the run.
+    validators: list[Validator] = []
 
-        def validate(extract: Extract, period: Period, frame: pd.DataFrame) -> list[Problem]:
-            return validator.result().validate(extract, period, frame)
+    def validate(extract: Extract, period: Period, frame: pd.DataFrame) -> list[Problem]:
+        if not validators:
+            from metrics.validate.gx import Validator
 
-        outcomes = []
-        con = warehouse.connect(paths.warehouse)
-        try:
-            for period in periods:
-                for extract in extracts:
-                    delivery = resolve(paths.raw_dir / period.label, extract)
-                    outcome = load_delivery(con, delivery, period, run_id, validate)
-                    # Recorded at load, from the delivery's own folder: the run's outputs say "synthetic".
-                    # A delivery of several files is synthetic when any of them is (a demo file among real ones).
-                    outcome.synthetic = outcome.status != MISSING and any(is_marked(f) for f in delivery.files)
-                    outcomes.append(outcome)
-                    progress(f"{period.label} {extract.name}: {outcome.status}")
-        finally:
-            con.close()
-        # A GX set-up failure is reported even when no file needed validating; the Data Docs are
-        # made safe to open (no scripts, no CDN) once every file is in.
-        validator.result().finish()
+            validators.append(Validator(docs_dir))
+        return validators[0].validate(extract, period, frame)
+
+    outcomes = []
+    con = warehouse.connect(paths.warehouse)
+    try:
+        for period in periods:
+            for extract in extracts:
+                delivery = resolve(paths.raw_dir / period.label, extract)
+                outcome = load_delivery(con, delivery, period, run_id, validate)
+                # Recorded at load, from the delivery's own folder: the run's outputs say "synthetic".
+                # A delivery of several files is synthetic when any of them is (a demo file among real ones).
+                outcome.synthetic = outcome.status != MISSING and any(is_marked(f) for f in delivery.files)
+                outcomes.append(outcome)
+                progress(f"{period.label} {extract.name}: {outcome.status}")
+    finally:
+        con.close()
+    # Data Docs are built once every file is in, only when something was validated; either way the
+    # folder's pages (earlier runs' included) are made safe to open (no scripts, no CDN) and indexed.
+    if validators:
+        validators[0].finish()
+    else:
+        make_safe(docs_dir)
     return outcomes

@@ -8,10 +8,16 @@ produce spurious diffs.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import functools
+import hashlib
+import importlib.metadata
+import json
 import math
 import re
 import textwrap
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -28,6 +34,7 @@ from metrics.compute.spc import SpcConfig
 from metrics.compute.suppression import DEFAULT_THRESHOLD, publishable
 from metrics.core import atomic
 from metrics.core.periods import Period
+from metrics.core.provenance import sha256_of
 from metrics.core.reference import caveats_for, comparable_benchmark
 from metrics.core.registry import Metric
 from metrics.core.results import MetricResult
@@ -71,6 +78,92 @@ def chart_paths(out_dir: Path, hwb_code: str, metric_id: str) -> tuple[Path, Pat
             raise ValueError(f"{part!r} is not safe in a file name (letters, digits, _ and - only)")
     stem = f"{hwb_code}_{metric_id}"
     return out_dir / f"{stem}.png", out_dir / f"{stem}.svg"
+
+
+# --- Reuse of unchanged charts -------------------------------------------------------------------
+#
+# Drawing a chart (a matplotlib figure, then a PNG and an SVG) is most of the publish stage, and a
+# re-run whose results did not change would draw the same pictures again. Each chart therefore has a
+# key: the SHA-256 of everything that decides its picture (the chart kind, the metric's declaration,
+# the area and its name, every result row drawn, the suppression threshold, the banner text, the
+# reference caveats and benchmark it prints, this package's and matplotlib's versions, and the source
+# of the modules that draw it: a change of style, palette or layout is a change of key). The keys are
+# kept in ``charts/.hashes.json`` with the SHA-256 of the two files; a chart is reused only when its
+# key matches and both files still have those digests, else it is drawn again.
+
+CACHE_FILE = ".hashes.json"
+# The modules whose code decides what a chart shows (layout, style, SPC reading, suppression, funnel).
+_DRAWING_MODULES = (
+    Path(__file__),
+    Path(__file__).with_name("spc_notes.py"),
+    Path(__file__).parents[1] / "compute" / "spc.py",
+    Path(__file__).parents[1] / "compute" / "suppression.py",
+    Path(__file__).parents[1] / "compute" / "funnel.py",
+)
+
+
+def _plain(obj: Any) -> Any:
+    """JSON for the values a chart is drawn from: dataclasses by field, paths and periods as text."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {"__type__": type(obj).__name__, **{f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}}
+    if isinstance(obj, Mapping):
+        return dict(obj)
+    if isinstance(obj, (set, frozenset)):
+        return sorted(obj, key=repr)
+    if isinstance(obj, (Path, Period, dt.date)):
+        return str(obj)
+    raise TypeError(f"chart key: cannot hash a {type(obj).__name__}")
+
+
+@functools.cache
+def _drawing_version() -> str:
+    """What changes every key when the drawing code or its libraries change."""
+    try:
+        version = importlib.metadata.version("hwb-scorecard")
+    except importlib.metadata.PackageNotFoundError:  # a source tree not installed: the code hashes still count
+        version = "not installed"
+    parts = [version, matplotlib.__version__]
+    parts += [hashlib.sha256(m.read_bytes()).hexdigest() for m in _DRAWING_MODULES]
+    return "|".join(parts)
+
+
+def chart_key(kind: str, metric: Metric, *inputs: Any) -> str:
+    """The SHA-256 of everything that decides a chart's picture (see above)."""
+    bench = comparable_benchmark(metric.id, metric.parameters)
+    payload = [kind, _drawing_version(), metric, caveats_for(metric.reference_data), bench, *inputs]
+    text = json.dumps(payload, default=_plain, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class ChartCache:
+    """The keys of the charts already in ``out_dir`` (``CACHE_FILE``); see ``chart_key``."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.path = out_dir / CACHE_FILE
+        try:
+            stored = json.loads(self.path.read_text(encoding="utf-8"))
+            self.entries: dict[str, dict[str, str]] = dict(stored["charts"])
+        except (OSError, ValueError, KeyError, TypeError):
+            self.entries = {}  # none yet, or unreadable: every chart is drawn (and the file rewritten)
+
+    def reusable(self, key: str, files: Sequence[Path]) -> bool:
+        """True when ``files`` were drawn from ``key`` and are still exactly what was drawn."""
+        entry = self.entries.get(files[0].name)
+        if entry is None or entry.get("key") != key:
+            return False
+        try:
+            return all(entry.get(f.name) == sha256_of(f) for f in files)
+        except OSError:
+            return False  # deleted or unreadable since: drawn again
+
+    def record(self, key: str, files: Sequence[Path]) -> None:
+        self.entries[files[0].name] = {"key": key, **{f.name: sha256_of(f) for f in files}}
+
+    def save(self) -> None:
+        """Written whole (``metrics.core.atomic``): a run stopped half-way leaves the old keys."""
+        if self.entries:
+            text = json.dumps({"version": 1, "charts": self.entries}, indent=1, sort_keys=True)
+            atomic.write_text(self.path, text + "\n")
 
 
 def _fmt(x: float, decimals: int) -> str:

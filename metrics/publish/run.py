@@ -39,6 +39,8 @@ def render_charts(
     Charts are independent pure functions of their rows, so many are drawn in worker processes on
     every core (``spawn``: no forked copy of the run's threads and open connections).
     """
+    from metrics.publish.charts import ChartCache, chart_key, chart_paths, spc_chart_paths
+
     card = card or default_scorecard()
     out_dir = paths.period_reports(target, card) / "charts"
     names = hwb_names()
@@ -46,9 +48,16 @@ def render_charts(
     every = [r for r in results if Period.parse(r.period) <= target]  # all views: SPC uses in-period ones
     results = headline(results)
     hwbs = sorted({r.hwb_code for r in results})
-    jobs = []
+    metrics = metrics_for(card)
+    # A chart whose key (charts.chart_key: everything its picture depends on) matches the one it was
+    # drawn from, and whose files are unchanged, is not drawn again: a re-run redraws only what changed.
+    # Figures are not reused between charts: building one is about 0.012 s of a chart's 0.14 s
+    # (benchmarks/chart_cost.py, docs/guide/national-scale.md), about 0.3 s for the demo's 24 charts,
+    # within the noise of a fresh run; the drawing and the PNG/SVG encoding are the cost.
+    cache = ChartCache(out_dir)
+    jobs, keys, reused = [], [], 0
     for hwb in hwbs:
-        for metric in metrics_for(card):
+        for metric in metrics:
             history = sorted(
                 (
                     r
@@ -58,24 +67,37 @@ def render_charts(
                 key=lambda r: Period.parse(r.period),
             )
             views = [r for r in every if r.hwb_code == hwb and r.metric_id == metric.id]
-            jobs.append(
-                (metric, hwb, names.get(hwb, hwb), history, out_dir, suppression_threshold, rag, views, synthetic)
-            )
+            name = names.get(hwb, hwb)
+            trend = (chart_key("trend", metric, hwb, name, history, suppression_threshold, rag, synthetic),
+                     list(chart_paths(out_dir, hwb, metric.id)))  # fmt: skip
+            spc = (chart_key("spc", metric, hwb, name, views, suppression_threshold, synthetic),
+                   list(spc_chart_paths(out_dir, hwb, metric.id)))  # fmt: skip
+            draw = (not cache.reusable(*trend), not cache.reusable(*spc))
+            reused += draw.count(False)
+            keys += [trend, spc]
+            jobs.append((metric, hwb, name, history, out_dir, suppression_threshold, rag, views, synthetic, draw))
+    todo = [job for job in jobs if any(job[-1])]
     workers = workers if workers is not None else (os.cpu_count() or 1)
-    if workers < 2 or len(jobs) < PARALLEL_CHARTS_FROM:
-        written: list[Path] = []
+    if workers < 2 or len(todo) < PARALLEL_CHARTS_FROM:
         for i, job in enumerate(jobs, start=1):
-            written += _chart_job(job)
-            if i % len(metrics_for(card)) == 0:
+            if any(job[-1]):
+                _chart_job(job)
+            if i % len(metrics) == 0:
                 progress(f"charts for {job[1]}")
-        return written
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
 
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        drawn = list(pool.map(_chart_job, jobs, chunksize=max(1, len(jobs) // (4 * workers))))
-    progress(f"{2 * len(jobs)} charts (trend and SPC) for {len(hwbs)} areas on {workers} processes")
-    return [p for pair in drawn for p in pair]
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            list(pool.map(_chart_job, todo, chunksize=max(1, len(todo) // (4 * workers))))
+        drawn = sum(sum(job[-1]) for job in todo)
+        progress(f"{drawn} charts (trend and SPC) for {len(hwbs)} areas on {workers} processes")
+    for key, files in keys:
+        cache.record(key, files)
+    cache.save()
+    if reused:
+        progress(f"{reused} of {len(keys)} charts unchanged since they were drawn: reused")
+    return [f for _, files in keys for f in files]
 
 
 def render_funnels(
@@ -87,7 +109,7 @@ def render_funnels(
 ) -> list[Path]:
     """One funnel plot per metric (PNG + SVG) across the run's areas for the target period, when
     the run has several areas (``charts.funnel_chart``)."""
-    from metrics.publish.charts import funnel_chart
+    from metrics.publish.charts import ChartCache, chart_key, funnel_chart, funnel_chart_paths
 
     card = card or default_scorecard()
     current = [r for r in headline(results) if r.period == target.label]
@@ -95,15 +117,32 @@ def render_funnels(
         return []
     out_dir = paths.period_reports(target, card) / "charts"
     names = hwb_names()
-    return [p for m in metrics_for(card) for p in funnel_chart(m, current, names, out_dir, suppression_threshold)]
+    cache = ChartCache(out_dir)  # as render_charts: an unchanged funnel plot is not drawn again
+    out: list[Path] = []
+    for m in metrics_for(card):
+        mine = [r for r in current if r.metric_id == m.id]
+        labels = {r.hwb_code: names.get(r.hwb_code, r.hwb_code) for r in mine}
+        key = chart_key("funnel", m, mine, labels, suppression_threshold)
+        files = list(funnel_chart_paths(out_dir, m.id))
+        drawn = files if cache.reusable(key, files) else funnel_chart(m, current, names, out_dir, suppression_threshold)
+        if drawn:
+            cache.record(key, drawn)
+        out += drawn
+    cache.save()
+    return out
 
 
 def _chart_job(job: tuple[Any, ...]) -> list[Path]:
+    """Draw the job's trend and SPC charts, each only when ``draw`` says it is not reusable."""
     from metrics.publish.charts import spc_chart, trend_chart
 
-    metric, hwb, name, history, out_dir, threshold, rag, views, synthetic = job
-    trend = trend_chart(metric, hwb, name, history, out_dir, threshold, rag=rag, synthetic=synthetic)
-    return trend + spc_chart(metric, hwb, name, views, out_dir, threshold, synthetic=synthetic)
+    metric, hwb, name, history, out_dir, threshold, rag, views, synthetic, draw = job
+    out = []
+    if draw[0]:
+        out += trend_chart(metric, hwb, name, history, out_dir, threshold, rag=rag, synthetic=synthetic)
+    if draw[1]:
+        out += spc_chart(metric, hwb, name, views, out_dir, threshold, synthetic=synthetic)
+    return out
 
 
 @dataclass(frozen=True)

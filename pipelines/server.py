@@ -1,0 +1,141 @@
+"""Prefect's embedded server for ``scorecard run``, started before the heavy imports.
+
+Left to itself, Prefect starts its temporary server (``SubprocessASGIServer``) at the first API call,
+i.e. after the CLI has spent seconds importing Prefect, GX, DuckDB and matplotlib, and then waits
+seconds more, serially, while the server imports itself and migrates its SQLite database. Starting the
+same server process first lets both happen at once (the server is a separate process, so on two cores
+the waits overlap instead of adding up). Nothing else changes: the same command Prefect runs, the same
+database in ``PREFECT_HOME``, no UI, no accounts; the run is pointed at it with ``PREFECT_API_URL``.
+
+This module imports nothing heavy (no Prefect, no httpx at import time) so that starting the server
+costs milliseconds. A server the user configured (``PREFECT_API_URL`` in the environment or in the
+active Prefect profile) is used as it is and nothing is started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+# The environment Prefect gives its own temporary server (prefect.server.api.server
+# SubprocessASGIServer._run_uvicorn_command in Prefect 3.9): no UI, treated as ephemeral.
+SERVER_ENV = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+# uvicorn exits with 3 when it cannot bind the port (taken since we chose it): choose another.
+PORT_IN_USE = 3
+
+
+def configured_api_url() -> str | None:
+    """The Prefect API URL the user set, read without importing Prefect: the environment, then the
+    active profile of ``PREFECT_HOME/profiles.toml`` (what ``prefect config set`` writes)."""
+    if url := os.environ.get("PREFECT_API_URL"):
+        return url
+    home = Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
+    path = Path(os.environ.get("PREFECT_PROFILES_PATH") or home / "profiles.toml").expanduser()
+    try:
+        profiles = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return None  # no profile file (the default), or one Prefect itself will complain about
+    active = os.environ.get("PREFECT_PROFILE") or profiles.get("active")
+    settings = profiles.get("profiles", {}).get(active, {}) if isinstance(active, str) else {}
+    url = settings.get("PREFECT_API_URL") if isinstance(settings, dict) else None
+    return str(url) if url else None
+
+
+def _free_port() -> int:
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class EmbeddedServer:
+    """A temporary local Prefect server process: ``start`` returns at once, ``wait_ready`` blocks until
+    it answers ``/health``, ``stop`` ends it (also called at exit, in case)."""
+
+    def __init__(self) -> None:
+        self.port = 0
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    def start(self) -> None:
+        spec = importlib.util.find_spec("prefect")  # the package's folder, without importing it
+        assert spec is not None and spec.submodule_search_locations, "prefect is a dependency"
+        app_dir = Path(next(iter(spec.submodule_search_locations))).parent
+        self.port = _free_port()
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--app-dir",
+                str(app_dir),
+                "--factory",
+                "prefect.server.api.server:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "error",
+                "--lifespan",
+                "on",
+            ],
+            env={**os.environ, **SERVER_ENV},
+        )
+
+    def wait_ready(self, timeout: float) -> str:
+        """Block until the server answers; its API URL. Raises ``RuntimeError`` naming the cause."""
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        with httpx.Client() as client:
+            while time.monotonic() < deadline:
+                assert self.process is not None
+                code = self.process.poll()
+                if code == PORT_IN_USE:
+                    self.start()
+                    continue
+                if code is not None:
+                    raise RuntimeError(f"Prefect's embedded server exited with status {code} before it was ready")
+                try:
+                    if client.get(f"{self.api_url}/health", timeout=5).status_code == 200:
+                        return self.api_url
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.05)
+        raise RuntimeError(
+            f"Prefect's embedded server did not answer within {timeout:g} s "
+            "(PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS raises the limit)"
+        )
+
+    def stop(self) -> None:
+        """End the server as Prefect ends its own: terminate, then kill after 5 s."""
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def start_embedded() -> EmbeddedServer | None:
+    """Start Prefect's temporary server now unless the user configured one (or turned the embedded
+    server off with ``PREFECT_SERVER_ALLOW_EPHEMERAL_MODE=false``); ``None`` when nothing was started."""
+    allowed = os.environ.get("PREFECT_SERVER_ALLOW_EPHEMERAL_MODE", "true").strip().lower()
+    if configured_api_url() or allowed in ("false", "0", "no", "off"):
+        return None
+    server = EmbeddedServer()
+    server.start()
+    return server
