@@ -60,7 +60,10 @@ def gx_max_rows() -> int:
 # extract's 91 single-year-age counts and its total, each required and >= 0) are validated as one
 # long column when at least this many share a declaration (``column_groups``). GX's cost is per
 # expectation per validation (about 20-25 ms of its Python each, measured with cProfile, issue #16),
-# not per value: 92 columns x 2 rules are 184 expectations wide and 2 long.
+# not per value: 92 columns x 2 rules are 184 expectations wide and 2 long. The long frame is a
+# validation of its own, which costs about as much as 3 expectations (~60 ms CPU, measured on the
+# demo): the only other alike columns in the contracts are pairs (an id and a person id), which a
+# long frame would make slower, hence the margin.
 GROUP_MIN_COLUMNS = 8
 
 # The long frame's columns: the CSV line, the column the value came from, the value.
