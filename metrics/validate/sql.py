@@ -1,11 +1,12 @@
 """The contract's row rules as DuckDB SQL over the typed staging table.
 
-These are the same rules, with the same rule ids and reasons, as the Great Expectations suite
-that ``metrics.validate.gx.build_expectations`` generates from the contract. GX validates a pandas
-frame, and turning a national quarter (4-5 million spells) into one took most of a run's time and
-memory; DuckDB checks every row in place in a fraction of that. GX still validates each file -
-whole for files up to ``validation.GX_MAX_ROWS`` rows, otherwise every line these rules flag plus a
-systematic sample - so its suite and Data Docs stay the published record of what was checked.
+These are the same rules, with the same rule ids and reasons, as the Great Expectations suites
+that ``metrics.validate.gx`` generates from the contract (``build_expectations`` and, for columns
+declared alike, ``group_expectations``). GX validates a pandas frame, and turning a national
+quarter (4-5 million spells) into one took most of a run's time and memory; DuckDB checks every
+row in place in a fraction of that. GX still validates each file - whole for files up to
+``validation.GX_MAX_ROWS`` rows, otherwise every line these rules flag plus a systematic sample -
+so its suite and Data Docs stay the published record of what was checked.
 ``tests/test_row_rules.py`` holds the two to the same problems on every bad-input case.
 """
 
