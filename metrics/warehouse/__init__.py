@@ -59,6 +59,10 @@ CREATE TABLE IF NOT EXISTS metric_results (
 );
 """
 
+# Added after the first warehouses (each idempotent, so an existing warehouse gains them on connect).
+# ``seq`` keeps the order a quarter's results were computed in, and ``result_sets`` one row per stored
+# set of a run's quarter with its input key (``metrics.compute.reuse``): a later run whose inputs,
+# definitions and settings are the same reads the set back instead of computing it again.
 _MIGRATIONS = """
 ALTER TABLE metric_results ADD COLUMN IF NOT EXISTS view VARCHAR DEFAULT '';
 ALTER TABLE runs ADD COLUMN IF NOT EXISTS scorecard VARCHAR DEFAULT 'bcf';
@@ -76,6 +80,11 @@ ALTER TABLE metric_results ADD COLUMN IF NOT EXISTS peer_count BIGINT;
 ALTER TABLE metric_results ADD COLUMN IF NOT EXISTS peer_min DOUBLE;
 ALTER TABLE metric_results ADD COLUMN IF NOT EXISTS peer_max DOUBLE;
 ALTER TABLE metric_results ADD COLUMN IF NOT EXISTS peer_source VARCHAR DEFAULT '';
+ALTER TABLE metric_results ADD COLUMN IF NOT EXISTS seq BIGINT;
+CREATE TABLE IF NOT EXISTS result_sets (
+    run_id VARCHAR, scorecard VARCHAR, period VARCHAR, input_key VARCHAR, computed_by VARCHAR,
+    results BIGINT, stored_at TIMESTAMP
+);
 """
 
 # Area codes: every column coded by the HWB list is stored under the area's current code (a pure recode
