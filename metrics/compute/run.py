@@ -135,6 +135,7 @@ def compute_loaded(
     warehouse.prepare_views(con, period)
     plans, tolerances = targets_for(con, card, period)
     results: list[MetricResult] = []
+    checked: dict[tuple[str, str, tuple[str, ...], int], dict[str, str]] = {}  # population checks, asked once
     for metric in metrics_for(card):
         for kind in metric.windows:
             reason = blocked_reason(metric, period, loads, kind)
@@ -156,6 +157,6 @@ def compute_loaded(
                 ]
             else:
                 results += compute_metric(
-                    con, metric, period, hwbs, plans, card.status_scheme, tolerances, kind, comparing
+                    con, metric, period, hwbs, plans, card.status_scheme, tolerances, kind, comparing, checked
                 )
     return results
