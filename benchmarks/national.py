@@ -17,6 +17,21 @@ contender runs in its own process so its peak memory is its own:
 
 It prints stage timings, peak RSS, the ratios a/b and c/a, and checks that (b) and (c) give the same
 numerators and denominators as (a) for the target quarter.
+
+Growth (issue #16: "running the next quarter costs <= 1.5x running the first quarter on an empty
+warehouse, with 8 quarters of history already loaded"):
+
+    uv run python benchmarks/national.py --growth --scale 0.05     # 153 HWBs at 5% of national volume
+    uv run python benchmarks/national.py --growth --hwbs E06000017 E06000061 --scale 0.05   # smoke run
+
+generates nine consecutive quarters (fixed seed) and runs the real Prefect flow
+(``pipelines.flows``, the one ``scorecard run`` calls, in one process so Prefect's server starts once,
+in a warm-up run) quarter after quarter on one warehouse: the first on an empty warehouse is the
+baseline, each later one runs with the earlier quarters already loaded, as a team's warehouse grows.
+It prints each quarter's cost against the baseline (for 1, 2, 4 and 8 quarters of history), the target
+<= 1.5x with PASS/FAIL, and two agreement checks: each run reused every history quarter and computed
+only its new one (the manifest's ``quarters``), and every reused quarter's results equal those of the
+run that computed it (the manifests' ``results``).
 """
 
 from __future__ import annotations
@@ -55,7 +70,14 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def generate(workdir: Path, hwbs: list[str], population_scale: float, spells_scale: float, seed: int) -> Path:
+def generate(
+    workdir: Path,
+    hwbs: list[str],
+    population_scale: float,
+    spells_scale: float,
+    seed: int,
+    periods: tuple[str, ...] = PERIODS,
+) -> Path:
     import dataclasses
 
     from metrics.core.periods import Period
@@ -65,7 +87,14 @@ def generate(workdir: Path, hwbs: list[str], population_scale: float, spells_sca
 
     raw = workdir / "raw"
     stamp = raw / "PARAMS.json"
-    params = {"hwbs": hwbs, "population_scale": population_scale, "spells_scale": spells_scale, "seed": seed}
+    params: dict[str, Any] = {
+        "hwbs": hwbs,
+        "population_scale": population_scale,
+        "spells_scale": spells_scale,
+        "seed": seed,
+    }
+    if periods != PERIODS:
+        params["periods"] = list(periods)
     if stamp.exists() and json.loads(stamp.read_text()) == params:
         return raw
     names = hwb_names()
@@ -90,7 +119,7 @@ def generate(workdir: Path, hwbs: list[str], population_scale: float, spells_sca
                 spells_per_1000=synthetic_national.NATIONAL_SPELLS_PER_1000 * spells_scale,
             )
         )
-    synthetic.generate(raw, [Period.parse(p) for p in PERIODS], profiles, seed=seed)
+    synthetic.generate(raw, [Period.parse(p) for p in periods], profiles, seed=seed)
     stamp.write_text(json.dumps(params))
     return raw
 
@@ -340,6 +369,98 @@ def _agree(a: dict[str, list[float | None]], other: dict[str, list[float | None]
     return bad
 
 
+# Nine consecutive quarters from a financial year's Q1 (so the first quarter's year to date is itself):
+# the baseline quarter, then eight more, the last run with eight quarters of history loaded.
+GROWTH_PERIODS = (*(f"{y}-{(y + 1) % 100:02d}-Q{q}" for y in (2021, 2022) for q in (1, 2, 3, 4)), "2023-24-Q1")
+GROWTH_TARGET = 1.5
+GROWTH_SHOWN = (1, 2, 4, 8)
+
+
+def growth(workdir: Path, hwbs: list[str], scale: float, seed: int, history: int = 8) -> int:
+    """The growth benchmark (module docstring): one process, the real flow, quarter after quarter, up to
+    the quarter run with ``history`` quarters already loaded (8 for the target; fewer for a smoke run)."""
+    import os
+    import shutil
+
+    from pipelines.cli import ENV_DEFAULTS
+
+    for key, value in ENV_DEFAULTS.items():  # the CLI's quiet, offline Prefect settings, before Prefect loads
+        os.environ.setdefault(key, value)
+    from pipelines import flows
+
+    t = time.perf_counter()
+    quarters = GROWTH_PERIODS[: history + 1]
+    raw = generate(workdir / "growth", hwbs, scale, 1.0, seed, quarters)
+    spells = sum(_lines(raw / p / "apc_spells.csv") - 1 for p in quarters)
+    print(f"data: {len(quarters)} quarters, {spells:,} spell rows in {raw} (ready in {time.perf_counter() - t:.1f} s)")
+
+    def run(period: str, folder: Path) -> tuple[float, dict[str, Any]]:
+        start = time.perf_counter()
+        done = flows.flow_for("bcf")(
+            scorecard="bcf",
+            period=period,
+            raw_dir=str(raw),
+            warehouse=str(folder / "warehouse.duckdb"),
+            reports_dir=str(folder / "reports"),
+            lock_wait_seconds=0,
+        )
+        took = time.perf_counter() - start
+        return took, json.loads(Path(done["manifest"]).read_text(encoding="utf-8"))
+
+    for name in ("warm-up", "runs"):
+        shutil.rmtree(workdir / "growth" / name, ignore_errors=True)
+    # Prefect's embedded server starts with the first flow run of the process: not part of any quarter.
+    run(quarters[0], workdir / "growth" / "warm-up")
+    folder = workdir / "growth" / "runs"
+    costs: list[float] = []
+    manifests: list[dict[str, Any]] = []
+    for period in quarters:
+        took, manifest = run(period, folder)
+        costs.append(took)
+        manifests.append(manifest)
+    baseline = costs[0]
+    print(f"baseline: first quarter {quarters[0]} on an empty warehouse {baseline:.1f} s")
+    for loaded, (period, cost) in enumerate(zip(quarters, costs, strict=True)):
+        if loaded in (*GROWTH_SHOWN, history) and loaded:
+            print(
+                f"next quarter {period} with {loaded} quarter{'s' if loaded > 1 else ''} of history: "
+                f"{cost:.1f} s = {cost / baseline:.2f}x baseline"
+            )
+    ratio = costs[-1] / baseline
+    verdict = "PASS" if ratio <= GROWTH_TARGET else "FAIL"
+    print(
+        f"growth: next quarter with {history} quarters of history {ratio:.2f}x baseline, "
+        f"target <= {GROWTH_TARGET}x {verdict}"
+    )
+
+    # Agreement: each run computed only its own quarter and reused every earlier one ...
+    wrong = []
+    for k, manifest in enumerate(manifests):
+        entries = {q["period"]: q for q in manifest["quarters"]}
+        for j, period in enumerate(quarters[: k + 1]):
+            q = entries.get(period)
+            if q is None:
+                wrong.append(f"run of {quarters[k]}: no entry for {period}")
+            elif (q["reused_from"] is None) != (j == k):
+                what = "computed" if q["reused_from"] is None else "reused"
+                wrong.append(f"run of {quarters[k]}: {period} was {what}")
+            elif j < k and q["computed_by"] != manifests[j]["run_id"]:
+                wrong.append(f"run of {quarters[k]}: {period} reused from {q['computed_by']}, not its run")
+    print("every history quarter reused, each new quarter computed: " + ("yes" if not wrong else "NO"))
+    # ... and the reused results are those of the run that computed them, field for field.
+    differ = []
+    for k, manifest in enumerate(manifests):
+        for j, period in enumerate(quarters[:k]):
+            mine = [r for r in manifest["results"] if r["period"] == period]
+            theirs = [r for r in manifests[j]["results"] if r["period"] == period]
+            if not mine or mine != theirs:
+                differ.append(f"run of {quarters[k]}: {period}'s results differ from its own run's")
+    print("reused quarters' results equal their computing run's: " + ("yes" if not differ else "NO"))
+    for line in (wrong + differ)[:20]:
+        print("  " + line)
+    return 1 if wrong or differ else 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument(
@@ -353,10 +474,21 @@ def main() -> int:
     ap.add_argument("--spells-scale", type=float, default=1.0, help="multiplies 78 spells per 1,000 per quarter")
     ap.add_argument("--seed", type=int, default=2024)
     ap.add_argument("--workdir", default="/tmp/hwb-benchmark")
+    ap.add_argument(
+        "--growth",
+        action="store_true",
+        help="the growth benchmark: nine quarters through the real flow, each against the first (see above)",
+    )
+    ap.add_argument("--scale", type=float, default=0.05, help="--growth: fraction of national population volume")
+    ap.add_argument(
+        "--history", type=int, default=8, choices=range(1, 9), help="--growth: quarters of history (8 = the target)"
+    )
     ap.add_argument("--stage", choices=("a", "b", "c"), help=argparse.SUPPRESS)
     ap.add_argument("--raw", help=argparse.SUPPRESS)
     args = ap.parse_args()
     workdir = Path(args.workdir)
+    if args.growth:
+        return growth(workdir, args.hwbs, args.scale, args.seed, args.history)
     if args.stage:
         raw = Path(args.raw)
         res = {

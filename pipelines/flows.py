@@ -30,7 +30,8 @@ from pydantic import Field
 
 from metrics.compute.comparisons import Settings, parse_level
 from metrics.compute.readiness import run_notice
-from metrics.compute.run import available_hwbs, compute_period
+from metrics.compute.reuse import PeriodResults
+from metrics.compute.run import available_hwbs, results_for_period
 from metrics.core import provenance
 from metrics.core.paths import REFERENCE, RunPaths
 from metrics.core.periods import Period, just_closed
@@ -114,10 +115,13 @@ def compute_task(
     card: Scorecard,
     threshold: int = 5,
     comparing: Settings | None = None,
-) -> list[MetricResult]:
-    results = compute_period(paths, period, hwbs, loads, run_id, card, threshold, comparing)
-    _emit(f"computed {len(results)} results for {period.label}")
-    return results
+) -> PeriodResults:
+    got = results_for_period(paths, period, hwbs, loads, run_id, card, threshold, comparing)
+    if got.reused_from:
+        _emit(f"reused {len(got.results)} results for {period.label} (inputs unchanged since run {got.computed_by})")
+    else:
+        _emit(f"computed {len(got.results)} results for {period.label}")
+    return got
 
 
 @task(name="render-charts", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
@@ -370,8 +374,12 @@ def _run(
             + "\n".join(o.summary() for o in loads if o.status == REJECTED)
         )
     results: list[MetricResult] = []
+    # A quarter whose inputs, definitions and settings are those of a stored set of results is read
+    # back, not computed (metrics.compute.reuse); the manifest's ``quarters`` says which, and from which run.
+    quarters: list[PeriodResults] = []
     for p in periods:
-        results += compute_task(paths, p, hwbs, loads, run_id, card, suppression_threshold, comparing)
+        quarters.append(compute_task(paths, p, hwbs, loads, run_id, card, suppression_threshold, comparing))
+        results += quarters[-1].results
     # Said on every output: synthetic inputs (their folder's SYNTHETIC_DATA.json), a failed or partial run.
     synthetic = provenance.banner(
         [f"{o.period} {o.extract}" for o in loads if o.synthetic], sum(o.status != MISSING for o in loads)
@@ -405,6 +413,7 @@ def _run(
         mapping.record() if mapping else None,
         synthetic=synthetic,
         notice=notice,
+        quarters=[q.record() for q in quarters],
     )
     manifest_path = write_manifest(out_dir / "manifest.json", manifest)
     record_run(paths, run_id, target, hwbs, started, status, manifest_path, card)

@@ -44,6 +44,7 @@ SLOW_MODULES = {
     "test_outputs_for_tools",
     "test_own_extracts",
     "test_print_and_banners_e2e",
+    "test_result_reuse",
 }
 
 # A temporary Prefect server on a loaded 2-core machine can take far longer than Prefect's default

@@ -51,3 +51,23 @@ def test_demo_benchmark_runs_through_the_real_command_and_its_runs_agree() -> No
                  "usage error: unknown area", "usage error: missing folder"):  # fmt: skip
         line = next(x for x in done.stdout.splitlines() if x.startswith(case))
         assert "x baseline" in line and "target <=" in line and ("PASS" in line or "FAIL" in line)
+
+
+def test_growth_benchmark_reuses_history_through_the_real_flow(tmp_path: Path) -> None:
+    """A tiny growth run (two HWBs, two quarters of history): each run reuses every history quarter and
+    computes only its own, the reused results equal those of the run that computed them, and each
+    quarter's cost is printed against the baseline with the target (times are not asserted)."""
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "national.py"), "--growth", "--history", "2",
+         "--hwbs", "E06000017", "E06000061", "--scale", "0.05", "--workdir", str(tmp_path)],
+        capture_output=True, text=True, timeout=1800, check=False, cwd=ROOT,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "every history quarter reused, each new quarter computed: yes" in done.stdout
+    assert "reused quarters' results equal their computing run's: yes" in done.stdout
+    assert "baseline: first quarter 2021-22-Q1 on an empty warehouse" in done.stdout
+    for history in (1, 2):
+        line = next(x for x in done.stdout.splitlines() if f"with {history} quarter" in x and "of history:" in x)
+        assert "x baseline" in line
+    verdict = next(x for x in done.stdout.splitlines() if x.startswith("growth: "))
+    assert "target <= 1.5x" in verdict and ("PASS" in verdict or "FAIL" in verdict)

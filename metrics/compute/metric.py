@@ -101,9 +101,11 @@ def compute_metric(
     tolerances: dict[PlanKey, float] | None = None,
     kind: MetricWindow | None = None,
     comparing: comparisons.Settings | None = None,
+    checked: dict[tuple[str, str, tuple[str, ...], int], dict[str, str]] | None = None,
 ) -> list[MetricResult]:
     """One result per HWB for the metric's headline window, or for the further view ``kind``, each
-    compared with England and its region (``metrics.compute.comparisons``)."""
+    compared with England and its region (``metrics.compute.comparisons``); ``checked``: the population
+    checks already made on this connection (``metrics.compute.denominators.incomplete``)."""
     hwb_list = sorted(set(hwbs))
     kind = kind or metric.window
     start, end = window(metric, period, kind)
@@ -122,7 +124,7 @@ def compute_metric(
     for r in rows:
         by_hwb[r["hwb_code"]].append(r)
     # An area whose population is incomplete gets no rate at all, never one from part of it.
-    lacking = incomplete(con, metric, period, hwb_list)
+    lacking = incomplete(con, metric, period, hwb_list, checked)
     results = []
     estimates: dict[str, stats.Estimate] = {}
     withheld_areas: dict[str, str] = {}

@@ -10,6 +10,7 @@ import pandas as pd
 
 from metrics import warehouse
 from metrics.compute import comparisons
+from metrics.compute import reuse as reuse_
 from metrics.compute.metric import compute_metric, unavailable_results
 from metrics.compute.readiness import blocked_reason
 from metrics.compute.suppression import DEFAULT_THRESHOLD, mark_secondary
@@ -45,33 +46,73 @@ def compute_period(
 ) -> list[MetricResult]:
     """All metrics of a scorecard for one period, each in its headline window and further views,
     with secondary suppression marked, compared with England, region and peers; results are also
-    stored against the run id."""
+    stored against the run id (with their input key, so a later run can reuse them). Always
+    computes: ``results_for_period`` is the call that reuses."""
+    return results_for_period(
+        paths, period, hwbs, loads, run_id, card, suppression_threshold, comparing, reuse=False
+    ).results
+
+
+def results_for_period(
+    paths: RunPaths,
+    period: Period,
+    hwbs: Sequence[str],
+    loads: Sequence[LoadOutcome],
+    run_id: str,
+    card: Scorecard | None = None,
+    suppression_threshold: int = DEFAULT_THRESHOLD,
+    comparing: comparisons.Settings | None = None,
+    reuse: bool = True,
+) -> reuse_.PeriodResults:
+    """The period's results: read back from the warehouse when a complete stored set has the same
+    input key (``metrics.compute.reuse``: same loads, definitions, code, reference data and settings),
+    else computed and stored. Either way they are stored under ``run_id``."""
     sc = card or default_scorecard()
     comparing = comparing or comparisons.Settings()
     con = warehouse.connect(paths.warehouse)
     try:
+        key = reuse_.input_key(con, sc, period, hwbs, loads, suppression_threshold, comparing)
+        found = reuse_.find_stored(con, sc, period, key) if reuse else None
+        if found is not None:
+            source, computed_by = found
+            results = reuse_.read_stored(con, source, period)
+            if source != run_id:
+                reuse_.copy_stored(con, sc, source, computed_by, run_id, period, key)
+            return reuse_.PeriodResults(period.label, results, key, source, computed_by)
         results = compute_loaded(con, sc, period, hwbs, loads, comparing)
         results = mark_secondary(results, suppression_threshold)
         peers, label = comparing.peer_groups()
         results = comparisons.peer_rankings(
             results, {m.id: m for m in metrics_for(sc)}, peers, suppression_threshold, label
         )
-        store_results(con, run_id, period, results)
+        store_results(con, run_id, period, results, sc, key)
     finally:
         con.close()
-    return results
+    return reuse_.PeriodResults(period.label, results, key, None, run_id)
 
 
-def store_results(con: duckdb.DuckDBPyConnection, run_id: str, period: Period, results: Sequence[MetricResult]) -> None:
-    """Replace this run's results for the period, so a retried task never double-counts."""
+def store_results(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    period: Period,
+    results: Sequence[MetricResult],
+    card: Scorecard | None = None,
+    key: str | None = None,
+) -> None:
+    """Replace this run's results for the period, so a retried task never double-counts; with ``key``,
+    record them as a complete set a later run with the same inputs can reuse."""
     frame = pd.DataFrame([r.as_dict() for r in results])
     frame.insert(0, "run_id", run_id)
+    frame["seq"] = range(len(frame))
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute("DELETE FROM metric_results WHERE run_id = ? AND period = ?", [run_id, period.label])
+        con.execute("DELETE FROM result_sets WHERE run_id = ? AND period = ?", [run_id, period.label])
         con.register("result_frame", frame)
         con.execute("INSERT INTO metric_results BY NAME SELECT * FROM result_frame")
         con.unregister("result_frame")
+        if key is not None:
+            reuse_.record_set(con, card or default_scorecard(), run_id, period, key, run_id)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -94,6 +135,7 @@ def compute_loaded(
     warehouse.prepare_views(con, period)
     plans, tolerances = targets_for(con, card, period)
     results: list[MetricResult] = []
+    checked: dict[tuple[str, str, tuple[str, ...], int], dict[str, str]] = {}  # population checks, asked once
     for metric in metrics_for(card):
         for kind in metric.windows:
             reason = blocked_reason(metric, period, loads, kind)
@@ -115,6 +157,6 @@ def compute_loaded(
                 ]
             else:
                 results += compute_metric(
-                    con, metric, period, hwbs, plans, card.status_scheme, tolerances, kind, comparing
+                    con, metric, period, hwbs, plans, card.status_scheme, tolerances, kind, comparing, checked
                 )
     return results

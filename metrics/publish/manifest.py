@@ -74,9 +74,11 @@ def build_manifest(
     mapping: dict[str, Any] | None = None,
     synthetic: str = "",
     notice: str = "",
+    quarters: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     """``synthetic`` is the run's synthetic-data banner ("" for real inputs), ``notice`` what the page says
-    of a failed or partly rejected run ("" when complete)."""
+    of a failed or partly rejected run ("" when complete); ``quarters`` each computed quarter's input key
+    and whether its results were reused from an earlier run (``metrics.compute.reuse.PeriodResults.record``)."""
     loads = list(loads)
     inputs, reference = input_records(loads), reference_data()
     return {
@@ -104,6 +106,9 @@ def build_manifest(
             if o.problems
         },
         "suppression_threshold": suppression_threshold,
+        # Each quarter the run has results for: computed by this run, or reused (read back from the
+        # warehouse) because its inputs, definitions and settings were those of an earlier run's.
+        "quarters": list(quarters),
         # Each result with the caveats of the unconfirmed reference data it depends on (e.g. the ISR's
         # "provisional: not comparable with published NHSOF figures" while its England reference is not NHSOF's).
         "results": [
