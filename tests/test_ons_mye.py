@@ -360,7 +360,8 @@ def test_bad_options_and_a_series_without_the_quarters_year_are_named(
     later = _load(con, validator, POP, path, Period.parse("2026-27-Q1"))
     assert later.status == "rejected"
     assert _problems(later) == {(1, None, "ons_mid_year")}
-    assert "no population_2025 column (it holds mid-2022-2024)" in later.problems[0].reason
+    # The demo's series holds the mid-years its quarters use: mid-2019 (2020-21, the SPC history) to mid-2024.
+    assert "no population_2025 column (it holds mid-2019-2024)" in later.problems[0].reason
 
 
 def test_a_long_series_count_must_be_written_plainly(
