@@ -342,7 +342,6 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
         return 0
     synthetic.write_demo(Path(args.out))
     synthetic_safeguarding.write_demo(Path(args.out))
-    _demo_comparators(Path(args.out))
     print(
         f"demo extracts written under {args.out}: BCF for North Northamptonshire 2020-21 Q3 to 2023-24 Q2 "
         "(three years of monthly history for SPC) and 2025-26 Q1-Q2; "
@@ -353,17 +352,6 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     if names:
         _mark_synthetic(Path(args.out), "scorecard demo-data --formats " + ",".join(names))
     return 0
-
-
-def _demo_comparators(root: Path) -> None:
-    """The demo's delivered comparator file: the synthetic England and East Midlands values of
-    ``metrics/reference/demo_comparators.csv`` (status SYNTHETIC, printed with every comparison), so
-    the plain demo run shows its England and region comparisons without ``--comparators``."""
-    from metrics.core.atomic import write_bytes
-    from metrics.core.paths import REFERENCE
-    from metrics.core.reference import DELIVERED_COMPARATORS
-
-    write_bytes(root / DELIVERED_COMPARATORS, (REFERENCE / "demo_comparators.csv").read_bytes())
 
 
 def _demo_ons(root: Path) -> str:

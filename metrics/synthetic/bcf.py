@@ -49,6 +49,7 @@ from metrics.contracts.bcf import REABLEMENT_FOLLOW_UP_DAYS
 from metrics.core.paths import REFERENCE
 from metrics.core.periods import Period
 from metrics.core.provenance import write_marker
+from metrics.core.reference import DELIVERED_COMPARATORS
 
 GENERATOR = "metrics.synthetic.bcf"  # named in each folder's SYNTHETIC_DATA.json
 
@@ -408,6 +409,11 @@ def write_demo(root: Path) -> None:
     generate(root, [Period.parse(x) for x in HISTORY_PERIODS], demo_profiles_history(), seed=2020)
     generate(root, [Period.parse("2023-24-Q1"), Period.parse("2023-24-Q2")], demo_profiles(), seed=2023)
     generate(root, [Period.parse("2025-26-Q1"), Period.parse("2025-26-Q2")], demo_profiles_2025(), seed=2025)
+    # The demo's delivered comparator file (synthetic England and East Midlands values, status
+    # SYNTHETIC), so the plain demo run shows its comparisons; marked synthetic like every demo file.
+    comparators = root / DELIVERED_COMPARATORS
+    comparators.write_bytes((REFERENCE / "demo_comparators.csv").read_bytes())
+    write_marker(root, [comparators], GENERATOR)
 
 
 # ---------------------------------------------------------------- reference data
