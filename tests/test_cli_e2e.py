@@ -72,7 +72,8 @@ def test_a_successful_run_ends_without_shutdown_noise(ws: Workspace) -> None:
 
 def test_outputs_exist_and_are_listed_with_hashes(ws: Workspace) -> None:
     out = ws.reports / PERIOD
-    charts = sorted(p.name for p in (out / "charts").iterdir())
+    charts = sorted(p.name for p in (out / "charts").iterdir() if p.name != ".hashes.json")
+    assert (out / "charts" / ".hashes.json").is_file()  # each chart's content key (redrawn only when it changes)
     # The trend chart and, beside it, the SPC chart of each metric.
     assert charts == sorted(f"{HWB}_{m}{kind}.{ext}" for m in ALL for kind in ("", "_spc") for ext in ("png", "svg"))
     assert (ws.warehouse.parent / "data_docs" / PERIOD / "index.html").exists()  # restricted, not published
