@@ -47,6 +47,7 @@ import metrics
 from metrics.compute.comparisons import Settings
 from metrics.contracts import EXTRACTS
 from metrics.core.periods import Period
+from metrics.core.provenance import sha256_of
 from metrics.core.reference import declarations
 from metrics.core.registry import Scorecard, definition_roots
 from metrics.core.results import MISSING, REJECTED, LoadOutcome, MetricResult
@@ -87,7 +88,7 @@ def code_digest() -> str:
     for root in dict.fromkeys(r.resolve() for r in roots):
         for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
             h.update(str(path.relative_to(root)).encode("utf-8") + b"\0")
-            h.update(hashlib.sha256(path.read_bytes()).digest())
+            h.update(bytes.fromhex(sha256_of(path)))
     return h.hexdigest()
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import functools
-import hashlib
 import os
 import re
 import tomllib
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from metrics.core.errors import UsageError
 from metrics.core.paths import REFERENCE
+from metrics.core.provenance import sha256_of
 
 if TYPE_CHECKING:
     from metrics.core.registry import Metric
@@ -300,7 +300,7 @@ class ReferenceFile:
         return self.status == "unconfirmed"
 
     def sha256(self) -> str:
-        return hashlib.sha256(self.path.read_bytes()).hexdigest()
+        return sha256_of(self.path)
 
     def as_dict(self) -> dict[str, object]:
         """The manifest's record of the file (with its SHA-256)."""

@@ -123,7 +123,7 @@ def _drawing_version() -> str:
     except importlib.metadata.PackageNotFoundError:  # a source tree not installed: the code hashes still count
         version = "not installed"
     parts = [version, matplotlib.__version__]
-    parts += [hashlib.sha256(m.read_bytes()).hexdigest() for m in _DRAWING_MODULES]
+    parts += [sha256_of(m) for m in _DRAWING_MODULES]
     return "|".join(parts)
 
 
