@@ -55,7 +55,7 @@ def render_charts(
     # (benchmarks/chart_cost.py, docs/guide/national-scale.md), about 0.3 s for the demo's 24 charts,
     # within the noise of a fresh run; the drawing and the PNG/SVG encoding are the cost.
     cache = ChartCache(out_dir)
-    jobs, keys, reused = [], [], 0
+    jobs, keys, fresh, reused = [], [], [], 0  # fresh: the charts drawn now, whose keys are recorded
     for hwb in hwbs:
         for metric in metrics:
             history = sorted(
@@ -75,6 +75,7 @@ def render_charts(
             draw = (not cache.reusable(*trend), not cache.reusable(*spc))
             reused += draw.count(False)
             keys += [trend, spc]
+            fresh += [chart for chart, drawn in zip((trend, spc), draw, strict=True) if drawn]
             jobs.append((metric, hwb, name, history, out_dir, suppression_threshold, rag, views, synthetic, draw))
     todo = [job for job in jobs if any(job[-1])]
     workers = workers if workers is not None else (os.cpu_count() or 1)
@@ -92,7 +93,7 @@ def render_charts(
             list(pool.map(_chart_job, todo, chunksize=max(1, len(todo) // (4 * workers))))
         drawn = sum(sum(job[-1]) for job in todo)
         progress(f"{drawn} charts (trend and SPC) for {len(hwbs)} areas on {workers} processes")
-    for key, files in keys:
+    for key, files in fresh:  # a reused chart's entry is already exactly what reusable() checked
         cache.record(key, files)
     cache.save()
     if reused:
@@ -124,7 +125,10 @@ def render_funnels(
         labels = {r.hwb_code: names.get(r.hwb_code, r.hwb_code) for r in mine}
         key = chart_key("funnel", m, mine, labels, suppression_threshold)
         files = list(funnel_chart_paths(out_dir, m.id))
-        drawn = files if cache.reusable(key, files) else funnel_chart(m, current, names, out_dir, suppression_threshold)
+        if cache.reusable(key, files):
+            out += files
+            continue
+        drawn = funnel_chart(m, current, names, out_dir, suppression_threshold)
         if drawn:
             cache.record(key, drawn)
         out += drawn
