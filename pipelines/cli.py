@@ -61,12 +61,9 @@ def _preflight(args: argparse.Namespace, card: Any) -> tuple[Period, Path]:
         checks.check_warehouse(Path(args.warehouse))
     checks.check_reference_data()
     if args.command == "run":  # comparator and peer files read strictly before Prefect starts
-        from metrics.core.reference import DELIVERED_COMPARATORS, comparator_values, peer_groups
+        from metrics.core.reference import peer_groups, run_comparators
 
-        if args.comparators:
-            comparator_values(Path(args.comparators))
-        elif (raw_dir / DELIVERED_COMPARATORS).is_file():
-            comparator_values(raw_dir / DELIVERED_COMPARATORS)
+        run_comparators(Path(args.comparators) if args.comparators else None, raw_dir)
         peer_groups(Path(args.peers) if args.peers else None)
     return period, raw_dir
 

@@ -33,9 +33,9 @@ from metrics.compute.readiness import run_notice
 from metrics.compute.reuse import PeriodResults
 from metrics.compute.run import available_hwbs, results_for_period
 from metrics.core import provenance
-from metrics.core.paths import REFERENCE, RunPaths
+from metrics.core.paths import RunPaths
 from metrics.core.periods import Period, just_closed
-from metrics.core.reference import DELIVERED_COMPARATORS, comparator_values, current_hwb_code, hwb_names, peer_groups
+from metrics.core.reference import current_hwb_code, hwb_names, peer_groups, run_comparators
 from metrics.core.registry import Scorecard, default_scorecard, scorecard, scorecards
 from metrics.core.results import MISSING, REJECTED, LoadOutcome, MetricResult, headline
 from metrics.ingest.mapping import MappingFile, load_mapping, resolver
@@ -275,19 +275,11 @@ def scorecard_quarterly(
 def comparison_settings(
     level: float | str, comparators: str = "", peers: str = "", raw_dir: str | Path | None = None
 ) -> Settings:
-    """The run's comparison settings, every file read strictly before anything is loaded.
-
-    Comparator values: the file given, else the shipped ``england_benchmarks.csv`` overlaid by a
-    ``comparators.csv`` delivered beside the quarter folders (its rows win for the same metric,
-    comparator and year). The delivered file is how a single-area run gets England and regional
-    values without a flag every quarter; the demo ships one (synthetic values, status SYNTHETIC)."""
-    values, label = None, "england_benchmarks.csv"
-    delivered = Path(raw_dir) / DELIVERED_COMPARATORS if raw_dir is not None else None
-    if comparators:
-        values, label = comparator_values(Path(comparators)), Path(comparators).name
-    elif delivered is not None and delivered.is_file():
-        values = {**comparator_values(REFERENCE / "england_benchmarks.csv"), **comparator_values(delivered)}
-        label = f"england_benchmarks.csv or the delivered {DELIVERED_COMPARATORS}"  # no local path on outputs
+    """The run's comparison settings, every file read strictly before anything is loaded; comparator
+    values as ``metrics.core.reference.run_comparators`` chooses them (given file, else the shipped one
+    overlaid by a delivered ``comparators.csv``: a single-area run's England and regional values
+    without a flag every quarter; the demo ships one with synthetic values)."""
+    values, label = run_comparators(Path(comparators) if comparators else None, Path(raw_dir) if raw_dir else None)
     return Settings(
         level=parse_level(level),
         values=values,

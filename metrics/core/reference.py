@@ -45,7 +45,7 @@ class Benchmark:
 
 
 # A comparator file delivered beside the quarter folders (``<raw_dir>/comparators.csv``), read by
-# default over the shipped England figures (pipelines.flows.comparison_settings).
+# default over the shipped England figures (``run_comparators``).
 DELIVERED_COMPARATORS = "comparators.csv"
 COMPARATOR_COLUMNS = ("metric_id", "comparator", "value", "year", "source", "status", "definition")
 BENCHMARK_STATUSES = ("CONFIRMED", "COMPUTED", "SECONDARY", "UNCONFIRMED", "SYNTHETIC")
@@ -133,6 +133,23 @@ def comparator_values(path: Path) -> dict[tuple[str, str, str], Benchmark]:
             float(row["value"]), row["year"], row["source"], row["status"], definition, row["comparator"], path.name
         )
     return out
+
+
+def run_comparators(
+    given: Path | None, raw_dir: Path | None
+) -> tuple[dict[tuple[str, str, str], Benchmark] | None, str]:
+    """A run's comparator values and how outputs name their file, each file read strictly: the file
+    given, alone; else the shipped ``england_benchmarks.csv`` overlaid by a ``comparators.csv``
+    delivered in ``raw_dir`` (its rows win for the same metric, comparator and year); else
+    ``(None, ...)``, the shipped file as ``metrics.compute.comparisons.Settings`` reads it. The CLI
+    calls it before Prefect starts, so a bad file stops the run before anything loads."""
+    if given is not None:
+        return comparator_values(given), given.name
+    delivered = raw_dir / DELIVERED_COMPARATORS if raw_dir is not None else None
+    if delivered is not None and delivered.is_file():
+        values = {**comparator_values(REFERENCE / "england_benchmarks.csv"), **comparator_values(delivered)}
+        return values, f"england_benchmarks.csv or the delivered {DELIVERED_COMPARATORS}"  # no local path on outputs
+    return None, "england_benchmarks.csv"
 
 
 def _definition(text: str) -> tuple[tuple[str, str], ...]:
