@@ -35,7 +35,7 @@ from metrics.compute.run import available_hwbs, results_for_period
 from metrics.core import provenance
 from metrics.core.paths import RunPaths
 from metrics.core.periods import Period, just_closed
-from metrics.core.reference import current_hwb_code, hwb_names, peer_groups, run_comparators
+from metrics.core.reference import comparison_files, current_hwb_code, hwb_names, peer_groups, run_comparators
 from metrics.core.registry import Scorecard, default_scorecard, scorecard, scorecards
 from metrics.core.results import MISSING, REJECTED, LoadOutcome, MetricResult, headline
 from metrics.ingest.mapping import MappingFile, load_mapping, resolver
@@ -286,6 +286,7 @@ def comparison_settings(
         file_label=label,
         peers=peer_groups(Path(peers)) if peers else None,
         peer_label=Path(peers).name if peers else "",
+        files=tuple(comparison_files(comparators, peers, raw_dir)),
     )
 
 
@@ -381,7 +382,8 @@ def _run(
     generated_at = started.strftime("%Y-%m-%d %H:%M UTC")
     # The inputs digest the manifest will record, known now: the return's cover carries it (and the
     # run id), since the manifest, which lists the return's SHA-256, cannot be hashed onto the return.
-    digest = inputs_digest(input_records(loads), reference_data())
+    compared = [{"role": r, "name": n, "sha256": h} for r, n, h in (comparing.files if comparing else ())]
+    digest = inputs_digest(input_records(loads), reference_data(), compared)
     returns = export_task(paths, target, results, generated_at, suppression_threshold, card, run_id, digest, synthetic)
     pages = scorecard_task(
         paths, target, results, loads, generated_at, suppression_threshold, card, mapping, synthetic, notice
@@ -406,6 +408,7 @@ def _run(
         synthetic=synthetic,
         notice=notice,
         quarters=[q.record() for q in quarters],
+        comparison_files=compared,
     )
     manifest_path = write_manifest(out_dir / "manifest.json", manifest)
     record_run(paths, run_id, target, hwbs, started, status, manifest_path, card)

@@ -7,6 +7,7 @@ PREFECT_HOME per test module), on copies of data/raw, writing into a temporary f
 from __future__ import annotations
 
 import csv
+import hashlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -300,6 +301,11 @@ def test_demo_compares_with_england_and_region_from_its_delivered_file(ws: Works
         assert r["england_source"].startswith("comparators.csv: ") and "SYNTHETIC" in r["england_source"], r
     page = (ws.reports / PERIOD / f"scorecard_{HWB}_{PERIOD}.html").read_text()
     assert "East Midlands" in page and "comparators.csv" in page
+    # The manifest names the delivered file with its SHA-256 (no path), and its inputs digest covers it.
+    delivered = hashlib.sha256((ws.raw / "comparators.csv").read_bytes()).hexdigest()
+    assert ws.manifest()["comparison_files"] == [
+        {"role": "comparators (delivered)", "name": "comparators.csv", "sha256": delivered}
+    ]
 
 
 def test_html_scorecard_renders_in_chromium_and_prints_to_pdf(ws: Workspace, tmp_path: Path) -> None:

@@ -340,6 +340,46 @@ def test_a_delivered_comparator_file_overlays_the_shipped_one(tmp_path: Path) ->
     assert comparison_settings(95, raw_dir=tmp_path / "none").values is None  # nothing delivered: shipped only
 
 
+def test_the_comparison_files_a_run_reads_are_recorded_with_their_sha256(tmp_path: Path) -> None:
+    """The manifest's ``comparison_files``: the given comparator file wins over a delivered one (it is
+    the one read), a given peer file is added, nothing beyond the declared reference files gives none;
+    names only (no local path), and the inputs digest covers them: another comparator file, another
+    digest, and the manifest check recomputes it from the manifest."""
+    import hashlib
+
+    from metrics.core.reference import comparison_files
+    from metrics.publish.manifest import inputs_digest
+
+    delivered = tmp_path / "comparators.csv"
+    delivered.write_text(HEADER + "re_referrals,England,30,2023-24,d,CONFIRMED,\n", encoding="utf-8")
+    given = tmp_path / "given.csv"
+    given.write_text(HEADER + "cla_rate,England,70,2023-24,s,CONFIRMED,\n", encoding="utf-8")
+    peers = tmp_path / "peers.csv"
+    peers.write_text("hwb_code,peer_code\n", encoding="utf-8")
+
+    def sha(p: Path) -> str:
+        return hashlib.sha256(p.read_bytes()).hexdigest()
+
+    assert comparison_files(None, None, tmp_path / "none") == []
+    assert comparison_files(None, None, tmp_path) == [("comparators (delivered)", "comparators.csv", sha(delivered))]
+    assert comparison_files(str(given), str(peers), tmp_path) == [
+        ("comparators (given)", "given.csv", sha(given)),
+        ("peer groups (given)", "peers.csv", sha(peers)),
+    ]
+    from pipelines.flows import comparison_settings
+
+    assert comparison_settings(95, raw_dir=tmp_path).files == (
+        ("comparators (delivered)", "comparators.csv", sha(delivered)),
+    )
+    plain = inputs_digest([], [])
+    assert inputs_digest([], [], []) == plain  # no comparison files: the digest runs had before they were recorded
+    one = inputs_digest(
+        [], [], [{"role": "comparators (delivered)", "name": "comparators.csv", "sha256": sha(delivered)}]
+    )
+    other = inputs_digest([], [], [{"role": "comparators (given)", "name": "given.csv", "sha256": sha(given)}])
+    assert len({plain, one, other}) == 3
+
+
 def test_the_demo_delivers_its_synthetic_comparators() -> None:
     from metrics.core.paths import PACKAGE, REFERENCE
 

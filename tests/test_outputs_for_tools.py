@@ -381,8 +381,13 @@ def test_the_cover_can_be_checked_against_the_manifest(runs: Runs) -> None:
     manifest = runs.ws.manifest()
     assert cover["Run id"] == manifest["run_id"] == runs.manifests["one"]["run_id"]
     assert cover["Inputs digest (sha256)"] == manifest["inputs_sha256"]
-    # The digest is what the manifest's own inputs and reference files give, not just a copied value.
-    assert manifest["inputs_sha256"] == inputs_digest(manifest["inputs"], manifest["reference_data"])
+    # The digest is what the manifest's own inputs, reference files and comparison files give (the demo
+    # delivers comparators.csv), not just a copied value; without the comparison files it differs.
+    assert [f["name"] for f in manifest["comparison_files"]] == ["comparators.csv"]
+    assert manifest["inputs_sha256"] == inputs_digest(
+        manifest["inputs"], manifest["reference_data"], manifest["comparison_files"]
+    )
+    assert manifest["inputs_sha256"] != inputs_digest(manifest["inputs"], manifest["reference_data"])
     listed = {Path(o["path"]).name: o["sha256"] for o in manifest["outputs"]}
     assert listed[book.name] == hashlib.sha256(book.read_bytes()).hexdigest()
     shown = subprocess.run(

@@ -212,6 +212,9 @@ class Settings:
     # Peers by area; None: the declared peer_groups file (the shipped example unless replaced).
     peers: Mapping[str, Sequence[str]] | None = None
     peer_label: str = ""
+    # The files read for these settings beyond the declared reference files (a given or delivered
+    # comparator file, a given peer file): (role, file name, SHA-256), for the manifest.
+    files: tuple[tuple[str, str, str], ...] = ()
 
     def peer_groups(self) -> tuple[Mapping[str, Sequence[str]], str]:
         """The peer groups and how outputs name them (file, and its status when not confirmed)."""

@@ -152,6 +152,26 @@ def run_comparators(
     return None, "england_benchmarks.csv"
 
 
+def comparison_files(
+    comparators: str | Path | None, peers: str | Path | None, raw_dir: str | Path | None
+) -> list[tuple[str, str, str]]:
+    """The comparison files a run reads that are not declared reference files, as (role, file name,
+    SHA-256): the comparator file given, else the one delivered in ``raw_dir``; the peer file given.
+    The manifest records them (and its inputs digest covers them), since they change published
+    comparisons; names only, so no local path reaches the outputs."""
+    from metrics.core.provenance import sha256_of
+
+    out = []
+    delivered = Path(raw_dir) / DELIVERED_COMPARATORS if raw_dir else None
+    if comparators:
+        out.append(("comparators (given)", Path(comparators).name, sha256_of(Path(comparators))))
+    elif delivered is not None and delivered.is_file():
+        out.append(("comparators (delivered)", delivered.name, sha256_of(delivered)))
+    if peers:
+        out.append(("peer groups (given)", Path(peers).name, sha256_of(Path(peers))))
+    return out
+
+
 def _definition(text: str) -> tuple[tuple[str, str], ...]:
     """``name=value;name=value`` from the benchmark file's ``definition`` column."""
     pairs = []

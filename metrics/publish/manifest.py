@@ -75,10 +75,13 @@ def build_manifest(
     synthetic: str = "",
     notice: str = "",
     quarters: Sequence[dict[str, Any]] = (),
+    comparison_files: Sequence[dict[str, str]] = (),
 ) -> dict[str, Any]:
     """``synthetic`` is the run's synthetic-data banner ("" for real inputs), ``notice`` what the page says
     of a failed or partly rejected run ("" when complete); ``quarters`` each computed quarter's input key
-    and whether its results were reused from an earlier run (``metrics.compute.reuse.PeriodResults.record``)."""
+    and whether its results were reused from an earlier run (``metrics.compute.reuse.PeriodResults.record``);
+    ``comparison_files`` the comparator and peer files read beyond the declared reference files
+    (``metrics.core.reference.comparison_files``)."""
     loads = list(loads)
     inputs, reference = input_records(loads), reference_data()
     return {
@@ -95,7 +98,7 @@ def build_manifest(
         "versions": versions(),
         # What the figures were computed from, as one digest: the return workbook's cover carries it
         # (the manifest's own SHA-256 cannot be there, since the manifest lists the workbook's).
-        "inputs_sha256": inputs_digest(inputs, reference),
+        "inputs_sha256": inputs_digest(inputs, reference, comparison_files),
         "inputs": inputs,
         "rejects": {
             f"{o.period}/{o.extract}": {
@@ -116,6 +119,9 @@ def build_manifest(
             for r in results
         ],
         "reference_data": reference,
+        # A comparator file given or delivered beside the quarters, a peer file given: what the
+        # England, region and peer comparisons were made with (name and SHA-256, no local path).
+        "comparison_files": [dict(f) for f in comparison_files],
         "outputs": [{"path": str(p), "sha256": sha256_of(p)} for p in outputs if p.is_file()],
         "history": list(history),  # earlier runs of this period; each run's manifest is also in the warehouse
     }
@@ -139,7 +145,11 @@ def input_records(loads: Iterable[LoadOutcome]) -> list[dict[str, Any]]:
     ]
 
 
-def inputs_digest(inputs: Sequence[Mapping[str, Any]], reference: Sequence[Mapping[str, Any]]) -> str:
+def inputs_digest(
+    inputs: Sequence[Mapping[str, Any]],
+    reference: Sequence[Mapping[str, Any]],
+    comparison: Sequence[Mapping[str, Any]] = (),
+) -> str:
     """One SHA-256 for the data a run's figures were computed from: every input extract (extract,
     period, file SHA-256) and every reference file (name, file SHA-256), sorted, as canonical JSON
     (keys sorted, no spaces, UTF-8). Paths and load statuses are left out, so the same files give
@@ -148,6 +158,8 @@ def inputs_digest(inputs: Sequence[Mapping[str, Any]], reference: Sequence[Mappi
     Known before any output is written, so the return workbook's cover can carry it while the
     manifest lists the workbook's own SHA-256 (a manifest hash on the cover would be circular).
     ``python -m metrics.publish.manifest <manifest.json>`` recomputes it from a manifest file.
+    The comparison files (``comparison``: a comparator or peer file given or delivered) are a section
+    only when there are any, so a run without them has the digest it had before they were recorded.
     """
     sections = {
         "inputs": sorted(
@@ -158,6 +170,10 @@ def inputs_digest(inputs: Sequence[Mapping[str, Any]], reference: Sequence[Mappi
             ({"name": r["name"], "sha256": r["sha256"]} for r in reference), key=lambda r: (r["name"], r["sha256"])
         ),
     }
+    if comparison:
+        sections["comparison_files"] = sorted(
+            ({"name": c["name"], "sha256": c["sha256"]} for c in comparison), key=lambda c: (c["name"], c["sha256"])
+        )
     text = json.dumps(sections, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -188,7 +204,9 @@ def check_manifest(path: Path) -> list[str]:
     reference data, and each listed output's SHA-256 against the file on disk. Empty = all match."""
     manifest = json.loads(path.read_text(encoding="utf-8"))
     problems = []
-    digest = inputs_digest(manifest.get("inputs", []), manifest.get("reference_data", []))
+    digest = inputs_digest(
+        manifest.get("inputs", []), manifest.get("reference_data", []), manifest.get("comparison_files", [])
+    )
     if manifest.get("inputs_sha256") != digest:
         problems.append(f"inputs_sha256 is {manifest.get('inputs_sha256')!r}, but its inputs give {digest}")
     for out in manifest.get("outputs", []):
