@@ -8,8 +8,9 @@ the waits overlap instead of adding up). Nothing else changes: the same command 
 database in ``PREFECT_HOME``, no UI, no accounts; the run is pointed at it with ``PREFECT_API_URL``.
 
 This module imports nothing heavy (no Prefect, no httpx at import time) so that starting the server
-costs milliseconds. A server the user configured (``PREFECT_API_URL`` in the environment or in the
-active Prefect profile) is used as it is and nothing is started.
+costs milliseconds. A server the user configured (``PREFECT_API_URL`` in the environment, a ``.env``,
+``prefect.toml`` or ``pyproject.toml`` in the working folder, or the active Prefect profile) is used as
+it is and nothing is started.
 """
 
 from __future__ import annotations
@@ -32,10 +33,25 @@ PORT_IN_USE = 3
 
 
 def configured_api_url() -> str | None:
-    """The Prefect API URL the user set, read without importing Prefect: the environment, then the
-    active profile of ``PREFECT_HOME/profiles.toml`` (what ``prefect config set`` writes)."""
+    """The Prefect API URL the user set, read without importing Prefect, from the sources Prefect 3
+    reads, in its order (``prefect.settings.base.PrefectBaseSettings.settings_customise_sources``):
+    the environment, a ``.env`` file, ``prefect.toml`` (``[api] url``) and ``pyproject.toml``
+    (``[tool.prefect.api] url``) in the working folder, then the active profile of
+    ``PREFECT_HOME/profiles.toml`` (what ``prefect config set`` writes). Missing this would start an
+    embedded server and point the run at it instead of the user's server."""
     if url := os.environ.get("PREFECT_API_URL"):
         return url
+    if Path(".env").is_file():
+        import dotenv  # Prefect's own .env reader (python-dotenv, a dependency of its settings)
+
+        if url := dotenv.dotenv_values(".env").get("PREFECT_API_URL"):
+            return url
+    for name, table in (("prefect.toml", ("api",)), ("pyproject.toml", ("tool", "prefect", "api"))):
+        section: object = _toml(Path(name))
+        for key in table:
+            section = section.get(key, {}) if isinstance(section, dict) else {}
+        if isinstance(section, dict) and section.get("url"):
+            return str(section["url"])
     home = Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
     path = Path(os.environ.get("PREFECT_PROFILES_PATH") or home / "profiles.toml").expanduser()
     try:
@@ -46,6 +62,14 @@ def configured_api_url() -> str | None:
     settings = profiles.get("profiles", {}).get(active, {}) if isinstance(active, str) else {}
     url = settings.get("PREFECT_API_URL") if isinstance(settings, dict) else None
     return str(url) if url else None
+
+
+def _toml(path: Path) -> dict[str, object]:
+    """A TOML file's tables, or nothing when it is absent or unreadable (Prefect reports a bad one)."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
 
 
 def _free_port() -> int:
