@@ -143,9 +143,11 @@ def test_the_batch_checks_each_row_against_its_own_quarter(
         return got
 
     q1_day = (Q1.start + dt.timedelta(days=9)).isoformat()
+    before = validator.validations[APC_SPELLS.name]
     assert validator.validate_batch(APC_SPELLS, frames(_spells(Q2)))  # Q1's rows share Q2's ids: no duplicate
     assert not validator.validate_batch(APC_SPELLS, frames(_spells(Q2, admission_date=q1_day, discharge_date=q1_day)))
     assert not validator.validate_batch(APC_SPELLS, frames(_spells(Q2, spell_id="S00001")))
+    assert validator.validations[APC_SPELLS.name] == before + 3  # each batch of two files: one validation
 
 
 def test_a_failed_batch_is_validated_again_file_by_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
