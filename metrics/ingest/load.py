@@ -8,6 +8,10 @@ the contract's row rules (SQL) and GX validation of the typed rows, and plans or
 their metric's range (``metrics.validate.plans``) -> one transaction that replaces the
 period's partition. Any problem rejects the whole file: the partition is
 left exactly as it was and every problem is kept in ``rejects``.
+
+Everything before GX is ``stage_delivery``; GX, the commit or the rejection are ``finish_delivery``,
+so that a run can validate all quarters of an extract in one GX validation between the two
+(``metrics.ingest.run``); ``load_delivery`` does both for one file.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import stat
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -357,10 +362,76 @@ def load_delivery(
 ) -> LoadOutcome:
     """Load one extract's delivery for ``period``: the contract CSV as it is, or the files a reader
     converts into it (``metrics.ingest.readers``), through the same checks; all or nothing."""
+    return finish_delivery(con, stage_delivery(con, delivery, period, run_id, force), validate)
+
+
+@dataclass
+class Staged:
+    """A delivery read, typed and checked by every rule but GX, nothing of it written yet.
+
+    A run stages every quarter of an extract before writing any (``metrics.ingest.run``), so that GX,
+    whose cost is per validation rather than per row, can validate all of them at once;
+    :func:`finish_delivery` then validates what is still unvalidated and commits or rejects the file.
+    Until then its rows are in the TEMP tables ``raw_<tag>`` and ``typed_<tag>``.
+    """
+
+    delivery: Delivery
+    period: Period
+    run_id: str
+    load_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    digest: str | None = None
+    rows: int = 0
+    # Decided without loading anything: a missing file, or one unchanged since its accepted load.
+    outcome: LoadOutcome | None = None
+    # Problems that make the file's rows meaningless (rejected as they are, without GX).
+    problems: list[Problem] = field(default_factory=list)
+    conversion: Conversion | None = None
+    # The file passed its file checks: whether it was delivered for another quarter is asked at commit.
+    dated_check: bool = False
+    typed: bool = False  # parsed, with rows: typed_<tag> holds them, for GX
+    cast: list[Problem] = field(default_factory=list)  # values not in their type's one text form
+    found: list[Problem] = field(default_factory=list)  # the row rules, in SQL
+    ranged: list[Problem] = field(default_factory=list)  # plans or targets outside their metric's range
+    twice: list[Problem] = field(default_factory=list)  # an area under both its old and its new code
+    # GX's problems once it has validated the file (``[]``: passed, alone or in its extract's batch).
+    gx: list[Problem] | None = None
+
+    @property
+    def tag(self) -> str:
+        return self.load_id[:12]
+
+    @property
+    def clean(self) -> bool:
+        """Typed, and every check but GX found nothing: accepted if GX agrees (its batch candidates)."""
+        return (
+            self.typed
+            and not (self.cast or self.found or self.ranged or self.twice)
+            and not (self.conversion is not None and self.conversion.problems)
+        )
+
+    def frame(self, con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+        """The rows GX validates (``_gx_frame``)."""
+        return _gx_frame(con, f"typed_{self.tag}", self.rows, self.found)
+
+    def drop(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Drop the staging tables. A connection DuckDB invalidated (a failed write) must not hide
+        the error that did it; TEMP tables go with the connection anyway."""
+        with contextlib.suppress(duckdb.Error):
+            con.execute(f"DROP TABLE IF EXISTS raw_{self.tag}")
+            con.execute(f"DROP TABLE IF EXISTS typed_{self.tag}")
+
+
+def stage_delivery(
+    con: duckdb.DuckDBPyConnection, delivery: Delivery, period: Period, run_id: str, force: bool = False
+) -> Staged:
+    """Read and check one extract's delivery for ``period`` into staging tables; nothing is written
+    to the warehouse's tables (``finish_delivery`` does, after GX)."""
     extract, shown = delivery.extract, delivery.shown
+    staged = Staged(delivery, period, run_id)
     access = [_access_problem(p) for p in delivery.files]
     if all(missing for missing, _ in access):
-        return LoadOutcome(extract.name, period.label, shown, MISSING, message="file not delivered")
+        staged.outcome = LoadOutcome(extract.name, period.label, shown, MISSING, message="file not delivered")
+        return staged
     found: list[Problem] = []
     for path, (missing, problem) in zip(delivery.files, access, strict=True):
         if missing:
@@ -389,27 +460,30 @@ def load_delivery(
                 copies.append(copy)
                 digests.append(got)
         if found:
-            load_id = uuid.uuid4().hex
-            return _reject(con, extract, shown, period, run_id, load_id, None, 0, found, load_id[:12])
-        digest = delivery.digest(digests)
+            staged.problems = found
+            return staged
+        staged.digest = delivery.digest(digests)
         if delivery.format == NATIVE:
-            return _load_copy(con, extract, shown, copies[0], digest, period, run_id, validate, force)
-        if not force and (prior := _unchanged(con, extract, shown, period, digest)) is not None:
-            return prior
+            return _stage_copy(con, staged, copies[0], force)
+        if not force and (prior := _unchanged(con, extract, shown, period, staged.digest)) is not None:
+            staged.outcome = prior
+            return staged
         reader = reader_for(delivery, period)
         fh, converted = stack.enter_context(_private_file())
         text = io.TextIOWrapper(fh, encoding="utf-8", newline="")
         conversion = reader(extract, copies, [p.name for p in delivery.files], delivery.options, text)
         text.flush()
         text.detach()
+        staged.conversion = conversion
         # The reader stopped, or found a file-level problem or problems before any row was converted
         # (the header): nothing to check further.
         if conversion.halted or (
             conversion.problems and (conversion.lines is None or any(p.line is None for p in conversion.problems))
         ):
-            load_id = uuid.uuid4().hex
-            return _reject(con, extract, shown, period, run_id, load_id, digest, 0, conversion.problems, load_id[:12])
-        return _load_copy(con, extract, shown, converted, digest, period, run_id, validate, True, conversion)
+            staged.problems = conversion.problems
+            staged.conversion = None
+            return staged
+        return _stage_copy(con, staged, converted, True)
 
 
 def _unchanged(
@@ -435,62 +509,77 @@ def _unchanged(
     )
 
 
-def _load_copy(
-    con: duckdb.DuckDBPyConnection,
-    extract: Extract,
-    shown: str,
-    copy: Path,
-    digest: str,
-    period: Period,
-    run_id: str,
-    validate: Validate,
-    force: bool,
-    conversion: Conversion | None = None,
-) -> LoadOutcome:
-    """Load the private contract CSV ``copy`` (``digest``: the delivery's SHA-256) of ``shown``;
-    with ``conversion``, the CSV a reader made, whose problems are placed back in the delivery."""
-    if not force and (prior := _unchanged(con, extract, shown, period, digest)) is not None:
-        return prior
-    load_id = uuid.uuid4().hex
-    tag = load_id[:12]
-    problems = check_file(extract, copy) or _delivered_for_another_period(con, extract, period, digest)
-    rows = 0
+def _stage_copy(con: duckdb.DuckDBPyConnection, staged: Staged, copy: Path, force: bool) -> Staged:
+    """Stage the private contract CSV ``copy`` (the CSV a reader made, with ``staged.conversion``):
+    every check but GX."""
+    extract, period, tag = staged.delivery.extract, staged.period, staged.tag
+    assert staged.digest is not None
+    if not force and (prior := _unchanged(con, extract, staged.delivery.shown, period, staged.digest)) is not None:
+        staged.outcome = prior
+        return staged
+    problems = check_file(extract, copy)
+    if not problems:
+        staged.dated_check = True
+        # Asked again at commit (``finish_delivery``), when this run's earlier quarters are in ``loads``;
+        # a file that is already refused now is not parsed, as before.
+        problems = _delivered_for_another_period(con, extract, period, staged.digest)
+    if not problems:
+        problems = _parse(con, extract, copy, tag)
+    if not problems:
+        staged.rows = int(con.execute(f"SELECT count(*) FROM raw_{tag}").fetchall()[0][0])
+        if staged.rows == 0:
+            problems = [Problem(None, None, "no_rows", "the file has a header but no data rows")]
+    if problems:
+        staged.problems = problems
+        return staged
+    staged.cast = values.value_problems(con, extract, f"raw_{tag}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE typed_{tag} AS {values.typed_select(extract, f'raw_{tag}')}")
+    seen = {(p.line, p.column) for p in staged.cast}  # an uncastable value is reported once, as such
+    staged.found = row_rules.problems(con, extract, period, f"typed_{tag}")
+    # A plan or target outside its metric's range is reported once, by the rule naming the metric.
+    staged.ranged = [
+        p for p in plan_rules.target_problems(con, extract, f"typed_{tag}") if (p.line, p.column) not in seen
+    ]
+    staged.twice = _area_under_two_codes(con, extract, f"typed_{tag}")
+    staged.typed = True
+    return staged
+
+
+def finish_delivery(con: duckdb.DuckDBPyConnection, staged: Staged, validate: Validate) -> LoadOutcome:
+    """Commit or reject a staged delivery (validating it with GX first unless it already was), then
+    drop its staging tables. Files of a run are finished in period order."""
+    extract, period, shown, tag = staged.delivery.extract, staged.period, staged.delivery.shown, staged.tag
     try:
-        if not problems:
-            problems = _parse(con, extract, copy, tag)
-        if not problems:
-            rows = int(con.execute(f"SELECT count(*) FROM raw_{tag}").fetchall()[0][0])
-            if rows == 0:
-                problems = [Problem(None, None, "no_rows", "the file has a header but no data rows")]
-        if not problems:
-            cast = values.value_problems(con, extract, f"raw_{tag}")
-            con.execute(f"CREATE OR REPLACE TEMP TABLE typed_{tag} AS {values.typed_select(extract, f'raw_{tag}')}")
-            seen = {(p.line, p.column) for p in cast}  # an uncastable value is reported once, as such
-            found = row_rules.problems(con, extract, period, f"typed_{tag}")
-            frame = _gx_frame(con, f"typed_{tag}", rows, found)
-            # Both checks run the same rules; their union is kept, so a disagreement can only reject more.
-            union = list(dict.fromkeys(found + validate(extract, period, frame)))
-            # A plan or target outside its metric's range is reported once, by the rule naming the metric.
-            ranged = [
-                p for p in plan_rules.target_problems(con, extract, f"typed_{tag}") if (p.line, p.column) not in seen
-            ]
-            specific = {(p.line, p.column) for p in ranged}
-            union = [p for p in union if not (p.rule == "range" and (p.line, p.column) in specific)] + ranged
-            problems = sorted(
-                cast + [p for p in union if (p.line, p.column) not in seen], key=lambda p: (p.line or 0, p.column or "")
-            )
-            problems = row_rules.wrong_quarter(con, extract, period, f"typed_{tag}", problems) + problems
-            problems += _area_under_two_codes(con, extract, f"typed_{tag}")
-        if problems or (conversion is not None and conversion.problems):
-            return _reject(con, extract, shown, period, run_id, load_id, digest, rows, problems, tag, conversion)
-        _commit(con, extract, period, run_id, load_id, shown, digest, rows, tag)
-        return LoadOutcome(extract.name, period.label, shown, ACCEPTED, digest, rows)
+        if staged.outcome is not None:
+            return staged.outcome
+        args = (con, extract, shown, period, staged.run_id, staged.load_id, staged.digest)
+        if staged.dated_check and staged.digest is not None:
+            # Here, not at staging: an earlier quarter of this run accepted just now counts.
+            dup = _delivered_for_another_period(con, extract, period, staged.digest)
+            if dup:
+                return _reject(*args, 0, dup, tag, staged.conversion)
+        if not staged.typed:
+            return _reject(*args, staged.rows, staged.problems, tag, staged.conversion)
+        if staged.gx is None:
+            staged.gx = validate(extract, period, staged.frame(con))
+        seen = {(p.line, p.column) for p in staged.cast}
+        # Both checks run the same rules; their union is kept, so a disagreement can only reject more.
+        union = list(dict.fromkeys(staged.found + staged.gx))
+        specific = {(p.line, p.column) for p in staged.ranged}
+        union = [p for p in union if not (p.rule == "range" and (p.line, p.column) in specific)] + staged.ranged
+        problems = sorted(
+            staged.cast + [p for p in union if (p.line, p.column) not in seen],
+            key=lambda p: (p.line or 0, p.column or ""),
+        )
+        problems = row_rules.wrong_quarter(con, extract, period, f"typed_{tag}", problems) + problems
+        problems += staged.twice
+        if problems or (staged.conversion is not None and staged.conversion.problems):
+            return _reject(*args, staged.rows, problems, tag, staged.conversion)
+        assert staged.digest is not None
+        _commit(con, extract, period, staged.run_id, staged.load_id, shown, staged.digest, staged.rows, tag)
+        return LoadOutcome(extract.name, period.label, shown, ACCEPTED, staged.digest, staged.rows)
     finally:
-        # TEMP tables go with the connection anyway; a connection DuckDB invalidated (a failed write)
-        # must not hide the error that did it.
-        with contextlib.suppress(duckdb.Error):
-            con.execute(f"DROP TABLE IF EXISTS raw_{tag}")
-            con.execute(f"DROP TABLE IF EXISTS typed_{tag}")
+        staged.drop(con)
 
 
 def _delivered_for_another_period(
