@@ -69,7 +69,8 @@ def ingest_periods(
     a copy of an earlier quarter of this run (only known once that is committed), and every file of a
     batch that failed are validated by GX on their own, exactly as before, so every problem is still
     reported with its own file, line and column. Extracts are taken one at a time, so only one
-    extract's quarters are staged at once; outcomes and progress lines are in period order as before.
+    extract's quarters are staged at once; outcomes are in period order as before, progress lines are
+    said as each file is committed, extract by extract.
     """
     from metrics.validate.datadocs import make_safe
 
@@ -105,16 +106,15 @@ def ingest_periods(
                     # A delivery of several files is synthetic when any of them is (a demo file among real ones).
                     outcome.synthetic = outcome.status != MISSING and any(is_marked(f) for f in s.delivery.files)
                     outcomes[(s.period, extract.name)] = outcome
+                    # Said as each file is committed (grouped by extract, the order work is done in),
+                    # so a long national ingest shows its progress instead of every line at the end.
+                    progress(f"{s.period.label} {extract.name}: {outcome.status}")
             finally:
                 for s in staged:
                     s.drop(con)
     finally:
         con.close()
-    ordered = []
-    for period in periods:
-        for extract in extracts:
-            ordered.append(outcomes[(period, extract.name)])
-            progress(f"{period.label} {extract.name}: {outcomes[(period, extract.name)].status}")
+    ordered = [outcomes[(period, extract.name)] for period in periods for extract in extracts]
     # Data Docs are built once every file is in, only when something was validated; either way the
     # folder's pages (earlier runs' included) are made safe to open (no scripts, no CDN) and indexed.
     if validators:
