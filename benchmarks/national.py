@@ -664,8 +664,9 @@ def main() -> int:
         stages = ", ".join(f"{k} {v:.1f} s" for k, v in runs[s]["times"].items())
         print(f"{names[s]:22s} {total[s]:7.1f} s  peak {runs[s]['tree_peak_mib']:7.0f} MiB  [{stages}]")
     print(
-        f"(a) {a['charts']} charts, {a['outputs']} output files; before the flow call (not timed, as (b)'s "
-        f"imports are not): imports and Prefect's server ({a['server']}) ready in {a['start_up']:.1f} s"
+        f"(a) {a['charts']} chart files (PNG and SVG), {a['outputs']} output files; before the flow call "
+        f"(not timed, as (b)'s imports are not): imports and Prefect's server ({a['server']}) "
+        f"ready in {a['start_up']:.1f} s"
     )
     b = total["b"]
     rows = [
