@@ -21,6 +21,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
 from pathlib import Path
@@ -28,8 +29,10 @@ from pathlib import Path
 # The environment Prefect gives its own temporary server (prefect.server.api.server
 # SubprocessASGIServer._run_uvicorn_command in Prefect 3.9): no UI, treated as ephemeral.
 SERVER_ENV = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
-# uvicorn exits with 3 when it cannot bind the port (taken since we chose it): choose another.
-PORT_IN_USE = 3
+# uvicorn exits with 3 when its start-up fails: a port taken since we chose it (then another port is
+# chosen), but also any other failure (e.g. a PREFECT_HOME it cannot write), which is reported as such.
+STARTUP_FAILED = 3
+PORT_RETRIES = 5
 
 
 def configured_api_url() -> str | None:
@@ -78,6 +81,16 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _taken(port: int) -> bool:
+    """Whether something else now listens on (or holds) the loopback port."""
+    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
 class EmbeddedServer:
     """A temporary local Prefect server process: ``start`` returns at once, ``wait_ready`` blocks until
     it answers ``/health``, ``stop`` ends it (also called at exit, in case)."""
@@ -85,6 +98,9 @@ class EmbeddedServer:
     def __init__(self) -> None:
         self.port = 0
         self.process: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+        # The server's own error output, kept to say why it failed (uvicorn logs errors only).
+        self.errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
 
     @property
     def api_url(self) -> str:
@@ -95,6 +111,9 @@ class EmbeddedServer:
         assert spec is not None and spec.submodule_search_locations, "prefect is a dependency"
         app_dir = Path(next(iter(spec.submodule_search_locations))).parent
         self.port = _free_port()
+        self.starts += 1
+        self.errors.seek(0)
+        self.errors.truncate()
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -114,7 +133,20 @@ class EmbeddedServer:
                 "on",
             ],
             env={**os.environ, **SERVER_ENV},
+            stderr=self.errors,
         )
+
+    def _why(self) -> str:
+        """The last lines the server wrote to its error output (its own message of what failed)."""
+        self.errors.seek(0)
+        text = self.errors.read().decode("utf-8", "replace")
+        # A traceback's frames are indented; its exception line and the server's log lines are not.
+        lines = [
+            ln
+            for ln in text.splitlines()
+            if ln.strip() and not ln[0].isspace() and ln != "Traceback (most recent call last):"
+        ]
+        return " | ".join(lines[-3:])
 
     def wait_ready(self, timeout: float) -> str:
         """Block until the server answers; its API URL. Raises ``RuntimeError`` naming the cause."""
@@ -125,11 +157,17 @@ class EmbeddedServer:
             while time.monotonic() < deadline:
                 assert self.process is not None
                 code = self.process.poll()
-                if code == PORT_IN_USE:
-                    self.start()
+                if code == STARTUP_FAILED and _taken(self.port) and self.starts < PORT_RETRIES:
+                    self.start()  # another process took the port between choosing and binding it
                     continue
                 if code is not None:
-                    raise RuntimeError(f"Prefect's embedded server exited with status {code} before it was ready")
+                    why = self._why()
+                    home = os.environ.get("PREFECT_HOME") or "~/.prefect"
+                    raise RuntimeError(
+                        f"Prefect's embedded server exited with status {code} before it was ready"
+                        + (f" ({why})" if why else "")
+                        + f"; check that PREFECT_HOME ({home}) is a folder you can write to"
+                    )
                 try:
                     if client.get(f"{self.api_url}/health", timeout=5).status_code == 200:
                         return self.api_url
@@ -145,6 +183,7 @@ class EmbeddedServer:
         """End the server as Prefect ends its own: terminate, then kill after 5 s."""
         process, self.process = self.process, None
         if process is None or process.poll() is not None:
+            self.errors.close()
             return
         process.terminate()
         try:
@@ -152,6 +191,7 @@ class EmbeddedServer:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        self.errors.close()
 
 
 def start_embedded() -> EmbeddedServer | None:

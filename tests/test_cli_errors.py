@@ -118,6 +118,24 @@ def test_the_embedded_server_starts_answers_and_stops(tmp_path: Path, monkeypatc
         httpx.get(f"{url}/health", timeout=5)
 
 
+def test_an_embedded_server_that_cannot_start_says_why_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvicorn exits with status 3 on any failed start-up, not only a taken port: a PREFECT_HOME that
+    cannot hold the server's database is reported with the server's own reason and the fix, exit 3,
+    no traceback, instead of restarting the server until the start-up timeout."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder\n")
+    monkeypatch.setenv("PREFECT_HOME", str(blocker / "prefect-home"))
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setenv("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "600")
+    done, _ = _cli("run", "--period", PERIOD, "--warehouse", str(tmp_path / "w.duckdb"), timeout=900)
+    assert done.returncode == 3, done.stdout + done.stderr
+    # Its exit is reported (not "did not answer within 600 s": no restarting until the timeout).
+    assert "embedded server exited with status 3" in done.stderr and "did not answer" not in done.stderr
+    assert "unable to open database file" in done.stderr and "PREFECT_HOME" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "w.duckdb").exists()  # nothing was run
+
+
 def test_debug_shows_the_traceback() -> None:
     done, _ = _cli("run", "--period", PERIOD, "--hwb", "E99999999", "--debug")
     assert done.returncode == 2
