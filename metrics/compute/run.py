@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import duckdb
-import pandas as pd
 
 from metrics import warehouse
 from metrics.compute import comparisons
@@ -101,6 +100,8 @@ def store_results(
 ) -> None:
     """Replace this run's results for the period, so a retried task never double-counts; with ``key``,
     record them as a complete set a later run with the same inputs can reuse."""
+    import pandas as pd  # here, not at import: a run whose quarters are all reused stores no new results
+
     frame = pd.DataFrame([r.as_dict() for r in results])
     frame.insert(0, "run_id", run_id)
     frame["seq"] = range(len(frame))
