@@ -76,7 +76,7 @@ def ingest_periods(
         return validators[0].validate(extract, period, frame)
 
     outcomes = []
-    con = warehouse.connect(paths.warehouse)
+    con = warehouse.connect(paths.warehouse, reference=False)  # loading reads no reference table or calendar
     try:
         for period in periods:
             for extract in extracts:
