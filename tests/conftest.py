@@ -45,6 +45,7 @@ SLOW_MODULES = {
     "test_own_extracts",
     "test_print_and_banners_e2e",
     "test_result_reuse",
+    "test_task_arguments",
 }
 
 # A temporary Prefect server on a loaded 2-core machine can take far longer than Prefect's default

@@ -27,6 +27,35 @@ Q1 = Period.parse("2025-26-Q1")  # April to June 2025, after the recode
 OLD, NEW = "E08000016", "E08000038"  # Barnsley
 
 
+def test_the_code_list_is_parsed_once_and_again_when_the_file_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every area lookup reads the list (about 170 times per quarter computed): parsed once while the
+    file is unchanged, and again at once when it is edited, so an edit still applies without a restart."""
+    from metrics.core import reference
+
+    folder = tmp_path / "reference"
+    folder.mkdir()
+    text = (reference.REFERENCE / "hwb_codes.csv").read_text(encoding="utf-8")
+    (folder / "hwb_codes.csv").write_text(text, encoding="utf-8")
+    monkeypatch.setattr(reference, "REFERENCE", folder)
+    reference._hwb_codes.cache_clear()
+    first = hwb_code_list()
+    misses = reference._hwb_codes.cache_info().misses
+    for _ in range(5):
+        assert hwb_code_list() == first
+    assert reference._hwb_codes.cache_info().misses == misses  # not parsed again
+    first.clear()  # a caller changing its copy changes nobody else's
+    assert len(hwb_code_list()) == text.count("\n") - 1  # one row a line, less the header
+    (folder / "hwb_codes.csv").write_text(text + "E10000021,Northamptonshire,East Midlands,,2021-03-31,\n")
+    assert hwb_names()["E10000021"] == "Northamptonshire"  # the edit applies at once
+    (folder / "hwb_codes.csv").write_text(text.replace("Barnsley", "Barnsley MBC"), encoding="utf-8")
+    assert hwb_names()[OLD] == "Barnsley MBC"  # any other edit: read again
+    (folder / "hwb_codes.csv").unlink()
+    with pytest.raises(FileNotFoundError):
+        hwb_code_list()
+
+
 def test_the_code_list_has_validity_dates_and_the_2025_recodes() -> None:
     codes = {c.code: c for c in hwb_code_list()}
     assert hwb_recodes() == {"E08000016": "E08000038", "E08000019": "E08000039"}

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from matplotlib.figure import Figure  # charts.py imports it only when drawing
 
 from metrics.core import atomic, registry
 from metrics.core.errors import EnvironmentProblem
@@ -172,7 +173,7 @@ def test_an_svg_that_fails_after_the_png_was_drawn_replaces_neither(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = _good_copies("chart", tmp_path)
-    savefig = charts.Figure.savefig
+    savefig = Figure.savefig
 
     def svg_fails(self: Any, fname: Any, *args: Any, **kwargs: Any) -> None:
         if kwargs.get("format") == "svg":
@@ -181,7 +182,7 @@ def test_an_svg_that_fails_after_the_png_was_drawn_replaces_neither(
             raise ValueError("svg backend failed")
         savefig(self, fname, *args, **kwargs)
 
-    monkeypatch.setattr(charts.Figure, "savefig", svg_fails)
+    monkeypatch.setattr(Figure, "savefig", svg_fails)
     with pytest.raises(ValueError, match="svg backend failed"):
         WRITERS["chart"](tmp_path)
     assert _state(tmp_path) == before

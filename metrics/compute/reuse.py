@@ -92,7 +92,10 @@ def code_digest() -> str:
     return h.hexdigest()
 
 
+@functools.cache
 def _versions() -> dict[str, str]:
+    """Asked once per process: the installed libraries do not change under a running process, and
+    each ``importlib.metadata`` look-up scans the environment (about 20 ms a quarter otherwise)."""
     out = {}
     for name in _LIBRARIES:
         try:
@@ -159,7 +162,7 @@ def input_key(
         "run_loads": _run_loads(card, period, loads),
         "code": code_digest(),
         "reference": sorted((name, ref.sha256()) for name, ref in declarations().items()),
-        "versions": _versions(),
+        "versions": dict(_versions()),
     }
     text = json.dumps(parts, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import duckdb
-import pandas as pd
 
 from metrics import warehouse
 from metrics.compute import comparisons
@@ -24,7 +23,7 @@ from metrics.core.results import LoadOutcome, MetricResult
 def available_hwbs(paths: RunPaths, period: Period, card: Scorecard | None = None) -> list[str]:
     """Areas in the period's population extract for the scorecard (default: the declared default one)."""
     table = (card or default_scorecard()).population_extract
-    con = warehouse.connect(paths.warehouse, read_only=True)
+    con = warehouse.connect(paths.warehouse, read_only=True, reference=False)  # the population table only
     try:
         rows = con.execute(
             f'SELECT DISTINCT code FROM "{table}" WHERE _period = ? ORDER BY 1', [period.label]
@@ -69,7 +68,9 @@ def results_for_period(
     else computed and stored. Either way they are stored under ``run_id``."""
     sc = card or default_scorecard()
     comparing = comparing or comparisons.Settings()
-    con = warehouse.connect(paths.warehouse)
+    # Opened without the reference tables and calendar: finding and reading back a stored set needs
+    # only the loads and results tables, and they are built (prepare_reference) only to compute.
+    con = warehouse.connect(paths.warehouse, reference=False)
     try:
         key = reuse_.input_key(con, sc, period, hwbs, loads, suppression_threshold, comparing)
         found = reuse_.find_stored(con, sc, period, key) if reuse else None
@@ -79,6 +80,7 @@ def results_for_period(
             if source != run_id:
                 reuse_.copy_stored(con, sc, source, computed_by, run_id, period, key)
             return reuse_.PeriodResults(period.label, results, key, source, computed_by)
+        warehouse.prepare_reference(con)
         results = compute_loaded(con, sc, period, hwbs, loads, comparing)
         results = mark_secondary(results, suppression_threshold)
         peers, label = comparing.peer_groups()
@@ -101,6 +103,8 @@ def store_results(
 ) -> None:
     """Replace this run's results for the period, so a retried task never double-counts; with ``key``,
     record them as a complete set a later run with the same inputs can reuse."""
+    import pandas as pd  # here, not at import: a run whose quarters are all reused stores no new results
+
     frame = pd.DataFrame([r.as_dict() for r in results])
     frame.insert(0, "run_id", run_id)
     frame["seq"] = range(len(frame))

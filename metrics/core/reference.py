@@ -226,8 +226,24 @@ class HwbCode:
 
 
 def hwb_code_list() -> list[HwbCode]:
-    """Every code in ``hwb_codes.csv``, current and retired (read afresh: an edited list applies at once)."""
-    with open(REFERENCE / "hwb_codes.csv", newline="", encoding="utf-8") as fh:
+    """Every code in ``hwb_codes.csv``, current and retired. An edited list applies at once: the file
+    is parsed again whenever its modification time, size or inode changes, and otherwise once per
+    process (it was read about 170 times per quarter computed, from every area lookup and recode)."""
+    path = REFERENCE / "hwb_codes.csv"
+    try:
+        st = os.stat(path)
+    except OSError:
+        return _read_hwb_codes(path)  # the error, as reading it would give it
+    return list(_hwb_codes(path, st.st_mtime_ns, st.st_size, st.st_ino))
+
+
+@functools.lru_cache(maxsize=8)
+def _hwb_codes(path: Path, _mtime_ns: int, _size: int, _inode: int) -> tuple[HwbCode, ...]:
+    return tuple(_read_hwb_codes(path))
+
+
+def _read_hwb_codes(path: Path) -> list[HwbCode]:
+    with open(path, newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     out = [
         HwbCode(
@@ -289,11 +305,18 @@ def england_bank_holidays(first_year: int, last_year: int) -> list[tuple[dt.date
     Years ahead are the package's rules: a one-off day announced later needs a newer package."""
     if first_year > last_year:
         raise ValueError(f"bank holidays: first year {first_year} after last year {last_year}")
+    return list(_bank_holidays(first_year, last_year))
+
+
+@functools.lru_cache(maxsize=8)
+def _bank_holidays(first_year: int, last_year: int) -> tuple[tuple[dt.date, str], ...]:
+    """Computed once per process and range: they depend only on the years and the ``holidays``
+    package, and every warehouse connection that computes builds its calendar from them (17 a run)."""
     import holidays  # here, not at import: reading area names or benchmarks needs no calendar
 
     # holidays ships no type hints for its country classes.
     days = holidays.UK(subdiv="ENG", years=range(first_year, last_year + 1))  # type: ignore[no-untyped-call]
-    return sorted((day, str(name)) for day, name in days.items() if day.isoweekday() <= 5)
+    return tuple(sorted((day, str(name)) for day, name in days.items() if day.isoweekday() <= 5))
 
 
 # ---------------------------------------------------------------------------------------------

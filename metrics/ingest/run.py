@@ -92,7 +92,7 @@ def ingest_periods(
         return validator().validate(extract, period, frame)
 
     outcomes: dict[tuple[Period, str], LoadOutcome] = {}
-    con = warehouse.connect(paths.warehouse)
+    con = warehouse.connect(paths.warehouse, reference=False)  # loading reads no reference table or calendar
     try:
         for extract in extracts:
             staged: list[Staged] = []

@@ -20,15 +20,7 @@ import textwrap
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-import matplotlib
-
-matplotlib.use("Agg")  # headless: the pipeline runs on servers without a display
-
-import matplotlib.pyplot as plt
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
+from typing import TYPE_CHECKING, Any
 
 from metrics.compute.spc import SpcConfig
 from metrics.compute.suppression import DEFAULT_THRESHOLD, publishable
@@ -39,6 +31,12 @@ from metrics.core.reference import caveats_for, comparable_benchmark
 from metrics.core.registry import Metric
 from metrics.core.results import MetricResult
 from metrics.publish.spc_notes import ICON_COLOUR, SpcReading, spc_summary
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 # The one chart palette: NHS identity colours chosen to stay apart under the common colour-vision
 # deficiencies (blue against orange, not red against green), and each series also differs in marker or
@@ -122,7 +120,9 @@ def _drawing_version() -> str:
         version = importlib.metadata.version("hwb-scorecard")
     except importlib.metadata.PackageNotFoundError:  # a source tree not installed: the code hashes still count
         version = "not installed"
-    parts = [version, matplotlib.__version__]
+    # The installed distribution's version (the same string as matplotlib.__version__), read without
+    # importing matplotlib: a re-run whose charts are all reused never imports it (see _pyplot).
+    parts = [version, importlib.metadata.version("matplotlib")]
     parts += [sha256_of(m) for m in _DRAWING_MODULES]
     return "|".join(parts)
 
@@ -430,6 +430,18 @@ def _boxed_note(ax: Axes, y: float, text: str, fontsize: float) -> None:
     )
 
 
+@functools.cache
+def _pyplot() -> ModuleType:
+    """matplotlib's pyplot on the headless Agg backend, imported when the first chart is drawn: importing
+    it takes 0.5-1 s, which a re-run whose charts are all reused (``ChartCache``) need not pay."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # headless: the pipeline runs on servers without a display
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 @contextmanager
 def _figure(salt: str) -> Iterator[Figure]:
     """A chart figure in this module's style, closed afterwards.
@@ -438,6 +450,7 @@ def _figure(salt: str) -> Iterator[Figure]:
     makes SVG element ids repeatable; fonttype "none" keeps text as <text> elements, so the SVG is
     searchable and readable by screen readers rather than glyph outlines.
     """
+    plt = _pyplot()
     with plt.rc_context(
         {
             "svg.hashsalt": salt,

@@ -236,7 +236,7 @@ def export_returns(
     names = hwb_names()
     out: list[Path] = []
     current = [r for r in results if r.period == target.label]
-    con = warehouse.connect(paths.warehouse, read_only=True)
+    con = warehouse.connect(paths.warehouse, read_only=True, reference=False)  # the plans table only
     try:
         tolerances = targets_for(con, card, target)[1]
     finally:

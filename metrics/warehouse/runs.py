@@ -26,7 +26,7 @@ def record_run(
     card: Scorecard,
 ) -> None:
     """The run history kept in the warehouse beside the manifests."""
-    con = warehouse.connect(paths.warehouse)
+    con = warehouse.connect(paths.warehouse, reference=False)  # the runs table only
     try:
         con.execute(
             "INSERT OR REPLACE INTO runs (run_id, period, hwbs, started_at, finished_at, status, manifest_path, "
@@ -39,7 +39,7 @@ def record_run(
 
 def run_history(paths: RunPaths, period: Period, card: Scorecard) -> list[dict[str, object]]:
     """Earlier runs of this period and scorecard, oldest first, for the manifest's audit trail."""
-    con = warehouse.connect(paths.warehouse)
+    con = warehouse.connect(paths.warehouse, reference=False)  # the runs table only
     try:
         rows = con.execute(
             "SELECT run_id, started_at, finished_at, status, manifest_path FROM runs "
