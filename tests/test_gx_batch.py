@@ -65,6 +65,23 @@ def _alone(tmp: Path, path: Path, period: Period) -> list[Problem]:
     return out.problems
 
 
+def test_staging_stops_at_its_row_limit_and_commits_each_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Staged quarters hold their rows in memory until committed, so staging stops at
+    ``STAGED_ROWS_LIMIT`` rows: with a limit of 5 rows, Q1 and Q2 (3 rows each) are one batch (6 >= 5:
+    validated together and committed) and Q3 is validated alone; every file is accepted as before."""
+    from metrics.ingest import run
+
+    monkeypatch.setattr(run, "STAGED_ROWS_LIMIT", 5)
+    for q in QUARTERS:
+        _deliver(tmp_path / "raw", q, _spells(q))
+    out = _ingest(tmp_path, "r1")
+    assert [(o.period, o.status, o.rows) for o in out] == [(q.label, ACCEPTED, 3) for q in QUARTERS]
+    pages = _results(tmp_path / "docs")
+    assert pages.pop(batch_name(APC_SPELLS, QUARTERS[:2])) == 1  # Q1 and Q2 together
+    assert sum(pages.values()) == 1  # Q3 on its own
+    assert batch_name(APC_SPELLS, QUARTERS) not in pages
+
+
 def test_several_quarters_make_one_gx_validation_per_extract(tmp_path: Path) -> None:
     for q in QUARTERS:
         _deliver(tmp_path / "raw", q, _spells(q))

@@ -50,6 +50,14 @@ def periods_to_load(
     return sorted(wanted)
 
 
+# A staged quarter keeps its rows in memory twice (the text and the typed TEMP table) until it is
+# committed. GX's cost is per validation, not per row, so batching saves seconds on the demo's small
+# files and next to nothing on a national file of millions of rows: staging stops once this many rows
+# are held (that batch is validated and committed, then the next begins). Measured nationally (two
+# quarters of 4.4 million spells staged together), the process tree's peak rose from 3.2 to 4.1 GiB.
+STAGED_ROWS_LIMIT = 1_000_000
+
+
 def ingest_periods(
     paths: RunPaths,
     periods: Sequence[Period],
@@ -68,9 +76,9 @@ def ingest_periods(
     then each file is committed or rejected in period order. A file with any problem, one that may be
     a copy of an earlier quarter of this run (only known once that is committed), and every file of a
     batch that failed are validated by GX on their own, exactly as before, so every problem is still
-    reported with its own file, line and column. Extracts are taken one at a time, so only one
-    extract's quarters are staged at once; outcomes are in period order as before, progress lines are
-    said as each file is committed, extract by extract.
+    reported with its own file, line and column. Extracts are taken one at a time, and an extract's
+    quarters are staged only up to ``STAGED_ROWS_LIMIT`` rows before that batch is committed; outcomes
+    are in period order as before, progress lines are said as each file is committed.
     """
     from metrics.validate.datadocs import make_safe
 
@@ -92,6 +100,25 @@ def ingest_periods(
         return validator().validate(extract, period, frame)
 
     outcomes: dict[tuple[Period, str], LoadOutcome] = {}
+
+    def finish(extract: Extract, staged: list[Staged]) -> None:
+        """Validate the staged quarters as one batch, then commit or reject each, in period order."""
+        try:
+            _validate_batch(con, extract, staged, validator)
+            for s in staged:
+                outcome = finish_delivery(con, s, validate)
+                # Recorded at load, from the delivery's own folder: the run's outputs say "synthetic".
+                # A delivery of several files is synthetic when any of them is (a demo file among real ones).
+                outcome.synthetic = outcome.status != MISSING and any(is_marked(f) for f in s.delivery.files)
+                outcomes[(s.period, extract.name)] = outcome
+                # Said as each file is committed (grouped by extract, the order work is done in),
+                # so a long national ingest shows its progress instead of every line at the end.
+                progress(f"{s.period.label} {extract.name}: {outcome.status}")
+        finally:
+            for s in staged:
+                s.drop(con)
+            staged.clear()
+
     con = warehouse.connect(paths.warehouse, reference=False)  # loading reads no reference table or calendar
     try:
         for extract in extracts:
@@ -99,16 +126,9 @@ def ingest_periods(
             try:
                 for period in periods:
                     staged.append(stage_delivery(con, resolve(paths.raw_dir / period.label, extract), period, run_id))
-                _validate_batch(con, extract, staged, validator)
-                for s in staged:
-                    outcome = finish_delivery(con, s, validate)
-                    # Recorded at load, from the delivery's own folder: the run's outputs say "synthetic".
-                    # A delivery of several files is synthetic when any of them is (a demo file among real ones).
-                    outcome.synthetic = outcome.status != MISSING and any(is_marked(f) for f in s.delivery.files)
-                    outcomes[(s.period, extract.name)] = outcome
-                    # Said as each file is committed (grouped by extract, the order work is done in),
-                    # so a long national ingest shows its progress instead of every line at the end.
-                    progress(f"{s.period.label} {extract.name}: {outcome.status}")
+                    if sum(s.rows for s in staged) >= STAGED_ROWS_LIMIT:
+                        finish(extract, staged)
+                finish(extract, staged)
             finally:
                 for s in staged:
                     s.drop(con)
