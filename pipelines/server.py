@@ -25,6 +25,7 @@ import tempfile
 import time
 import tomllib
 from pathlib import Path
+from typing import Any
 
 # The environment Prefect gives its own temporary server (prefect.server.api.server
 # SubprocessASGIServer._run_uvicorn_command in Prefect 3.9): no UI, treated as ephemeral.
@@ -57,17 +58,14 @@ def configured_api_url() -> str | None:
             return str(section["url"])
     home = Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
     path = Path(os.environ.get("PREFECT_PROFILES_PATH") or home / "profiles.toml").expanduser()
-    try:
-        profiles = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError):
-        return None  # no profile file (the default), or one Prefect itself will complain about
+    profiles = _toml(path)  # none (the default), or one Prefect itself will complain about
     active = os.environ.get("PREFECT_PROFILE") or profiles.get("active")
     settings = profiles.get("profiles", {}).get(active, {}) if isinstance(active, str) else {}
     url = settings.get("PREFECT_API_URL") if isinstance(settings, dict) else None
     return str(url) if url else None
 
 
-def _toml(path: Path) -> dict[str, object]:
+def _toml(path: Path) -> dict[str, Any]:
     """A TOML file's tables, or nothing when it is absent or unreadable (Prefect reports a bad one)."""
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))

@@ -135,6 +135,15 @@ def comparator_values(path: Path) -> dict[tuple[str, str, str], Benchmark]:
     return out
 
 
+def _comparator_file(given: Path | None, raw_dir: Path | None) -> tuple[str, Path] | None:
+    """The comparator file a run reads beyond the shipped one, and how it came: the file given, else a
+    ``comparators.csv`` delivered in ``raw_dir``; ``None`` when there is neither."""
+    if given is not None:
+        return "given", given
+    delivered = raw_dir / DELIVERED_COMPARATORS if raw_dir is not None else None
+    return ("delivered", delivered) if delivered is not None and delivered.is_file() else None
+
+
 def run_comparators(
     given: Path | None, raw_dir: Path | None
 ) -> tuple[dict[tuple[str, str, str], Benchmark] | None, str]:
@@ -143,30 +152,29 @@ def run_comparators(
     delivered in ``raw_dir`` (its rows win for the same metric, comparator and year); else
     ``(None, ...)``, the shipped file as ``metrics.compute.comparisons.Settings`` reads it. The CLI
     calls it before Prefect starts, so a bad file stops the run before anything loads."""
-    if given is not None:
-        return comparator_values(given), given.name
-    delivered = raw_dir / DELIVERED_COMPARATORS if raw_dir is not None else None
-    if delivered is not None and delivered.is_file():
-        values = {**comparator_values(REFERENCE / "england_benchmarks.csv"), **comparator_values(delivered)}
-        return values, f"england_benchmarks.csv or the delivered {DELIVERED_COMPARATORS}"  # no local path on outputs
-    return None, "england_benchmarks.csv"
+    found = _comparator_file(given, raw_dir)
+    if found is None:
+        return None, "england_benchmarks.csv"
+    how, path = found
+    if how == "given":
+        return comparator_values(path), path.name
+    values = {**comparator_values(REFERENCE / "england_benchmarks.csv"), **comparator_values(path)}
+    return values, f"england_benchmarks.csv or the delivered {DELIVERED_COMPARATORS}"  # no local path on outputs
 
 
 def comparison_files(
     comparators: str | Path | None, peers: str | Path | None, raw_dir: str | Path | None
 ) -> list[tuple[str, str, str]]:
     """The comparison files a run reads that are not declared reference files, as (role, file name,
-    SHA-256): the comparator file given, else the one delivered in ``raw_dir``; the peer file given.
-    The manifest records them (and its inputs digest covers them), since they change published
-    comparisons; names only, so no local path reaches the outputs."""
-    from metrics.core.provenance import sha256_of
-
+    SHA-256): the comparator file ``run_comparators`` reads beyond the shipped one (given, else
+    delivered in ``raw_dir``), and the peer file given. The manifest records them (and its inputs
+    digest covers them), since they change published comparisons; names only, so no local path
+    reaches the outputs."""
     out = []
-    delivered = Path(raw_dir) / DELIVERED_COMPARATORS if raw_dir else None
-    if comparators:
-        out.append(("comparators (given)", Path(comparators).name, sha256_of(Path(comparators))))
-    elif delivered is not None and delivered.is_file():
-        out.append(("comparators (delivered)", delivered.name, sha256_of(delivered)))
+    found = _comparator_file(Path(comparators) if comparators else None, Path(raw_dir) if raw_dir else None)
+    if found is not None:
+        how, path = found
+        out.append((f"comparators ({how})", path.name, sha256_of(path)))
     if peers:
         out.append(("peer groups (given)", Path(peers).name, sha256_of(Path(peers))))
     return out
